@@ -1,0 +1,2 @@
+DROP TABLE onetime_tokens;
+DROP TABLE employees;

@@ -1,0 +1,42 @@
+CREATE TABLE employees (
+    id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    employee_id VARCHAR(32) NOT NULL,
+    name VARCHAR(100) NOT NULL,
+    name_kana VARCHAR(100) NOT NULL DEFAULT '',
+    department VARCHAR(100) NOT NULL DEFAULT '',
+    email VARCHAR(254) NULL,
+    permission_level DECIMAL(4,1) NOT NULL DEFAULT 1.0,
+    status VARCHAR(16) NOT NULL DEFAULT 'active',
+    password_hash VARCHAR(60) NULL,
+    password_must_change BOOLEAN NOT NULL DEFAULT TRUE,
+    password_updated_at DATETIME(6) NULL,
+    failed_login_count INT NOT NULL DEFAULT 0,
+    locked_until DATETIME(6) NULL,
+    last_login_at DATETIME(6) NULL,
+    created_at DATETIME(6) NOT NULL,
+    updated_at DATETIME(6) NOT NULL,
+    UNIQUE KEY uq_employees_employee_id (employee_id),
+    KEY ix_employees_department (department),
+    KEY ix_employees_locked_until (locked_until),
+    KEY ix_employees_name_kana (name_kana),
+    CONSTRAINT ck_employees_status CHECK (status IN ('active', 'suspended', 'retired')),
+    CONSTRAINT ck_employees_failed_count CHECK (failed_login_count >= 0)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE onetime_tokens (
+    id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    employee_ref BIGINT NOT NULL,
+    token_hash BINARY(32) NOT NULL,
+    purpose VARCHAR(32) NOT NULL DEFAULT 'onboarding',
+    issued_by BIGINT NULL,
+    issued_at DATETIME(6) NOT NULL,
+    expires_at DATETIME(6) NOT NULL,
+    used_at DATETIME(6) NULL,
+    revoked_at DATETIME(6) NULL,
+    used_ip VARCHAR(45) NULL,
+    UNIQUE KEY uq_onetime_tokens_hash (token_hash),
+    KEY ix_onetime_tokens_employee (employee_ref, used_at, revoked_at),
+    KEY ix_onetime_tokens_expires (expires_at),
+    CONSTRAINT fk_onetime_tokens_employee FOREIGN KEY (employee_ref) REFERENCES employees (id) ON DELETE CASCADE,
+    CONSTRAINT fk_onetime_tokens_issuer FOREIGN KEY (issued_by) REFERENCES employees (id) ON DELETE SET NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# test.sh — one command to run all checks and tests (also what CI runs, via .ci/run).
+#
+#   scripts/test.sh
+#
+# Sets the machine up (scripts/setup-host.sh, which also creates the MariaDB user the
+# test harness uses), then: cargo fmt --check, cargo clippy -D warnings, cargo test.
+#
+# Environment:
+#   STAFFGATE_TEST_THREADS     parallel tests (default 4; each test has its own database)
+#   STAFFGATE_EXTRA_PACKAGES   extra Debian packages for the tests, passed to setup-host.sh
+#   STAFFGATE_DB_PASSWORD      see setup-host.sh
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+# Debian packages the test suite needs beyond the base set (space-separated); callers
+# can add more through the environment.
+export STAFFGATE_EXTRA_PACKAGES="${STAFFGATE_EXTRA_PACKAGES:-}"
+threads=${STAFFGATE_TEST_THREADS:-4}
+[[ "$threads" =~ ^[1-9][0-9]*$ ]] || {
+    printf 'test: ERROR: STAFFGATE_TEST_THREADS must be a positive integer, got %s\n' "$threads" >&2
+    exit 2
+}
+export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+
+summary=()
+current=""
+step_start=0
+all_start=$SECONDS
+
+begin() {
+    current=$1
+    step_start=$SECONDS
+    log "$1"
+}
+end() {
+    summary+=("$(printf '  %-8s %5ds  ok' "$current" $((SECONDS - step_start)))")
+    current=""
+}
+print_summary() {
+    local rc=$?
+    if [ -n "$current" ]; then
+        summary+=("$(printf '  %-8s %5ds  FAILED (exit %d)' "$current" $((SECONDS - step_start)) "$rc")")
+    fi
+    {
+        printf '\n---- scripts/test.sh timing ----\n'
+        if [ "${#summary[@]}" -gt 0 ]; then
+            printf '%s\n' "${summary[@]}"
+        fi
+        printf '  %-8s %5ds  %s\n' total $((SECONDS - all_start)) "$([ "$rc" -eq 0 ] && echo ok || echo FAILED)"
+    } >&2
+}
+trap print_summary EXIT
+
+begin setup
+env_lines=$(bash scripts/setup-host.sh --print-env)
+eval "$env_lines"
+if [ -f "${HOME:-}/.cargo/env" ]; then
+    # shellcheck source=/dev/null
+    . "${HOME:-}/.cargo/env"
+fi
+end
+
+begin fmt
+cargo fmt --all -- --check
+end
+
+begin clippy
+cargo clippy --all-targets --locked -- -D warnings
+end
+
+begin test
+cargo test --locked -- --test-threads="$threads"
+end

@@ -1,0 +1,70 @@
+//! `staffgate check`: configuration, database and font; lists every problem, exit 1 if any.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::ExitCode;
+
+use diesel::{Connection, MysqlConnection};
+
+use crate::config::{Settings, redact_url};
+use crate::db;
+
+pub async fn run() -> Result<ExitCode, String> {
+    let (settings, mut problems) = Settings::from_env_all();
+    if !settings.database_url.is_empty() {
+        let url = settings.database_url.clone();
+        let db_problems = tokio::task::spawn_blocking(move || database_problems(&url))
+            .await
+            .map_err(|e| e.to_string())?;
+        problems.extend(db_problems);
+    }
+    if let Some(p) = font_problem(&settings.sheet_font) {
+        problems.push(p);
+    }
+    if problems.is_empty() {
+        println!(
+            "OK: configuration, database ({}) and sheet font look good",
+            redact_url(&settings.database_url)
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{} problem(s) found:", problems.len());
+        for p in &problems {
+            println!("  - {p}");
+        }
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn database_problems(url: &str) -> Vec<String> {
+    let mut conn = match MysqlConnection::establish(url) {
+        Ok(c) => c,
+        Err(e) => return vec![format!("database {}: cannot connect: {e}", redact_url(url))],
+    };
+    match db::pending_migrations(&mut conn) {
+        Ok(p) if p.is_empty() => vec![],
+        Ok(p) => vec![format!(
+            "database has {} pending migration(s); run `staffgate migrate`: {}",
+            p.len(),
+            p.join(", ")
+        )],
+        Err(e) => vec![format!("cannot read the migration state: {e}")],
+    }
+}
+
+/// The account-sheet font must exist and be a TrueType/OpenType font.
+pub fn font_problem(path: &Path) -> Option<String> {
+    let mut magic = [0u8; 4];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic));
+    match read {
+        Err(e) => Some(format!(
+            "STAFFGATE_SHEET_FONT {}: cannot read ({e}); install fonts-ipaexfont-gothic or point to a TTF/OTF with Japanese glyphs",
+            path.display()
+        )),
+        Ok(()) if [*b"\0\x01\0\0", *b"OTTO", *b"true", *b"ttcf"].contains(&magic) => None,
+        Ok(()) => Some(format!(
+            "STAFFGATE_SHEET_FONT {}: not a TrueType/OpenType font",
+            path.display()
+        )),
+    }
+}

@@ -1,0 +1,155 @@
+//! The command line: one module per subcommand.
+
+mod check;
+mod create_admin;
+mod import;
+mod issue_token;
+mod migrate;
+mod serve;
+mod unlock;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::i18n::Lang;
+use crate::services::clock::SystemClock;
+use crate::state::AppState;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "staffgate",
+    version,
+    about = "Staff sign-in server: HR portal, QR onboarding, JSON API"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default when no subcommand is given).
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Validate configuration, database and font; list every problem; exit 1 if any.
+    Check,
+    /// Create an HR admin (or reset an existing employee's password and make them admin).
+    CreateAdmin(create_admin::Args),
+    /// Import employees from CSV (UTF-8 with or without BOM, or Shift_JIS).
+    ImportEmployees(import::Args),
+    /// Issue a one-time QR sign-in token for an employee (revokes older unused ones).
+    IssueToken(issue_token::Args),
+    /// Unlock a locked account; the reason is recorded.
+    Unlock(unlock::Args),
+}
+
+/// Language for operator messages: English when LANG/LC_ALL say so, Japanese otherwise.
+pub fn lang() -> Lang {
+    let v = std::env::var("LC_ALL")
+        .or_else(|_| std::env::var("LANG"))
+        .unwrap_or_default();
+    if v.starts_with("en") {
+        Lang::En
+    } else {
+        Lang::Ja
+    }
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve::run().await,
+            Command::Migrate => migrate::run().await,
+            Command::Check => check::run().await,
+            Command::CreateAdmin(args) => create_admin::run(args).await,
+            Command::ImportEmployees(args) => import::run(args).await,
+            Command::IssueToken(args) => issue_token::run(args).await,
+            Command::Unlock(args) => unlock::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Settings or a readable list of every problem.
+fn settings() -> Result<Settings, String> {
+    Settings::from_env().map_err(|problems| {
+        let mut out = String::from("設定に問題があります / configuration problems:\n");
+        for p in problems {
+            out.push_str(&format!("  - {p}\n"));
+        }
+        out
+    })
+}
+
+async fn state() -> Result<AppState, String> {
+    let settings = settings()?;
+    AppState::build(settings, Arc::new(SystemClock)).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn subcommands_parse_as_documented() {
+        let ok = |args: &[&str]| {
+            Cli::try_parse_from(args)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(ok(&["staffgate"]), Ok(()));
+        assert_eq!(
+            ok(&["staffgate", "import-employees", "a.csv", "--dry-run"]),
+            Ok(())
+        );
+        assert_eq!(
+            ok(&["staffgate", "issue-token", "E1", "--validity-hours", "72"]),
+            Ok(())
+        );
+        assert_eq!(
+            ok(&["staffgate", "unlock", "E1", "--reason", "本人確認済み"]),
+            Ok(())
+        );
+        assert_eq!(
+            ok(&[
+                "staffgate",
+                "create-admin",
+                "A1",
+                "--name",
+                "人事 太郎",
+                "--password-stdin"
+            ]),
+            Ok(())
+        );
+        assert!(
+            ok(&["staffgate", "unlock", "E1"]).is_err(),
+            "reason is required"
+        );
+    }
+}

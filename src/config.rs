@@ -1,0 +1,425 @@
+//! Settings from the environment (and `.env`), with `*_FILE` variants for secrets.
+//! `Settings::from_env` and `Settings::problems` report every problem, not only the first.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// Lockout and rate-limit numbers; the defaults are the documented policy.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub lockout_threshold: i32,
+    pub lockout_minutes: i64,
+    pub key_ip_failures: i64,
+    pub ip_failures: i64,
+    pub window_minutes: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            lockout_threshold: 5,
+            lockout_minutes: 30,
+            key_ip_failures: 5,
+            ip_failures: 100,
+            window_minutes: 15,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    pub environment: Environment,
+    pub database_url: String,
+    pub bind: String,
+    pub public_url: String,
+    pub jwt_key_pem: Option<String>,
+    pub session_key: Option<Vec<u8>>,
+    pub trust_proxy_headers: bool,
+    pub cors_origins: Vec<String>,
+    pub bcrypt_cost: u32,
+    pub sheet_font: PathBuf,
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
+    pub hr_email: Option<String>,
+    pub password_min_length: usize,
+    pub admin_permission: f64,
+    pub db_pool_size: u32,
+    pub hashing_threads: usize,
+    pub workers: Option<usize>,
+    pub max_body_bytes: usize,
+    pub limits: Limits,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("environment", &self.environment)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url)
+            .field("jwt_key_pem", &self.jwt_key_pem.as_ref().map(|_| "<set>"))
+            .field("session_key", &self.session_key.as_ref().map(|_| "<set>"))
+            .field("trust_proxy_headers", &self.trust_proxy_headers)
+            .field("cors_origins", &self.cors_origins)
+            .field("bcrypt_cost", &self.bcrypt_cost)
+            .field("sheet_font", &self.sheet_font)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("hashing_threads", &self.hashing_threads)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `mysql://user:secret@host/db` -> `mysql://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub const DEFAULT_SHEET_FONT: &str = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf";
+pub const MIN_BCRYPT_COST: u32 = 10;
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
+/// Reads variables through a lookup function so tests can feed a map instead of the process
+/// environment; collects problems instead of stopping at the first.
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    problems: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// `NAME` or the contents of the file named by `NAME_FILE` (not both).
+    fn secret(&mut self, name: &str) -> Option<String> {
+        let file_var = format!("{name}_FILE");
+        match (self.get(name), self.get(&file_var)) {
+            (Some(_), Some(_)) => {
+                self.problems
+                    .push(format!("{name} and {file_var} are both set; set only one"));
+                None
+            }
+            (Some(v), None) => Some(v),
+            (None, Some(path)) => match std::fs::read_to_string(&path) {
+                Ok(v) => Some(v.trim_end_matches(['\n', '\r']).to_owned()),
+                Err(e) => {
+                    self.problems
+                        .push(format!("{file_var}: cannot read {path}: {e}"));
+                    None
+                }
+            },
+            (None, None) => None,
+        }
+    }
+
+    fn parse<T: std::str::FromStr>(&mut self, name: &str, default: T, what: &str) -> T {
+        match self.get(name) {
+            None => default,
+            Some(v) => match v.trim().parse() {
+                Ok(x) => x,
+                Err(_) => {
+                    self.problems.push(format!("{name}={v:?} is not {what}"));
+                    default
+                }
+            },
+        }
+    }
+
+    fn flag(&mut self, name: &str) -> bool {
+        match self.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+            None => false,
+            Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => true,
+            Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => false,
+            Some(v) => {
+                self.problems
+                    .push(format!("{name}={v:?} is not a boolean (true/false)"));
+                false
+            }
+        }
+    }
+}
+
+impl Settings {
+    /// Loads `.env` (if present) and reads the process environment.
+    pub fn from_env() -> Result<Settings, Vec<String>> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Settings, Vec<String>> {
+        let (settings, problems) = Self::from_lookup_all(lookup);
+        if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Reads everything it can and returns the settings together with every problem found
+    /// (for `staffgate check`, which goes on to test the database and the font).
+    pub fn from_env_all() -> (Settings, Vec<String>) {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup_all(&|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup_all(lookup: &dyn Fn(&str) -> Option<String>) -> (Settings, Vec<String>) {
+        let mut r = Reader {
+            lookup,
+            problems: Vec::new(),
+        };
+
+        let environment = match r.get("STAFFGATE_ENV").as_deref().map(str::trim) {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                r.problems.push(format!(
+                    "STAFFGATE_ENV={other:?} must be \"development\" or \"production\""
+                ));
+                Environment::Development
+            }
+        };
+        let database_url = r.secret("DATABASE_URL").unwrap_or_default();
+        if database_url.is_empty() {
+            r.problems
+                .push("DATABASE_URL is required (mysql://user:pass@host:3306/db)".into());
+        } else if !database_url.starts_with("mysql://") {
+            r.problems
+                .push("DATABASE_URL must start with mysql://".into());
+        }
+        let bind = r
+            .get("STAFFGATE_BIND")
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        if bind.parse::<SocketAddr>().is_err() {
+            r.problems.push(format!(
+                "STAFFGATE_BIND={bind:?} is not an address like 0.0.0.0:8080"
+            ));
+        }
+        let public_url_set = r.get("STAFFGATE_PUBLIC_URL");
+        let public_url = public_url_set
+            .clone()
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            r.problems.push(format!(
+                "STAFFGATE_PUBLIC_URL={public_url:?} must start with http:// or https://"
+            ));
+        }
+        let jwt_key_pem = r.secret("STAFFGATE_JWT_KEY");
+        if let Some(pem) = &jwt_key_pem
+            && let Err(e) = crate::services::jwt::SigningKey::from_pkcs8_pem(pem)
+        {
+            r.problems.push(format!("STAFFGATE_JWT_KEY: {e}"));
+        }
+        let session_key = match r.secret("STAFFGATE_SESSION_KEY") {
+            None => None,
+            Some(v) => match STANDARD.decode(v.trim()) {
+                Ok(bytes) if bytes.len() >= 64 => Some(bytes),
+                Ok(_) => {
+                    r.problems.push(
+                        "STAFFGATE_SESSION_KEY must be at least 64 random bytes (base64)".into(),
+                    );
+                    None
+                }
+                Err(_) => {
+                    r.problems
+                        .push("STAFFGATE_SESSION_KEY is not valid base64".into());
+                    None
+                }
+            },
+        };
+        let trust_proxy_headers = r.flag("STAFFGATE_TRUST_PROXY_HEADERS");
+        let cors_origins: Vec<String> = r
+            .get("STAFFGATE_CORS_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().trim_end_matches('/').to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for origin in &cors_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                r.problems.push(format!(
+                    "STAFFGATE_CORS_ORIGINS: {origin:?} is not an origin like https://voicedrive.example.jp"
+                ));
+            }
+        }
+        let bcrypt_cost = r.parse("STAFFGATE_BCRYPT_COST", 10u32, "a whole number");
+        if !(MIN_BCRYPT_COST..=16).contains(&bcrypt_cost) {
+            r.problems.push(format!(
+                "STAFFGATE_BCRYPT_COST={bcrypt_cost} must be between {MIN_BCRYPT_COST} and 16"
+            ));
+        }
+        let sheet_font = PathBuf::from(
+            r.get("STAFFGATE_SHEET_FONT")
+                .unwrap_or_else(|| DEFAULT_SHEET_FONT.into()),
+        );
+        let smtp_url = r.secret("STAFFGATE_SMTP_URL");
+        let mail_from = r.get("STAFFGATE_MAIL_FROM");
+        let hr_email = r.get("STAFFGATE_HR_EMAIL");
+        if smtp_url.is_some() && mail_from.is_none() {
+            r.problems
+                .push("STAFFGATE_MAIL_FROM is required when STAFFGATE_SMTP_URL is set".into());
+        }
+        let password_min_length =
+            r.parse("STAFFGATE_PASSWORD_MIN_LENGTH", 8usize, "a whole number");
+        if !(8..=64).contains(&password_min_length) {
+            r.problems
+                .push("STAFFGATE_PASSWORD_MIN_LENGTH must be between 8 and 64".into());
+        }
+        let admin_permission = r.parse("STAFFGATE_ADMIN_PERMISSION", 9.0f64, "a number");
+        let db_pool_size = r.parse("STAFFGATE_DB_POOL_SIZE", 16u32, "a whole number");
+        if db_pool_size == 0 {
+            r.problems
+                .push("STAFFGATE_DB_POOL_SIZE must be at least 1".into());
+        }
+        let hashing_threads = r.parse(
+            "STAFFGATE_HASHING_THREADS",
+            default_threads(),
+            "a whole number",
+        );
+        if hashing_threads == 0 {
+            r.problems
+                .push("STAFFGATE_HASHING_THREADS must be at least 1".into());
+        }
+        let workers = r.get("STAFFGATE_WORKERS").and(Some(r.parse(
+            "STAFFGATE_WORKERS",
+            default_threads(),
+            "a whole number",
+        )));
+        let limits = Limits {
+            ip_failures: r.parse("STAFFGATE_IP_FAILURE_LIMIT", 100i64, "a whole number"),
+            ..Limits::default()
+        };
+
+        let settings = Settings {
+            environment,
+            database_url,
+            bind,
+            public_url,
+            jwt_key_pem,
+            session_key,
+            trust_proxy_headers,
+            cors_origins,
+            bcrypt_cost,
+            sheet_font,
+            smtp_url,
+            mail_from,
+            hr_email,
+            password_min_length,
+            admin_permission,
+            db_pool_size,
+            hashing_threads,
+            workers,
+            max_body_bytes: 64 * 1024,
+            limits,
+        };
+        let mut problems = r.problems;
+        if environment == Environment::Production && public_url_set.is_none() {
+            problems.push("STAFFGATE_PUBLIC_URL is required in production".into());
+        }
+        problems.extend(settings.production_problems());
+        (settings, problems)
+    }
+
+    /// What production refuses to run without.
+    pub fn production_problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.environment != Environment::Production {
+            return p;
+        }
+        if self.jwt_key_pem.is_none() {
+            p.push("STAFFGATE_JWT_KEY (or _FILE) is required in production: an Ed25519 private key, PKCS#8 PEM".into());
+        }
+        if self.session_key.is_none() {
+            p.push("STAFFGATE_SESSION_KEY (or _FILE) is required in production: at least 64 random bytes, base64".into());
+        }
+        if self.cors_origins.is_empty() {
+            p.push(
+                "STAFFGATE_CORS_ORIGINS is required in production: the allowed API origins".into(),
+            );
+        }
+        if !self.public_url.starts_with("https://") {
+            p.push("STAFFGATE_PUBLIC_URL must be https:// in production".into());
+        }
+        p
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, Vec<String>> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(&|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn development_needs_only_a_database_url() {
+        let s = load(&[("DATABASE_URL", "mysql://root@127.0.0.1:3306/x")]);
+        assert!(s.is_ok(), "{:?}", s.err());
+    }
+
+    #[test]
+    fn production_lists_every_missing_secret_at_once() {
+        let problems = load(&[
+            ("DATABASE_URL", "mysql://root@127.0.0.1:3306/x"),
+            ("STAFFGATE_ENV", "production"),
+            ("STAFFGATE_BCRYPT_COST", "4"),
+        ])
+        .err()
+        .unwrap_or_default();
+        let all = problems.join("\n");
+        for needle in [
+            "STAFFGATE_JWT_KEY",
+            "STAFFGATE_SESSION_KEY",
+            "STAFFGATE_CORS_ORIGINS",
+            "STAFFGATE_PUBLIC_URL",
+            "STAFFGATE_BCRYPT_COST",
+        ] {
+            assert!(all.contains(needle), "missing {needle} in {all}");
+        }
+    }
+
+    #[test]
+    fn database_password_is_redacted() {
+        assert_eq!(
+            redact_url("mysql://app:s3cret@db:3306/sg"),
+            "mysql://app:***@db:3306/sg"
+        );
+        assert_eq!(redact_url("mysql://root@db/sg"), "mysql://root@db/sg");
+    }
+}

@@ -1,0 +1,151 @@
+//! employees: lookups, the atomic failure counter, password and lock state.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{Bigint, Datetime, Integer};
+
+use crate::db::models::{Employee, NewEmployee};
+use crate::db::schema::employees::dsl as e;
+
+pub fn find_by_code(conn: &mut MysqlConnection, code: &str) -> QueryResult<Option<Employee>> {
+    e::employees
+        .filter(e::employee_id.eq(code))
+        .select(Employee::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Same, holding the row lock until the transaction ends (serialises sign-in admission for
+/// one account across every node).
+pub fn find_by_code_for_update(
+    conn: &mut MysqlConnection,
+    code: &str,
+) -> QueryResult<Option<Employee>> {
+    e::employees
+        .filter(e::employee_id.eq(code))
+        .select(Employee::as_select())
+        .for_update()
+        .first(conn)
+        .optional()
+}
+
+pub fn find(conn: &mut MysqlConnection, id: i64) -> QueryResult<Option<Employee>> {
+    e::employees
+        .find(id)
+        .select(Employee::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert(conn: &mut MysqlConnection, row: &NewEmployee<'_>) -> QueryResult<i64> {
+    diesel::insert_into(e::employees)
+        .values(row)
+        .execute(conn)?;
+    diesel::select(diesel::dsl::sql::<Bigint>("LAST_INSERT_ID()")).get_result(conn)
+}
+
+/// One failed password: increments the counter in one statement (no lost update under any
+/// concurrency) and sets the lock when the counter reaches `threshold`. `locked_until` is
+/// assigned first so it reads the counter's old value on both MySQL and MariaDB.
+pub fn record_failure(
+    conn: &mut MysqlConnection,
+    id: i64,
+    threshold: i32,
+    lock_until: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE employees SET \
+           locked_until = IF(failed_login_count + 1 >= ?, ?, locked_until), \
+           failed_login_count = failed_login_count + 1, \
+           updated_at = ? \
+         WHERE id = ?",
+    )
+    .bind::<Integer, _>(threshold)
+    .bind::<Datetime, _>(lock_until)
+    .bind::<Datetime, _>(now)
+    .bind::<Bigint, _>(id)
+    .execute(conn)
+}
+
+/// A lock that has run out also resets the counter, so the next failure starts from zero.
+pub fn clear_expired_lock(
+    conn: &mut MysqlConnection,
+    id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        e::employees
+            .filter(e::id.eq(id))
+            .filter(e::locked_until.le(now)),
+    )
+    .set((
+        e::locked_until.eq(None::<NaiveDateTime>),
+        e::failed_login_count.eq(0),
+    ))
+    .execute(conn)
+}
+
+pub fn mark_signed_in(
+    conn: &mut MysqlConnection,
+    id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(e::employees.find(id))
+        .set((
+            e::failed_login_count.eq(0),
+            e::locked_until.eq(None::<NaiveDateTime>),
+            e::last_login_at.eq(Some(now)),
+            e::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Clears lock and counter; returns whether the account was locked at `now`.
+pub fn unlock(conn: &mut MysqlConnection, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let was_locked = diesel::update(
+        e::employees
+            .filter(e::id.eq(id))
+            .filter(e::locked_until.gt(now)),
+    )
+    .set(e::updated_at.eq(now))
+    .execute(conn)?
+        > 0;
+    diesel::update(e::employees.find(id))
+        .set((
+            e::failed_login_count.eq(0),
+            e::locked_until.eq(None::<NaiveDateTime>),
+            e::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(was_locked)
+}
+
+/// Sets a new hash, guarded by the password version the caller saw (optimistic: a concurrent
+/// change makes this match zero rows).
+pub fn set_password(
+    conn: &mut MysqlConnection,
+    id: i64,
+    hash: &str,
+    must_change: bool,
+    seen_updated_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let target = e::employees.filter(e::id.eq(id));
+    let values = (
+        e::password_hash.eq(Some(hash)),
+        e::password_must_change.eq(must_change),
+        e::password_updated_at.eq(Some(now)),
+        e::failed_login_count.eq(0),
+        e::locked_until.eq(None::<NaiveDateTime>),
+        e::updated_at.eq(now),
+    );
+    match seen_updated_at {
+        Some(seen) => diesel::update(target.filter(e::password_updated_at.eq(seen)))
+            .set(values)
+            .execute(conn),
+        None => diesel::update(target.filter(e::password_updated_at.is_null()))
+            .set(values)
+            .execute(conn),
+    }
+}

@@ -1,0 +1,39 @@
+//! login_history: every authentication event.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::models::HistoryRow;
+use crate::db::schema::login_history::dsl as h;
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = crate::db::schema::login_history)]
+pub struct NewHistory<'a> {
+    pub event: &'a str,
+    pub employee_ref: Option<i64>,
+    pub employee_code: Option<&'a str>,
+    pub actor_ref: Option<i64>,
+    pub client_ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub detail: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut MysqlConnection, row: &NewHistory<'_>) -> QueryResult<usize> {
+    diesel::insert_into(h::login_history)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn for_employee(
+    conn: &mut MysqlConnection,
+    employee: i64,
+    limit: i64,
+) -> QueryResult<Vec<HistoryRow>> {
+    h::login_history
+        .filter(h::employee_ref.eq(employee))
+        .order((h::created_at.desc(), h::id.desc()))
+        .limit(limit)
+        .select(HistoryRow::as_select())
+        .load(conn)
+}

@@ -1,0 +1,116 @@
+//! refresh_tokens: rotating opaque tokens grouped in families (one family = one device session).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::Bigint;
+
+use crate::db::models::RefreshToken;
+use crate::db::schema::refresh_tokens::dsl as r;
+use crate::domain::TokenHash;
+
+pub struct NewRefresh<'a> {
+    pub hash: &'a TokenHash,
+    pub family: &'a str,
+    pub employee: i64,
+    pub device_label: Option<&'a str>,
+    pub now: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut MysqlConnection, n: &NewRefresh<'_>) -> QueryResult<i64> {
+    diesel::insert_into(r::refresh_tokens)
+        .values((
+            r::token_hash.eq(n.hash.0.as_slice()),
+            r::family.eq(n.family),
+            r::employee_ref.eq(n.employee),
+            r::device_label.eq(n.device_label),
+            r::created_at.eq(n.now),
+            r::expires_at.eq(n.expires_at),
+        ))
+        .execute(conn)?;
+    diesel::select(diesel::dsl::sql::<Bigint>("LAST_INSERT_ID()")).get_result(conn)
+}
+
+pub fn find_by_hash_for_update(
+    conn: &mut MysqlConnection,
+    hash: &TokenHash,
+) -> QueryResult<Option<RefreshToken>> {
+    r::refresh_tokens
+        .filter(r::token_hash.eq(hash.0.as_slice()))
+        .select(RefreshToken::as_select())
+        .for_update()
+        .first(conn)
+        .optional()
+}
+
+/// Marks `id` as spent by `successor`; zero rows means someone else spent it first.
+pub fn mark_replaced(
+    conn: &mut MysqlConnection,
+    id: i64,
+    successor: i64,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        r::refresh_tokens
+            .filter(r::id.eq(id))
+            .filter(r::replaced_by.is_null())
+            .filter(r::revoked_at.is_null()),
+    )
+    .set((
+        r::replaced_by.eq(Some(successor)),
+        r::last_used_at.eq(Some(now)),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn revoke_family(
+    conn: &mut MysqlConnection,
+    family: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        r::refresh_tokens
+            .filter(r::family.eq(family))
+            .filter(r::revoked_at.is_null()),
+    )
+    .set(r::revoked_at.eq(Some(now)))
+    .execute(conn)
+}
+
+/// Revokes all of an employee's sessions except `keep_family` (password change).
+pub fn revoke_all_for_employee(
+    conn: &mut MysqlConnection,
+    employee: i64,
+    keep_family: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let q = r::refresh_tokens
+        .filter(r::employee_ref.eq(employee))
+        .filter(r::revoked_at.is_null())
+        .into_boxed();
+    let q = match keep_family {
+        Some(f) => q.filter(r::family.ne(f.to_owned())),
+        None => q,
+    };
+    let ids: Vec<i64> = q.select(r::id).load(conn)?;
+    diesel::update(r::refresh_tokens.filter(r::id.eq_any(ids)))
+        .set(r::revoked_at.eq(Some(now)))
+        .execute(conn)
+}
+
+/// A family is live while it has a token that is neither revoked nor expired.
+pub fn family_is_active(
+    conn: &mut MysqlConnection,
+    family: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        r::refresh_tokens
+            .filter(r::family.eq(family))
+            .filter(r::revoked_at.is_null())
+            .filter(r::replaced_by.is_null())
+            .filter(r::expires_at.gt(now)),
+    ))
+    .get_result(conn)
+}

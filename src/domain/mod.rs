@@ -1,0 +1,34 @@
+//! Input types that cannot be invalid once parsed: parse, don't validate.
+
+mod employee_id;
+mod password;
+mod permission;
+mod status;
+pub mod token;
+mod validity;
+
+pub use employee_id::EmployeeId;
+pub use password::Password;
+pub use permission::PermissionLevel;
+pub use status::{EmployeeStatus, TokenPurpose};
+pub use token::{PlainToken, TokenHash};
+pub use validity::ValidityHours;
+
+/// Why a raw value was refused; `field` names the JSON field or CSV column.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message_en}")]
+pub struct ParseError {
+    pub field: &'static str,
+    pub message_ja: String,
+    pub message_en: String,
+}
+
+impl ParseError {
+    pub fn new(field: &'static str, ja: impl Into<String>, en: impl Into<String>) -> Self {
+        Self {
+            field,
+            message_ja: ja.into(),
+            message_en: en.into(),
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! `/api/v2`: the JSON API consumed by VoiceDrive, plus JWKS and the OpenAPI description.
+
+mod auth;
+mod dto;
+mod keys;
+mod tokens;
+
+use actix_web::error::JsonPayloadError;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
+
+use crate::error::ApiError;
+
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(keys::jwks).service(
+        web::scope("/api/v2")
+            .app_data(json_config())
+            .service(keys::openapi)
+            .service(
+                web::scope("/auth")
+                    .service(tokens::generate)
+                    .service(tokens::verify)
+                    .service(auth::authenticate)
+                    .service(auth::change_password)
+                    .service(auth::unlock)
+                    .service(auth::refresh)
+                    .service(auth::logout)
+                    .service(auth::me),
+            ),
+    );
+}
+
+/// Malformed JSON, wrong types, unknown fields, oversize bodies and wrong content types all
+/// become precise problem+json errors before any handler runs.
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(MAX_JSON_BYTES)
+        .error_handler(|err, _req: &HttpRequest| json_error(err).into())
+}
+
+fn json_error(err: JsonPayloadError) -> ApiError {
+    match err {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "リクエストが大きすぎます（上限 {} KiB）。",
+                    MAX_JSON_BYTES / 1024
+                ),
+                format!(
+                    "The request body is too large (limit {} KiB).",
+                    MAX_JSON_BYTES / 1024
+                ),
+            )
+        }
+        JsonPayloadError::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Content-Type: application/json で送信してください。",
+            "Send the body as Content-Type: application/json.",
+        ),
+        JsonPayloadError::Deserialize(e) => {
+            let what = e.to_string();
+            let (ja, en) = if e.is_syntax() || e.is_eof() {
+                (
+                    "JSONの形式が正しくありません。",
+                    "The body is not valid JSON.",
+                )
+            } else {
+                (
+                    "リクエストの項目または型が正しくありません。",
+                    "A field is missing, unknown or of the wrong type.",
+                )
+            };
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "validation",
+                format!("{ja}（{what}）"),
+                format!("{en} ({what})"),
+            )
+            .with(
+                "errors",
+                serde_json::json!([{ "field": null, "message": what }]),
+            )
+        }
+        other => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "validation",
+            "リクエストを読み取れませんでした。",
+            format!("The request body could not be read ({other})."),
+        ),
+    }
+}

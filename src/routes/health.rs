@@ -1,0 +1,48 @@
+//! Liveness, readiness and Prometheus metrics.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, get, web};
+use diesel::RunQueryDsl;
+use serde_json::json;
+
+use crate::db::{self, DbError};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(healthz).service(readyz).service(metrics);
+}
+
+/// The process answers; touches nothing else so it stays fast while logins saturate bcrypt.
+#[get("/healthz")]
+pub(super) async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// The database answers within two seconds.
+#[get("/readyz")]
+pub(super) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let check = db::run(&state.pool, |conn| {
+        diesel::sql_query("SELECT 1")
+            .execute(conn)
+            .map_err(DbError::from)
+    });
+    match tokio::time::timeout(Duration::from_secs(2), check).await {
+        Ok(Ok(_)) => Ok(HttpResponse::Ok().json(json!({ "status": "ready" }))),
+        Ok(Err(e)) => Err(ApiError::unavailable(e.to_string())),
+        Err(_) => Err(ApiError::unavailable("database ping timed out")),
+    }
+}
+
+#[get("/metrics")]
+pub(super) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.pool.state();
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(
+            state.hashing.queued(),
+            pool.connections,
+            pool.idle_connections,
+        ))
+}

@@ -1,0 +1,59 @@
+//! The only place that reads the wall clock, so tests can move time.
+
+use std::sync::Mutex;
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, Utc};
+
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+
+    /// Database form (UTC, no zone).
+    fn now_naive(&self) -> NaiveDateTime {
+        self.now().naive_utc()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that stands still until told to move; for tests and simulations.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(start: DateTime<Utc>) -> Self {
+        Self(Mutex::new(start))
+    }
+
+    pub fn advance(&self, by: Duration) {
+        let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *t += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Japan Standard Time (UTC+9, no daylight saving).
+pub const JST: FixedOffset = match FixedOffset::east_opt(9 * 3600) {
+    Some(offset) => offset,
+    None => panic!("UTC+9 is a valid offset"),
+};
+
+pub fn to_utc(naive: NaiveDateTime) -> DateTime<Utc> {
+    naive.and_utc()
+}
+
+/// `2026-11-21 18:04 (JST)` style, for people.
+pub fn format_jst(t: DateTime<Utc>) -> String {
+    t.with_timezone(&JST).format("%Y-%m-%d %H:%M").to_string()
+}

@@ -1,0 +1,104 @@
+//! bcrypt on a pool bounded to the core count, so a login storm cannot starve the server.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::Semaphore;
+
+use crate::domain::Password;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashingError {
+    #[error("the hashing pool is saturated")]
+    Busy,
+    #[error("bcrypt failed: {0}")]
+    Bcrypt(#[from] bcrypt::BcryptError),
+    #[error("hashing task failed")]
+    Join,
+}
+
+/// A bcrypt hash string (`$2b$10$...`); a different type from a password on purpose.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(pub String);
+
+impl std::fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordHash(..)")
+    }
+}
+
+#[derive(Clone)]
+pub struct HashingPool {
+    permits: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
+    cost: u32,
+    dummy_hash: Arc<String>,
+}
+
+impl HashingPool {
+    /// `threads` concurrent hashes at most; beyond `threads * 64` queued requests new work is
+    /// refused with `Busy` (503 + Retry-After) rather than queued for minutes.
+    pub fn new(threads: usize, cost: u32) -> Result<Self, HashingError> {
+        let dummy_hash = bcrypt::hash("staffgate-timing-equaliser", cost)?;
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(threads.max(1))),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max_waiting: threads.max(1) * 64,
+            cost,
+            dummy_hash: Arc::new(dummy_hash),
+        })
+    }
+
+    pub fn cost(&self) -> u32 {
+        self.cost
+    }
+
+    pub fn queued(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
+    ) -> Result<T, HashingError> {
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(HashingError::Busy);
+        }
+        let permit = self.permits.clone().acquire_owned().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let permit = permit.map_err(|_| HashingError::Join)?;
+        let out = tokio::task::spawn_blocking(move || {
+            let r = job();
+            drop(permit);
+            r
+        })
+        .await
+        .map_err(|_| HashingError::Join)?;
+        Ok(out?)
+    }
+
+    pub async fn hash(&self, password: &Password) -> Result<PasswordHash, HashingError> {
+        let plain = password.expose().to_owned();
+        let cost = self.cost;
+        self.run(move || bcrypt::hash(plain, cost).map(PasswordHash))
+            .await
+    }
+
+    /// Verifies against `hash`, or against a dummy hash when there is none, so an unknown ID
+    /// costs the same time as a wrong password.
+    pub async fn verify(
+        &self,
+        password: &Password,
+        hash: Option<&str>,
+    ) -> Result<bool, HashingError> {
+        let plain = password.expose().to_owned();
+        let (target, real) = match hash {
+            Some(h) => (h.to_owned(), true),
+            None => ((*self.dummy_hash).clone(), false),
+        };
+        let ok = self.run(move || bcrypt::verify(plain, &target)).await?;
+        Ok(ok && real)
+    }
+}

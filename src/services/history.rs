@@ -1,0 +1,79 @@
+//! Writing login_history events.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::ClientInfo;
+use crate::db::queries::history::{self, NewHistory};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    PasswordLoginOk,
+    PasswordLoginFailed,
+    QrLogin,
+    PasswordChanged,
+    Locked,
+    Unlocked,
+    TokenIssued,
+    TokenRevoked,
+    TokenUsed,
+    SheetPrinted,
+    Refresh,
+    RefreshReuseDetected,
+    Logout,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::PasswordLoginOk => "password_login_ok",
+            Event::PasswordLoginFailed => "password_login_failed",
+            Event::QrLogin => "qr_login",
+            Event::PasswordChanged => "password_changed",
+            Event::Locked => "locked",
+            Event::Unlocked => "unlocked",
+            Event::TokenIssued => "token_issued",
+            Event::TokenRevoked => "token_revoked",
+            Event::TokenUsed => "token_used",
+            Event::SheetPrinted => "sheet_printed",
+            Event::Refresh => "refresh",
+            Event::RefreshReuseDetected => "refresh_reuse_detected",
+            Event::Logout => "logout",
+        }
+    }
+}
+
+/// One event about one employee (or an unknown login ID in `code`).
+pub struct Record<'a> {
+    pub event: Event,
+    pub employee: Option<i64>,
+    pub code: Option<&'a str>,
+    pub actor: Option<i64>,
+    pub client: &'a ClientInfo,
+    pub detail: serde_json::Value,
+    pub now: NaiveDateTime,
+}
+
+pub fn write(conn: &mut MysqlConnection, r: Record<'_>) -> QueryResult<usize> {
+    let ua = r.client.user_agent.as_deref().map(|ua| truncate(ua, 255));
+    history::insert(
+        conn,
+        &NewHistory {
+            event: r.event.as_str(),
+            employee_ref: r.employee,
+            employee_code: r.code.map(|c| truncate(c, 32)),
+            actor_ref: r.actor,
+            client_ip: Some(truncate(&r.client.ip, 45)),
+            user_agent: ua,
+            detail: (!r.detail.is_null()).then(|| r.detail.to_string()),
+            created_at: r.now,
+        },
+    )
+}
+
+fn truncate(s: &str, max_chars: usize) -> &str {
+    match s.char_indices().nth(max_chars) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}

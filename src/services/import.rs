@@ -1,0 +1,549 @@
+//! Employee CSV import, shared by the CLI and the portal: decode (UTF-8 with or without BOM,
+//! or Shift_JIS as saved by Excel in Japan), validate every row, then upsert all or nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::Actor;
+use crate::db::models::NewEmployee;
+use crate::db::queries::audit;
+use crate::db::schema::employees::dsl as e;
+use crate::db::{self, DbError};
+use crate::domain::{EmployeeId, ParseError, PermissionLevel};
+use crate::state::AppState;
+
+pub const COLUMNS: [&str; 6] = [
+    "employee_id",
+    "name",
+    "name_kana",
+    "department",
+    "email",
+    "permission_level",
+];
+const MAX_ROWS: usize = 50_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Utf8Bom,
+    ShiftJis,
+}
+
+impl Encoding {
+    pub fn label(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "UTF-8",
+            Encoding::Utf8Bom => "UTF-8 (BOM)",
+            Encoding::ShiftJis => "Shift_JIS",
+        }
+    }
+}
+
+/// One refused row (line 0 = the file as a whole).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub line: u64,
+    pub column: &'static str,
+    pub message_ja: String,
+    pub message_en: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmployeeRow {
+    pub line: u64,
+    pub employee_id: String,
+    pub name: String,
+    pub name_kana: String,
+    pub department: String,
+    pub email: Option<String>,
+    pub permission_level: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ParsedFile {
+    pub encoding: Encoding,
+    pub rows: Vec<EmployeeRow>,
+    pub errors: Vec<RowError>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub rows: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub errors: Vec<RowError>,
+    pub written: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for ImportError {
+    fn from(err: diesel::result::Error) -> Self {
+        ImportError::Db(DbError::Query(err))
+    }
+}
+
+fn file_error(ja: &str, en: &str) -> RowError {
+    RowError {
+        line: 0,
+        column: "",
+        message_ja: ja.into(),
+        message_en: en.into(),
+    }
+}
+
+pub fn decode(bytes: &[u8]) -> Result<(String, Encoding), RowError> {
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return std::str::from_utf8(rest)
+            .map(|s| (s.to_owned(), Encoding::Utf8Bom))
+            .map_err(|_| {
+                file_error(
+                    "UTF-8として読めない文字が含まれています。",
+                    "The file has a UTF-8 BOM but is not valid UTF-8.",
+                )
+            });
+    }
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return Ok((s.to_owned(), Encoding::Utf8));
+    }
+    let (text, _, had_errors) = encoding_rs::SHIFT_JIS.decode(bytes);
+    if had_errors {
+        return Err(file_error(
+            "文字コードを判別できません。UTF-8またはShift_JISで保存してください。",
+            "Unknown text encoding: save the file as UTF-8 or Shift_JIS.",
+        ));
+    }
+    Ok((text.into_owned(), Encoding::ShiftJis))
+}
+
+fn text_field(
+    value: &str,
+    column: &'static str,
+    required: bool,
+    max: usize,
+    label_ja: &str,
+) -> Result<String, (&'static str, String, String)> {
+    let v = value.trim();
+    if required && v.is_empty() {
+        return Err((
+            column,
+            format!("{label_ja}が空です。"),
+            format!("{column} is empty."),
+        ));
+    }
+    if v.chars().count() > max {
+        return Err((
+            column,
+            format!("{label_ja}は{max}文字以内にしてください。"),
+            format!("{column} must be at most {max} characters."),
+        ));
+    }
+    if v.chars().any(char::is_control) {
+        return Err((
+            column,
+            format!("{label_ja}に制御文字が含まれています。"),
+            format!("{column} contains control characters."),
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+fn valid_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && s.len() <= 254
+        && !s.chars().any(|c| c.is_whitespace() || c == ',' || c == ';')
+}
+
+/// Decodes and validates the whole file, collecting every problem with its line number.
+pub fn parse(bytes: &[u8]) -> ParsedFile {
+    let (text, encoding) = match decode(bytes) {
+        Ok(x) => x,
+        Err(err) => {
+            return ParsedFile {
+                encoding: Encoding::Utf8,
+                rows: vec![],
+                errors: vec![err],
+            };
+        }
+    };
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::None)
+        .from_reader(text.as_bytes());
+
+    let headers: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(|s| s.trim().to_ascii_lowercase()).collect(),
+        Err(_) => vec![],
+    };
+    let mut index = HashMap::new();
+    for col in COLUMNS {
+        match headers.iter().position(|h| h == col) {
+            Some(i) => {
+                index.insert(col, i);
+            }
+            None => errors.push(RowError {
+                line: 1,
+                column: col,
+                message_ja: format!(
+                    "見出し行に列「{col}」がありません（必要な列: {}）。",
+                    COLUMNS.join(",")
+                ),
+                message_en: format!(
+                    "The header row lacks the column {col:?} (expected: {}).",
+                    COLUMNS.join(",")
+                ),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return ParsedFile {
+            encoding,
+            rows,
+            errors,
+        };
+    }
+
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(err) => {
+                let line = err.position().map(|p| p.line()).unwrap_or(0);
+                errors.push(RowError {
+                    line,
+                    column: "",
+                    message_ja: "CSVとして読めない行です（引用符の閉じ忘れなど）。".into(),
+                    message_en: format!("Unreadable CSV: {err}"),
+                });
+                break;
+            }
+        };
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        if rows.len() + errors.len() >= MAX_ROWS {
+            errors.push(RowError {
+                line,
+                column: "",
+                message_ja: format!("一度に取り込めるのは{MAX_ROWS}行までです。"),
+                message_en: format!("At most {MAX_ROWS} rows per import."),
+            });
+            break;
+        }
+        let get = |col: &str| index.get(col).and_then(|&i| record.get(i)).unwrap_or("");
+        let mut row_errors: Vec<(&'static str, String, String)> = Vec::new();
+
+        let employee_id = match EmployeeId::parse(get("employee_id")) {
+            Ok(id) => Some(id.as_str().to_owned()),
+            Err(ParseError {
+                message_ja,
+                message_en,
+                ..
+            }) => {
+                row_errors.push(("employee_id", message_ja, message_en));
+                None
+            }
+        };
+        if let Some(id) = &employee_id {
+            let key = id.to_ascii_uppercase();
+            if let Some(first) = seen.get(&key) {
+                row_errors.push((
+                    "employee_id",
+                    format!("社員ID「{id}」は{first}行目と重複しています。"),
+                    format!("Employee ID {id:?} duplicates line {first}."),
+                ));
+            } else {
+                seen.insert(key, line);
+            }
+        }
+        let mut field = |r: Result<String, (&'static str, String, String)>| match r {
+            Ok(v) => v,
+            Err(e) => {
+                row_errors.push(e);
+                String::new()
+            }
+        };
+        let name = field(text_field(get("name"), "name", true, 100, "氏名"));
+        let name_kana = field(text_field(
+            get("name_kana"),
+            "name_kana",
+            false,
+            100,
+            "氏名（カナ）",
+        ));
+        let department = field(text_field(
+            get("department"),
+            "department",
+            false,
+            100,
+            "部署",
+        ));
+        let email_raw = get("email").trim();
+        let email = if email_raw.is_empty() {
+            None
+        } else if valid_email(email_raw) {
+            Some(email_raw.to_owned())
+        } else {
+            row_errors.push((
+                "email",
+                format!("メールアドレス「{email_raw}」の形式が正しくありません。"),
+                format!("{email_raw:?} is not an e-mail address."),
+            ));
+            None
+        };
+        let permission_level = match PermissionLevel::parse(get("permission_level")) {
+            Ok(p) => p.value(),
+            Err(ParseError {
+                message_ja,
+                message_en,
+                ..
+            }) => {
+                row_errors.push(("permission_level", message_ja, message_en));
+                0.0
+            }
+        };
+        if row_errors.is_empty() {
+            if let Some(employee_id) = employee_id {
+                rows.push(EmployeeRow {
+                    line,
+                    employee_id,
+                    name,
+                    name_kana,
+                    department,
+                    email,
+                    permission_level,
+                });
+            }
+        } else {
+            errors.extend(
+                row_errors
+                    .into_iter()
+                    .map(|(column, message_ja, message_en)| RowError {
+                        line,
+                        column,
+                        message_ja,
+                        message_en,
+                    }),
+            );
+        }
+    }
+    if rows.is_empty() && errors.is_empty() {
+        errors.push(file_error(
+            "取り込むデータ行がありません。",
+            "The file has no data rows.",
+        ));
+    }
+    ParsedFile {
+        encoding,
+        rows,
+        errors,
+    }
+}
+
+type Existing = (String, String, String, String, Option<String>, f64);
+
+/// Validates, then (unless `dry_run` or any row is invalid) upserts every row by employee_id in
+/// one transaction. New employees start without a password and must set one.
+pub async fn import(
+    state: &AppState,
+    actor: Actor,
+    bytes: Vec<u8>,
+    dry_run: bool,
+) -> Result<ImportReport, ImportError> {
+    let parsed = parse(&bytes);
+    let st = state.clone();
+    db::run(&state.pool, move |conn| {
+        let now = st.clock.now_naive();
+        conn.transaction::<_, ImportError, _>(|conn| {
+            let codes: Vec<&str> = parsed.rows.iter().map(|r| r.employee_id.as_str()).collect();
+            let mut existing: HashMap<String, Existing> = HashMap::new();
+            for chunk in codes.chunks(1000) {
+                let found: Vec<Existing> = e::employees
+                    .filter(e::employee_id.eq_any(chunk))
+                    .select((
+                        e::employee_id,
+                        e::name,
+                        e::name_kana,
+                        e::department,
+                        e::email,
+                        e::permission_level,
+                    ))
+                    .load(conn)?;
+                for row in found {
+                    existing.insert(row.0.to_ascii_uppercase(), row);
+                }
+            }
+            let mut report = ImportReport {
+                rows: parsed.rows.len()
+                    + parsed
+                        .errors
+                        .iter()
+                        .map(|e| e.line)
+                        .collect::<HashSet<_>>()
+                        .len(),
+                errors: parsed.errors.clone(),
+                ..ImportReport::default()
+            };
+            let mut to_insert = Vec::new();
+            let mut to_update = Vec::new();
+            for row in &parsed.rows {
+                match existing.get(&row.employee_id.to_ascii_uppercase()) {
+                    None => to_insert.push(row),
+                    Some(old) => {
+                        let same = old.1 == row.name
+                            && old.2 == row.name_kana
+                            && old.3 == row.department
+                            && old.4 == row.email
+                            && (old.5 - row.permission_level).abs() < 0.05;
+                        if same {
+                            report.unchanged += 1;
+                        } else {
+                            to_update.push((old.0.clone(), row));
+                        }
+                    }
+                }
+            }
+            report.created = to_insert.len();
+            report.updated = to_update.len();
+            if dry_run || !report.errors.is_empty() {
+                return Ok(report);
+            }
+            for chunk in to_insert.chunks(500) {
+                let values: Vec<NewEmployee<'_>> = chunk
+                    .iter()
+                    .map(|r| NewEmployee {
+                        employee_id: &r.employee_id,
+                        name: &r.name,
+                        name_kana: &r.name_kana,
+                        department: &r.department,
+                        email: r.email.as_deref(),
+                        permission_level: r.permission_level,
+                        status: "active",
+                        password_hash: None,
+                        password_must_change: true,
+                        password_updated_at: None,
+                        created_at: now,
+                        updated_at: now,
+                    })
+                    .collect();
+                diesel::insert_into(e::employees)
+                    .values(&values)
+                    .execute(conn)?;
+            }
+            for (code, r) in &to_update {
+                diesel::update(e::employees.filter(e::employee_id.eq(code)))
+                    .set((
+                        e::name.eq(&r.name),
+                        e::name_kana.eq(&r.name_kana),
+                        e::department.eq(&r.department),
+                        e::email.eq(r.email.as_deref()),
+                        e::permission_level.eq(r.permission_level),
+                        e::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+            }
+            audit::insert(
+                conn,
+                "employees_imported",
+                actor.id(),
+                &actor.label(),
+                &json!({
+                    "encoding": parsed.encoding.label(),
+                    "rows": report.rows,
+                    "created": report.created,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                }),
+                now,
+            )?;
+            report.written = true;
+            Ok(report)
+        })
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "employee_id,name,name_kana,department,email,permission_level\n";
+
+    #[test]
+    fn utf8_with_and_without_bom_and_shift_jis_read_the_same() {
+        let body = format!("{HEADER}N001,髙橋 花子,タカハシ ハナコ,看護部,hanako@example.jp,1.0\n");
+        let plain = parse(body.as_bytes());
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(body.as_bytes());
+        let bom = parse(&bom);
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(&body);
+        let sjis = parse(&sjis);
+        assert_eq!(plain.encoding, Encoding::Utf8);
+        assert_eq!(bom.encoding, Encoding::Utf8Bom);
+        assert_eq!(sjis.encoding, Encoding::ShiftJis);
+        for p in [&plain, &bom, &sjis] {
+            assert!(p.errors.is_empty(), "{:?}", p.errors);
+            assert_eq!(p.rows[0].name, "髙橋 花子");
+            assert_eq!(p.rows[0].department, "看護部");
+        }
+    }
+
+    #[test]
+    fn every_bad_row_is_reported_with_its_line() {
+        let body = format!(
+            "{HEADER}N001,山田 太郎,ヤマダ タロウ,外科,,1.0\n\
+             ,名無し,,,,1.0\n\
+             N003,,,,,1.0\n\
+             N004,佐藤,,,not-an-email,1.0\n\
+             N005,鈴木,,,,9.99\n\
+             n001,重複,,,,1.0\n"
+        );
+        let p = parse(body.as_bytes());
+        let lines: Vec<(u64, &str)> = p.errors.iter().map(|e| (e.line, e.column)).collect();
+        assert_eq!(
+            lines,
+            vec![
+                (3, "employee_id"),
+                (4, "name"),
+                (5, "email"),
+                (6, "permission_level"),
+                (7, "employee_id")
+            ]
+        );
+        assert_eq!(p.rows.len(), 1);
+    }
+
+    #[test]
+    fn missing_columns_are_named() {
+        let p = parse("employee_id,name\nN1,a\n".as_bytes());
+        assert!(
+            p.errors
+                .iter()
+                .any(|e| e.column == "department" && e.line == 1)
+        );
+    }
+
+    #[test]
+    fn undecodable_bytes_are_refused() {
+        let p = parse(&[0x82, 0xFF, 0xFE, 0x00]);
+        assert_eq!(p.errors.len(), 1);
+        assert_eq!(p.errors[0].line, 0);
+    }
+}

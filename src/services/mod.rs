@@ -1,0 +1,52 @@
+//! Business logic. No HTTP types here: routes, the CLI and tests all call these functions.
+
+pub mod auth;
+pub mod clock;
+pub mod hashing;
+pub mod history;
+pub mod import;
+pub mod jwt;
+pub mod mail;
+pub mod passwords;
+pub mod qr;
+pub mod sessions;
+pub mod tokens;
+
+/// Who is asking, as far as the network can tell.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    pub ip: String,
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    pub fn cli() -> Self {
+        Self {
+            ip: "cli".into(),
+            user_agent: Some(format!("staffgate-cli/{}", env!("CARGO_PKG_VERSION"))),
+        }
+    }
+}
+
+/// Who performs an administrative act.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Employee { id: i64, employee_id: String },
+    Cli,
+}
+
+impl Actor {
+    pub fn id(&self) -> Option<i64> {
+        match self {
+            Actor::Employee { id, .. } => Some(*id),
+            Actor::Cli => None,
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            Actor::Employee { employee_id, .. } => employee_id.clone(),
+            Actor::Cli => "cli".into(),
+        }
+    }
+}

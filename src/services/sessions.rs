@@ -1,0 +1,259 @@
+//! Token sets: access JWT + rotating refresh token; refresh, logout and reuse detection.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::{Connection, MysqlConnection};
+use serde_json::json;
+
+use super::ClientInfo;
+use super::auth::{AuthError, Principal, TokenProblem};
+use super::history::{self, Event, Record};
+use super::jwt::{ACCESS_TTL_SECONDS, AccessClaims, ISSUER, Scope};
+use crate::db;
+use crate::db::models::Employee;
+use crate::db::queries::{employees, refresh_tokens};
+use crate::domain::token::random_hex;
+use crate::domain::{EmployeeStatus, PlainToken};
+use crate::metrics::Metrics;
+use crate::services::clock::to_utc;
+use crate::state::AppState;
+
+pub const REFRESH_TTL_DAYS: i64 = 30;
+
+#[derive(Debug, Clone)]
+pub struct PasswordStatus {
+    pub must_change: bool,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub warn: bool,
+}
+
+impl PasswordStatus {
+    pub fn of(emp: &Employee) -> Self {
+        Self {
+            must_change: emp.password_must_change || emp.password_hash.is_none(),
+            expires_at: None,
+            warn: false,
+        }
+    }
+}
+
+/// What a successful sign-in hands out. `refresh_token` is None for a setup session.
+#[derive(Debug, Clone)]
+pub struct TokenSet {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub refresh_token: Option<PlainToken>,
+    pub refresh_expires_in: Option<i64>,
+    pub scope: Scope,
+    pub password_status: PasswordStatus,
+}
+
+pub fn sign_access(
+    state: &AppState,
+    emp: &Employee,
+    scope: Scope,
+    sid: &str,
+    now: NaiveDateTime,
+) -> Result<String, AuthError> {
+    let iat = now.and_utc().timestamp();
+    let claims = AccessClaims {
+        iss: ISSUER.into(),
+        sub: emp.id.to_string(),
+        employee_id: emp.employee_id.clone(),
+        name: emp.name.clone(),
+        permission_level: emp.permission_level,
+        scope,
+        sid: sid.to_owned(),
+        pwv: emp.password_version(),
+        iat,
+        exp: iat + ACCESS_TTL_SECONDS,
+        jti: random_hex(12)?,
+    };
+    Ok(state.keys.sign(&claims)?)
+}
+
+/// A setup session: an access token that can only change the password.
+pub fn setup_session(
+    state: &AppState,
+    emp: &Employee,
+    now: NaiveDateTime,
+) -> Result<TokenSet, AuthError> {
+    Ok(TokenSet {
+        access_token: sign_access(state, emp, Scope::PasswordChange, "", now)?,
+        expires_in: ACCESS_TTL_SECONDS,
+        refresh_token: None,
+        refresh_expires_in: None,
+        scope: Scope::PasswordChange,
+        password_status: PasswordStatus::of(emp),
+    })
+}
+
+/// Issues tokens after a successful sign-in, inside the caller's transaction. An employee who
+/// must change the password first gets a setup session only.
+pub fn issue(
+    conn: &mut MysqlConnection,
+    state: &AppState,
+    emp: &Employee,
+    device_label: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<TokenSet, AuthError> {
+    let status = PasswordStatus::of(emp);
+    if status.must_change {
+        return setup_session(state, emp, now);
+    }
+    let family = random_hex(16)?;
+    let refresh = PlainToken::generate()?;
+    refresh_tokens::insert(
+        conn,
+        &refresh_tokens::NewRefresh {
+            hash: &refresh.hash(),
+            family: &family,
+            employee: emp.id,
+            device_label,
+            now,
+            expires_at: now + Duration::days(REFRESH_TTL_DAYS),
+        },
+    )?;
+    Ok(TokenSet {
+        access_token: sign_access(state, emp, Scope::Full, &family, now)?,
+        expires_in: ACCESS_TTL_SECONDS,
+        refresh_token: Some(refresh),
+        refresh_expires_in: Some(REFRESH_TTL_DAYS * 86_400),
+        scope: Scope::Full,
+        password_status: status,
+    })
+}
+
+enum RefreshOutcome {
+    Rotated(TokenSet),
+    Refused(AuthError),
+}
+
+/// Rotates a refresh token. Presenting a token that was already rotated revokes the whole
+/// family (the token was copied), and that revocation is committed even though the call fails.
+#[tracing::instrument(skip_all)]
+pub async fn refresh(
+    state: &AppState,
+    token: PlainToken,
+    client: ClientInfo,
+) -> Result<TokenSet, AuthError> {
+    let st = state.clone();
+    let outcome = db::run(&state.pool, move |conn| {
+        let now = st.clock.now_naive();
+        conn.transaction::<_, AuthError, _>(|conn| {
+            let Some(row) = refresh_tokens::find_by_hash_for_update(conn, &token.hash())? else {
+                return Ok(RefreshOutcome::Refused(AuthError::Token(
+                    TokenProblem::Unknown,
+                )));
+            };
+            if row.revoked_at.is_some() {
+                return Ok(RefreshOutcome::Refused(AuthError::Token(
+                    TokenProblem::Revoked,
+                )));
+            }
+            if row.replaced_by.is_some() {
+                let n = refresh_tokens::revoke_family(conn, &row.family, now)?;
+                history::write(
+                    conn,
+                    Record {
+                        event: Event::RefreshReuseDetected,
+                        employee: Some(row.employee_ref),
+                        code: None,
+                        actor: None,
+                        client: &client,
+                        detail: json!({ "family": row.family, "revoked": n }),
+                        now,
+                    },
+                )?;
+                return Ok(RefreshOutcome::Refused(AuthError::Token(
+                    TokenProblem::Used,
+                )));
+            }
+            if row.expires_at <= now {
+                return Ok(RefreshOutcome::Refused(AuthError::Token(
+                    TokenProblem::Expired,
+                )));
+            }
+            let emp = employees::find(conn, row.employee_ref)?.ok_or(AuthError::Unauthorized)?;
+            if emp.status() != EmployeeStatus::Active {
+                refresh_tokens::revoke_family(conn, &row.family, now)?;
+                return Ok(RefreshOutcome::Refused(AuthError::Disabled));
+            }
+            let next = PlainToken::generate()?;
+            let next_id = refresh_tokens::insert(
+                conn,
+                &refresh_tokens::NewRefresh {
+                    hash: &next.hash(),
+                    family: &row.family,
+                    employee: emp.id,
+                    device_label: row.device_label.as_deref(),
+                    now,
+                    expires_at: now + Duration::days(REFRESH_TTL_DAYS),
+                },
+            )?;
+            if !refresh_tokens::mark_replaced(conn, row.id, next_id, now)? {
+                return Err(AuthError::Token(TokenProblem::Used));
+            }
+            history::write(
+                conn,
+                Record {
+                    event: Event::Refresh,
+                    employee: Some(emp.id),
+                    code: Some(&emp.employee_id),
+                    actor: None,
+                    client: &client,
+                    detail: json!({ "family": row.family }),
+                    now,
+                },
+            )?;
+            Ok(RefreshOutcome::Rotated(TokenSet {
+                access_token: sign_access(&st, &emp, Scope::Full, &row.family, now)?,
+                expires_in: ACCESS_TTL_SECONDS,
+                refresh_token: Some(next),
+                refresh_expires_in: Some(REFRESH_TTL_DAYS * 86_400),
+                scope: Scope::Full,
+                password_status: PasswordStatus::of(&emp),
+            }))
+        })
+    })
+    .await?;
+    match outcome {
+        RefreshOutcome::Rotated(set) => {
+            Metrics::inc(&state.metrics.refreshes);
+            Ok(set)
+        }
+        RefreshOutcome::Refused(e) => Err(e),
+    }
+}
+
+/// Ends the session the bearer token belongs to (its whole refresh family).
+pub async fn logout(
+    state: &AppState,
+    principal: Principal,
+    client: ClientInfo,
+) -> Result<(), AuthError> {
+    let st = state.clone();
+    db::run(&state.pool, move |conn| {
+        let now = st.clock.now_naive();
+        conn.transaction::<_, AuthError, _>(|conn| {
+            let n = if principal.claims.sid.is_empty() {
+                0
+            } else {
+                refresh_tokens::revoke_family(conn, &principal.claims.sid, now)?
+            };
+            history::write(
+                conn,
+                Record {
+                    event: Event::Logout,
+                    employee: Some(principal.employee.id),
+                    code: Some(&principal.employee.employee_id),
+                    actor: None,
+                    client: &client,
+                    detail: json!({ "revoked": n, "at": to_utc(now).to_rfc3339() }),
+                    now,
+                },
+            )?;
+            Ok(())
+        })
+    })
+    .await
+}

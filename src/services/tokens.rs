@@ -1,0 +1,191 @@
+//! One-time onboarding tokens: issue (revoking older ones) and single-use redemption.
+
+use chrono::{DateTime, Utc};
+use diesel::Connection;
+use serde_json::json;
+
+use super::auth::{AuthError, TokenProblem};
+use super::history::{self, Event, Record};
+use super::sessions::{self, TokenSet};
+use super::{Actor, ClientInfo};
+use crate::db;
+use crate::db::models::Employee;
+use crate::db::queries::{attempts, employees, onetime_tokens};
+use crate::domain::{EmployeeId, EmployeeStatus, PlainToken, TokenPurpose, ValidityHours};
+use crate::metrics::Metrics;
+use crate::services::clock::to_utc;
+use crate::state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub token_id: i64,
+    pub employee_id: String,
+    pub token: PlainToken,
+    pub expires_at: DateTime<Utc>,
+    pub login_url: String,
+    pub revoked_count: usize,
+}
+
+pub fn login_url(public_url: &str, token: &PlainToken) -> String {
+    format!(
+        "{}/welcome#t={}",
+        public_url.trim_end_matches('/'),
+        token.expose()
+    )
+}
+
+/// API-1 and `staffgate issue-token`. The new token and the revocation of every other unused
+/// token of the employee commit together.
+#[tracing::instrument(skip(state, client), fields(employee_id = %employee_id))]
+pub async fn issue(
+    state: &AppState,
+    actor: Actor,
+    employee_id: EmployeeId,
+    validity: ValidityHours,
+    purpose: TokenPurpose,
+    client: ClientInfo,
+) -> Result<IssuedToken, AuthError> {
+    let st = state.clone();
+    let issued = db::run(&state.pool, move |conn| {
+        let now = st.clock.now_naive();
+        conn.transaction::<_, AuthError, _>(|conn| {
+            let emp = employees::find_by_code_for_update(conn, employee_id.as_str())?
+                .ok_or(AuthError::NotFound)?;
+            if emp.status() != EmployeeStatus::Active {
+                return Err(AuthError::Disabled);
+            }
+            let token = PlainToken::generate()?;
+            let expires_at = now + validity.duration();
+            let id = onetime_tokens::insert(
+                conn,
+                emp.id,
+                &token.hash(),
+                purpose.as_str(),
+                actor.id(),
+                now,
+                expires_at,
+            )?;
+            let revoked = onetime_tokens::revoke_others(conn, emp.id, id, now)?;
+            if revoked > 0 {
+                history::write(
+                    conn,
+                    Record {
+                        event: Event::TokenRevoked,
+                        employee: Some(emp.id),
+                        code: Some(&emp.employee_id),
+                        actor: actor.id(),
+                        client: &client,
+                        detail: json!({ "count": revoked, "reason": "reissued", "replacedBy": id }),
+                        now,
+                    },
+                )?;
+            }
+            history::write(
+                conn,
+                Record {
+                    event: Event::TokenIssued,
+                    employee: Some(emp.id),
+                    code: Some(&emp.employee_id),
+                    actor: actor.id(),
+                    client: &client,
+                    detail: json!({
+                        "tokenId": id,
+                        "purpose": purpose.as_str(),
+                        "validityHours": validity.hours(),
+                        "expiresAt": to_utc(expires_at).to_rfc3339(),
+                        "actor": actor.label(),
+                    }),
+                    now,
+                },
+            )?;
+            Ok(IssuedToken {
+                token_id: id,
+                employee_id: emp.employee_id,
+                login_url: login_url(&st.settings.public_url, &token),
+                token,
+                expires_at: to_utc(expires_at),
+                revoked_count: revoked,
+            })
+        })
+    })
+    .await?;
+    Metrics::inc(&state.metrics.onetime_issued);
+    Ok(issued)
+}
+
+/// The result of a QR sign-in: a setup session and whom it belongs to.
+#[derive(Debug, Clone)]
+pub struct Redeemed {
+    pub session: TokenSet,
+    pub employee: Employee,
+}
+
+/// API-2. Exactly one caller can redeem a token, under any concurrency: the redemption is one
+/// conditional UPDATE and the caller must see exactly one matched row.
+#[tracing::instrument(skip_all)]
+pub async fn redeem(
+    state: &AppState,
+    token: PlainToken,
+    client: ClientInfo,
+) -> Result<Redeemed, AuthError> {
+    let st = state.clone();
+    let redeemed = db::run(&state.pool, move |conn| {
+        let now = st.clock.now_naive();
+        let hash = token.hash();
+        conn.transaction::<_, AuthError, _>(|conn| {
+            let row = onetime_tokens::find_by_hash(conn, &hash)?
+                .ok_or(AuthError::Token(TokenProblem::Unknown))?;
+            let emp = employees::find(conn, row.employee_ref)?
+                .ok_or(AuthError::Token(TokenProblem::Unknown))?;
+            if emp.status() != EmployeeStatus::Active {
+                return Err(AuthError::Disabled);
+            }
+            if !onetime_tokens::redeem(conn, &hash, &client.ip, now)? {
+                let seen = onetime_tokens::find_by_hash(conn, &hash)?;
+                let problem = match seen {
+                    Some(t) if t.used_at.is_some() => TokenProblem::Used,
+                    Some(t) if t.revoked_at.is_some() => TokenProblem::Revoked,
+                    Some(_) => TokenProblem::Expired,
+                    None => TokenProblem::Unknown,
+                };
+                return Err(AuthError::Token(problem));
+            }
+            // Possession of the sheet proves the person: clear failures and any lock.
+            employees::unlock(conn, emp.id, now)?;
+            let code = EmployeeId::parse(&emp.employee_id).map_err(AuthError::Invalid)?;
+            attempts::clear_key(conn, &code.rate_limit_key())?;
+            history::write(
+                conn,
+                Record {
+                    event: Event::TokenUsed,
+                    employee: Some(emp.id),
+                    code: Some(&emp.employee_id),
+                    actor: None,
+                    client: &client,
+                    detail: json!({ "tokenId": row.id, "purpose": row.purpose }),
+                    now,
+                },
+            )?;
+            history::write(
+                conn,
+                Record {
+                    event: Event::QrLogin,
+                    employee: Some(emp.id),
+                    code: Some(&emp.employee_id),
+                    actor: None,
+                    client: &client,
+                    detail: json!({ "tokenId": row.id, "session": "setup" }),
+                    now,
+                },
+            )?;
+            let fresh = employees::find(conn, emp.id)?.ok_or(AuthError::NotFound)?;
+            Ok(Redeemed {
+                session: sessions::setup_session(&st, &fresh, now)?,
+                employee: fresh,
+            })
+        })
+    })
+    .await?;
+    Metrics::inc(&state.metrics.onetime_redeemed);
+    Ok(redeemed)
+}

@@ -1,0 +1,222 @@
+//! Builds the application state and the bound HTTP server; used by `main` and by the tests.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, Service, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpServer, web};
+
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::error::Problem;
+use crate::i18n::Lang;
+use crate::metrics::Metrics;
+use crate::routes;
+use crate::services::clock::Clock;
+use crate::services::hashing::HashingPool;
+use crate::services::jwt::SigningKey;
+use crate::services::mail::DisabledMailer;
+use crate::state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+impl AppState {
+    /// Connects the pool and loads (or, in development, generates) the signing key.
+    pub fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, StartupError> {
+        let pool = db::build_pool(&settings.database_url, settings.db_pool_size)?;
+        Self::with_pool(settings, clock, pool)
+    }
+
+    pub fn with_pool(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        pool: DbPool,
+    ) -> Result<AppState, StartupError> {
+        let keys = match &settings.jwt_key_pem {
+            Some(pem) => SigningKey::from_pkcs8_pem(pem),
+            None if settings.is_production() => {
+                return Err(StartupError::Config("STAFFGATE_JWT_KEY is required in production".into()));
+            }
+            None => {
+                tracing::warn!("no STAFFGATE_JWT_KEY: using a key generated for this process (development only)");
+                SigningKey::generate()
+            }
+        }
+        .map_err(|e| StartupError::Config(e.to_string()))?;
+        let hashing = HashingPool::new(settings.hashing_threads, settings.bcrypt_cost)
+            .map_err(|e| StartupError::Config(e.to_string()))?;
+        Ok(AppState {
+            settings: Arc::new(settings),
+            pool,
+            clock,
+            keys: Arc::new(keys),
+            hashing,
+            metrics: Arc::new(Metrics::default()),
+            mailer: Arc::new(DisabledMailer),
+        })
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    pub fn build(state: AppState) -> Result<Application, StartupError> {
+        let addr = state.settings.bind.clone();
+        let listener =
+            TcpListener::bind(&addr).map_err(|source| StartupError::Bind { addr, source })?;
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let server = serve(listener, state.clone())?;
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let pruner = tokio::spawn(prune_attempts(self.state.clone()));
+        let result = self.server.await;
+        pruner.abort();
+        result
+    }
+}
+
+/// Keeps the rate-limit ledger small; every node may run it (the DELETE is idempotent).
+async fn prune_attempts(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let cutoff = state.clock.now_naive() - chrono::Duration::days(1);
+        let result = db::run(&state.pool, move |conn| {
+            db::queries::attempts::prune(conn, cutoff).map_err(db::DbError::from)
+        })
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "pruning login_attempts failed");
+        }
+    }
+}
+
+fn cors(settings: &Settings) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::ACCEPT_LANGUAGE,
+        ])
+        .expose_headers([header::RETRY_AFTER])
+        .max_age(3600);
+    for origin in &settings.cors_origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
+    let workers = state.settings.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+    let hsts = state.settings.public_url.starts_with("https://");
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        let metrics = data.metrics.clone();
+        let mut headers = DefaultHeaders::new()
+            .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .add((header::X_FRAME_OPTIONS, "DENY"))
+            .add((header::REFERRER_POLICY, "no-referrer"))
+            .add((
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; frame-ancestors 'none'",
+            ));
+        if hsts {
+            headers = headers.add((
+                header::STRICT_TRANSPORT_SECURITY,
+                "max-age=31536000; includeSubDomains",
+            ));
+        }
+        App::new()
+            .app_data(data.clone())
+            .app_data(routes::api::json_config())
+            .wrap(cors(&data.settings))
+            .wrap(headers)
+            .wrap_fn(move |req, srv| {
+                let lang = Lang::from_headers(req.headers());
+                let metrics = metrics.clone();
+                let fut = srv.call(req);
+                async move {
+                    let res = fut.await?;
+                    Metrics::inc(&metrics.http_requests);
+                    let status = res.status();
+                    if status.is_client_error() {
+                        Metrics::inc(&metrics.http_4xx);
+                    } else if status.is_server_error() {
+                        Metrics::inc(&metrics.http_5xx);
+                    }
+                    Ok(localise(res, lang))
+                }
+            })
+            .wrap(tracing_actix_web::TracingLogger::default())
+            .configure(routes::configure)
+            .default_service(web::to(routes::not_found))
+    })
+    .workers(workers)
+    .shutdown_timeout(10)
+    .listen(listener)
+    .map_err(|source| StartupError::Bind {
+        addr: "listener".into(),
+        source,
+    })?
+    .run();
+    Ok(server)
+}
+
+/// Problems are rendered in Japanese (with any request id already in the stored problem);
+/// re-render in English when the client asked for it.
+fn localise<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+    lang: Lang,
+) -> ServiceResponse<actix_web::body::BoxBody> {
+    let problem = match lang {
+        Lang::En => res.response().extensions().get::<Problem>().cloned(),
+        Lang::Ja => None,
+    };
+    if let Some(problem) = problem {
+        let (req, old) = res.into_parts();
+        let mut fresh = problem.to_response(Lang::En);
+        for (name, value) in old.headers() {
+            if !fresh.headers().contains_key(name) {
+                fresh.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+        return ServiceResponse::new(req, fresh);
+    }
+    res.map_into_boxed_body()
+}
