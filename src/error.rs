@@ -303,6 +303,13 @@ impl From<AuthError> for ApiError {
                 };
                 ApiError::new(status, "token_invalid", ja, en).with("reason", json!(problem.as_str()))
             }
+            AuthError::RefreshInvalid(problem) => ApiError::new(
+                S::UNAUTHORIZED,
+                "token_invalid",
+                "ログインの有効期限が切れました。もう一度ログインしてください。",
+                "The session has ended. Please sign in again.",
+            )
+            .with("reason", json!(problem.as_str())),
             AuthError::Policy(violations) => {
                 let ja: Vec<String> = violations.iter().map(|v| v.message_ja()).collect();
                 let en: Vec<String> = violations.iter().map(|v| v.message_en()).collect();

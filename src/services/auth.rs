@@ -56,8 +56,10 @@ pub enum AuthError {
     Forbidden,
     #[error("employee not found")]
     NotFound,
-    #[error("token not accepted: {0:?}")]
+    #[error("one-time token not accepted: {0:?}")]
     Token(TokenProblem),
+    #[error("refresh token not accepted: {0:?}")]
+    RefreshInvalid(TokenProblem),
     #[error("password policy")]
     Policy(Vec<Violation>),
     #[error("invalid input: {0}")]
@@ -115,7 +117,7 @@ impl Principal {
 
 enum Admission {
     Admitted {
-        employee: Option<Employee>,
+        employee: Option<Box<Employee>>,
         attempt: i64,
     },
     Locked {
@@ -344,7 +346,10 @@ async fn admit(
                 return Ok(Admission::RateLimited { retry_after: wait });
             }
             let attempt = attempts::insert_pending(conn, &key, &client.ip, now)?;
-            Ok(Admission::Admitted { employee, attempt })
+            Ok(Admission::Admitted {
+                employee: employee.map(Box::new),
+                attempt,
+            })
         })
     })
     .await

@@ -234,7 +234,10 @@ pub fn parse(bytes: &[u8]) -> ParsedFile {
                 break;
             }
         };
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = record
+            .position()
+            .map(|p| line_at(&text, p.byte()))
+            .unwrap_or(0);
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
@@ -355,6 +358,19 @@ pub fn parse(bytes: &[u8]) -> ParsedFile {
         rows,
         errors,
     }
+}
+
+/// 1-based line of a record starting at `byte`. The CSV reader may report the position of a
+/// record just before the line ending of the previous one (CRLF files), so those are skipped.
+fn line_at(text: &str, byte: u64) -> u64 {
+    let bytes = text.as_bytes();
+    let mut at = usize::try_from(byte)
+        .unwrap_or(bytes.len())
+        .min(bytes.len());
+    while at < bytes.len() && (bytes[at] == b'\r' || bytes[at] == b'\n') {
+        at += 1;
+    }
+    bytes[..at].iter().filter(|b| **b == b'\n').count() as u64 + 1
 }
 
 type Existing = (String, String, String, String, Option<String>, f64);

@@ -92,9 +92,9 @@ pub fn check_new_password(
         v.push(Violation::ContainsEmployeeId);
     }
     let lowered = p.to_lowercase();
-    if COMMON.contains(&lowered)
-        || COMMON.contains(lowered.trim_end_matches(|c: char| c.is_ascii_digit() || c == '!'))
-    {
+    // "password123!" is as guessable as "password": also test the word without a digit suffix.
+    let base = lowered.trim_end_matches(|c: char| c.is_ascii_digit() || c == '!');
+    if COMMON.contains(&lowered) || (base.chars().count() >= 6 && COMMON.contains(base)) {
         v.push(Violation::CommonPassword);
     }
     v

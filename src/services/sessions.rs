@@ -141,12 +141,12 @@ pub async fn refresh(
         let now = st.clock.now_naive();
         conn.transaction::<_, AuthError, _>(|conn| {
             let Some(row) = refresh_tokens::find_by_hash_for_update(conn, &token.hash())? else {
-                return Ok(RefreshOutcome::Refused(AuthError::Token(
+                return Ok(RefreshOutcome::Refused(AuthError::RefreshInvalid(
                     TokenProblem::Unknown,
                 )));
             };
             if row.revoked_at.is_some() {
-                return Ok(RefreshOutcome::Refused(AuthError::Token(
+                return Ok(RefreshOutcome::Refused(AuthError::RefreshInvalid(
                     TokenProblem::Revoked,
                 )));
             }
@@ -164,12 +164,12 @@ pub async fn refresh(
                         now,
                     },
                 )?;
-                return Ok(RefreshOutcome::Refused(AuthError::Token(
+                return Ok(RefreshOutcome::Refused(AuthError::RefreshInvalid(
                     TokenProblem::Used,
                 )));
             }
             if row.expires_at <= now {
-                return Ok(RefreshOutcome::Refused(AuthError::Token(
+                return Ok(RefreshOutcome::Refused(AuthError::RefreshInvalid(
                     TokenProblem::Expired,
                 )));
             }
@@ -191,7 +191,7 @@ pub async fn refresh(
                 },
             )?;
             if !refresh_tokens::mark_replaced(conn, row.id, next_id, now)? {
-                return Err(AuthError::Token(TokenProblem::Used));
+                return Err(AuthError::RefreshInvalid(TokenProblem::Used));
             }
             history::write(
                 conn,

@@ -1,0 +1,276 @@
+//! API-3: password sign-in, lockout, rate limits, JWKS verification.
+
+use base64::Engine;
+use chrono::Duration;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_correct_password_yields_tokens_that_verify_against_the_jwks() {
+    let app = spawn_app().await;
+    app.seed_staff();
+    let tokens = app.tokens(STAFF_ID, STAFF_PW).await;
+    assert_eq!(tokens["tokenType"], "Bearer");
+    assert_eq!(tokens["expiresIn"], 900);
+    assert_eq!(tokens["scope"], "full");
+    assert_eq!(tokens["refreshToken"].as_str().unwrap().len(), 43);
+    assert_eq!(tokens["passwordStatus"]["mustChange"], false);
+
+    let jwks: Value = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = &jwks["keys"][0];
+    assert_eq!(key["kty"], "OKP");
+    assert_eq!(key["crv"], "Ed25519");
+    let jwt = tokens["accessToken"].as_str().unwrap();
+    let header = jsonwebtoken::decode_header(jwt).unwrap();
+    assert_eq!(header.alg, Algorithm::EdDSA);
+    assert_eq!(header.kid.as_deref(), key["kid"].as_str());
+    let decoding = DecodingKey::from_ed_components(key["x"].as_str().unwrap()).unwrap();
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.validate_exp = false;
+    let claims = jsonwebtoken::decode::<Value>(jwt, &decoding, &validation)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["employeeId"], STAFF_ID);
+    assert_eq!(claims["name"], "看護 花子");
+    assert_eq!(claims["permissionLevel"], 1.0);
+    assert_eq!(claims["scope"], "full");
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        900
+    );
+
+    // A token signed by someone else is refused.
+    let mut parts: Vec<String> = jwt.split('.').map(str::to_owned).collect();
+    parts[2] = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([7u8; 64]);
+    problem(app.me(&parts.join(".")).await, 401, "unauthorized").await;
+    assert!(
+        app.events(STAFF_ID)
+            .contains(&"password_login_ok".to_string())
+    );
+}
+
+#[tokio::test]
+async fn unknown_ids_and_wrong_passwords_get_the_same_answer() {
+    let app = spawn_app().await;
+    app.seed_staff();
+    let wrong = problem(
+        app.login(STAFF_ID, "not-my-password").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    let unknown = problem(
+        app.login("NOBODY9", "not-my-password").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(wrong, unknown);
+    assert_eq!(
+        wrong["detail"],
+        "社員IDまたはパスワードが正しくありません。"
+    );
+    assert_eq!(app.events("NOBODY9"), ["password_login_failed"]);
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_account_for_thirty_minutes() {
+    let app = spawn_app().await;
+    app.seed_staff();
+    for i in 0..5 {
+        problem(
+            app.login_from(&format!("198.51.100.{i}"), STAFF_ID, "wrong")
+                .await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    let locked = problem(app.login(STAFF_ID, STAFF_PW).await, 423, "account_locked").await;
+    assert_eq!(locked["lockedUntil"], "2026-04-01T00:30:00Z");
+    assert!(
+        locked["detail"]
+            .as_str()
+            .unwrap()
+            .contains("2026-04-01 09:30"),
+        "shown in JST: {locked}"
+    );
+    assert!(app.events(STAFF_ID).contains(&"locked".to_string()));
+
+    app.clock.advance(Duration::minutes(29));
+    problem(app.login(STAFF_ID, STAFF_PW).await, 423, "account_locked").await;
+    app.clock.advance(Duration::minutes(2));
+    assert_eq!(app.login(STAFF_ID, STAFF_PW).await.status(), StatusCode::OK);
+    assert_eq!(app.employee(STAFF_ID).failed_login_count, 0);
+}
+
+#[tokio::test]
+async fn a_lock_that_ran_out_starts_counting_from_zero() {
+    let app = spawn_app().await;
+    app.seed_staff();
+    for i in 0..5 {
+        app.login_from(&format!("198.51.100.{i}"), STAFF_ID, "wrong")
+            .await;
+    }
+    app.clock.advance(Duration::minutes(31));
+    problem(
+        app.login_from("198.51.100.77", STAFF_ID, "wrong").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(app.employee(STAFF_ID).failed_login_count, 1);
+    assert_eq!(app.employee(STAFF_ID).locked_until, None);
+}
+
+#[tokio::test]
+async fn the_rate_limit_is_per_id_and_address_with_retry_after() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        problem(
+            app.login_from("192.0.2.1", "GHOST1", "guess").await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    let res = app.login_from("192.0.2.1", "GHOST1", "guess").await;
+    let retry: i64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=901).contains(&retry), "Retry-After {retry}");
+    let body = problem(res, 429, "rate_limited").await;
+    assert_eq!(body["retryAfter"], retry);
+    // Another address (another ward behind another NAT) is not affected.
+    problem(
+        app.login_from("192.0.2.2", "GHOST1", "guess").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    // The window slides: after 15 minutes the address may try again.
+    app.clock.advance(Duration::minutes(16));
+    problem(
+        app.login_from("192.0.2.1", "GHOST1", "guess").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn one_address_has_a_ceiling_across_all_ids() {
+    let app = spawn_app_configured(|s| s.limits.ip_failures = 8).await;
+    for i in 0..8 {
+        problem(
+            app.login_from("192.0.2.9", &format!("GHOST{i}"), "guess")
+                .await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    problem(
+        app.login_from("192.0.2.9", "GHOST99", "guess").await,
+        429,
+        "rate_limited",
+    )
+    .await;
+    problem(
+        app.login_from("192.0.2.10", "GHOST99", "guess").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn successful_sign_ins_never_count_against_anyone() {
+    let app = spawn_app().await;
+    app.seed_staff();
+    for _ in 0..12 {
+        assert_eq!(app.login(STAFF_ID, STAFF_PW).await.status(), StatusCode::OK);
+    }
+    for _ in 0..4 {
+        problem(
+            app.login(STAFF_ID, "wrong").await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    assert_eq!(app.login(STAFF_ID, STAFF_PW).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.employee(STAFF_ID).failed_login_count,
+        0,
+        "a success resets the count"
+    );
+}
+
+#[tokio::test]
+async fn an_initial_password_signs_in_to_a_setup_session_only() {
+    let app = spawn_app().await;
+    app.seed(Seed {
+        must_change: true,
+        ..Seed::default()
+    });
+    let tokens = app.tokens(STAFF_ID, STAFF_PW).await;
+    assert_eq!(tokens["scope"], "password_change");
+    assert!(tokens["refreshToken"].is_null());
+    assert_eq!(tokens["passwordStatus"]["mustChange"], true);
+    let access = tokens["accessToken"].as_str().unwrap();
+    let res = app
+        .change_password(
+            access,
+            &serde_json::json!({ "newPassword": "Momiji-Aki-2026" }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!app.employee(STAFF_ID).password_must_change);
+}
+
+#[tokio::test]
+async fn suspended_accounts_cannot_sign_in() {
+    let app = spawn_app().await;
+    app.seed(Seed {
+        status: "suspended",
+        ..Seed::default()
+    });
+    problem(app.login(STAFF_ID, STAFF_PW).await, 403, "account_disabled").await;
+    problem(
+        app.login(STAFF_ID, "wrong").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_account_without_a_password_cannot_sign_in_with_one() {
+    let app = spawn_app().await;
+    app.seed(Seed {
+        password: None,
+        must_change: true,
+        ..Seed::default()
+    });
+    problem(app.login(STAFF_ID, "").await, 400, "validation").await;
+    problem(
+        app.login(STAFF_ID, "anything-at-all").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+}

@@ -1,0 +1,145 @@
+//! The staffgate binary itself: check, import-employees, issue-token, unlock, create-admin.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+fn staffgate(db_url: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_staffgate"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LANG", "ja_JP.UTF-8")
+        .env("DATABASE_URL", db_url)
+        .env("STAFFGATE_PUBLIC_URL", "https://staffgate.test")
+        .env("RUST_LOG", "error")
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn check_in_production_lists_every_problem_and_exits_1() {
+    let out = Command::new(env!("CARGO_BIN_EXE_staffgate"))
+        .arg("check")
+        .env_clear()
+        .env("STAFFGATE_ENV", "production")
+        .env("DATABASE_URL", "mysql://root@127.0.0.1:1/none")
+        .env("STAFFGATE_SHEET_FONT", "/nonexistent/font.ttf")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let t = text(&out);
+    for needle in [
+        "STAFFGATE_JWT_KEY",
+        "STAFFGATE_SESSION_KEY",
+        "STAFFGATE_CORS_ORIGINS",
+        "STAFFGATE_PUBLIC_URL",
+        "cannot connect",
+        "STAFFGATE_SHEET_FONT",
+    ] {
+        assert!(t.contains(needle), "{needle} not reported:\n{t}");
+    }
+    assert!(!t.contains("root@127.0.0.1:1/none\n") || !t.contains("password"));
+}
+
+#[tokio::test]
+async fn import_issue_token_and_unlock_from_the_command_line() {
+    let app = spawn_app().await;
+    let url = app.db.url.clone();
+    let dir = std::env::temp_dir().join(format!("sg-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "employee_id,name,name_kana,department,email,permission_level\nN1,,,,,1.0\n",
+    )
+    .unwrap();
+    let out = staffgate(&url, &["import-employees", bad.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("2行目 [name]"), "{}", text(&out));
+    assert_eq!(app.count("employees"), 0);
+
+    let good = dir.join("good.csv");
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("employee_id,name,name_kana,department,email,permission_level\nN0001,看護 花子,カンゴ ハナコ,看護部,,1.0\n");
+    std::fs::write(&good, &sjis).unwrap();
+    let out = staffgate(&url, &["import-employees", good.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(app.employee("N0001").name, "看護 花子");
+
+    let out = staffgate(
+        &url,
+        &["issue-token", "N0001", "--validity-hours", "48"],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    let token = t
+        .split("#t=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.verify(&token).await.status(), StatusCode::OK);
+
+    let out = staffgate(
+        &url,
+        &["issue-token", "N0001", "--validity-hours", "200"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("1〜168"));
+
+    let out = staffgate(
+        &url,
+        &[
+            "create-admin",
+            "HR0001",
+            "--name",
+            "人事 太郎",
+            "--password-stdin",
+        ],
+        Some("Jinji-Admin-Pass-1"),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(app.login(ADMIN_ID, ADMIN_PW).await.status(), StatusCode::OK);
+
+    for _ in 0..5 {
+        app.login_from("203.0.113.5", ADMIN_ID, "wrong").await;
+    }
+    problem(app.login(ADMIN_ID, ADMIN_PW).await, 423, "account_locked").await;
+    let out = staffgate(
+        &url,
+        &["unlock", ADMIN_ID, "--reason", "電話で本人確認"],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(app.login(ADMIN_ID, ADMIN_PW).await.status(), StatusCode::OK);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,231 @@
+//! Bad input: precise 4xx problem+json, nothing written.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+async fn raw(
+    app: &TestApp,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    bearer: Option<&str>,
+) -> reqwest::Response {
+    let body_head = body[..body.len().min(60)].to_vec();
+    let mut req = app
+        .client
+        .post(app.url(path))
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(b) = bearer {
+        req = req.bearer_auth(b);
+    }
+    let what = format!("{content_type} {}", String::from_utf8_lossy(&body_head));
+    req.send().await.unwrap_or_else(|e| panic!("{what}: {e:?}"))
+}
+
+#[tokio::test]
+async fn malformed_wrong_typed_unknown_and_oversize_bodies_are_refused_and_write_nothing() {
+    let app = spawn_app().await;
+    app.seed_staff();
+    let admin = app.admin_token().await;
+    let history_before = app.count("login_history");
+    let issue = "/api/v2/auth/generate-onetime-token";
+
+    let b = problem(
+        raw(
+            &app,
+            issue,
+            "application/json",
+            b"{\"employeeId\": ".to_vec(),
+            Some(&admin),
+        )
+        .await,
+        400,
+        "validation",
+    )
+    .await;
+    assert!(b["detail"].as_str().unwrap().contains("JSON"));
+    problem(
+        raw(
+            &app,
+            issue,
+            "application/json",
+            br#"{"employeeId": 42}"#.to_vec(),
+            Some(&admin),
+        )
+        .await,
+        400,
+        "validation",
+    )
+    .await;
+    problem(
+        raw(
+            &app,
+            issue,
+            "application/json",
+            br#"{"employeeId": "N0001", "validityHours": 2.5}"#.to_vec(),
+            Some(&admin),
+        )
+        .await,
+        400,
+        "validation",
+    )
+    .await;
+    let unknown = problem(
+        raw(
+            &app,
+            issue,
+            "application/json",
+            br#"{"employeeId": "N0001", "isAdmin": true}"#.to_vec(),
+            Some(&admin),
+        )
+        .await,
+        400,
+        "validation",
+    )
+    .await;
+    assert!(
+        unknown["detail"].as_str().unwrap().contains("isAdmin"),
+        "{unknown}"
+    );
+    let mut big = br#"{"employeeId": "N0001", "purpose": ""#.to_vec();
+    big.extend(std::iter::repeat_n(b'a', 1024 * 1024));
+    big.extend(br#""}"#);
+    // A client of its own: the server answers 413 without reading the body and closes that
+    // connection, which a pooled client would otherwise try to reuse.
+    let big_res = reqwest::Client::new()
+        .post(app.url(issue))
+        .header("content-type", "application/json")
+        .bearer_auth(&admin)
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    problem(big_res, 413, "payload_too_large").await;
+    problem(
+        raw(
+            &app,
+            issue,
+            "text/plain",
+            br#"{"employeeId": "N0001"}"#.to_vec(),
+            Some(&admin),
+        )
+        .await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    problem(
+        raw(
+            &app,
+            "/api/v2/auth/authenticate",
+            "application/json",
+            b"[]".to_vec(),
+            None,
+        )
+        .await,
+        400,
+        "validation",
+    )
+    .await;
+    problem(
+        raw(
+            &app,
+            "/api/v2/auth/authenticate",
+            "application/json",
+            br#"{"employeeId": "N0001"}"#.to_vec(),
+            None,
+        )
+        .await,
+        400,
+        "validation",
+    )
+    .await;
+
+    assert_eq!(app.count("onetime_tokens"), 0);
+    assert_eq!(app.count("login_history"), history_before);
+    assert_eq!(app.employee(STAFF_ID).failed_login_count, 0);
+}
+
+#[tokio::test]
+async fn problems_are_japanese_by_default_and_english_on_request() {
+    let app = spawn_app().await;
+    let ja = problem(app.login("NOBODY", "x").await, 401, "invalid_credentials").await;
+    assert_eq!(ja["detail"], "社員IDまたはパスワードが正しくありません。");
+    let res = app
+        .client
+        .post(app.url("/api/v2/auth/authenticate"))
+        .header("accept-language", "en-US,en;q=0.9,ja;q=0.5")
+        .json(&json!({ "employeeId": "NOBODY", "password": "x" }))
+        .send()
+        .await
+        .unwrap();
+    let en = problem(res, 401, "invalid_credentials").await;
+    assert_eq!(en["detail"], "The employee ID or password is incorrect.");
+    assert_eq!(en["type"], "urn:staffgate:problem:invalid_credentials");
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_are_problems_too() {
+    let app = spawn_app().await;
+    problem(
+        app.client
+            .get(app.url("/api/v2/nope"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    let res = app
+        .client
+        .get(app.url("/api/v2/auth/authenticate"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_client_error());
+    assert!(!res.status().is_server_error());
+}
+
+#[tokio::test]
+async fn api_responses_carry_security_headers() {
+    let app = spawn_app().await;
+    app.seed_staff();
+    let res = app.login(STAFF_ID, STAFF_PW).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let h = res.headers();
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["cache-control"], "no-store");
+    assert!(h.contains_key("content-security-policy"));
+    let body: Value = res.json().await.unwrap();
+    assert!(body["accessToken"].is_string());
+}
+
+#[tokio::test]
+async fn cors_allows_only_configured_origins() {
+    let app =
+        spawn_app_configured(|s| s.cors_origins = vec!["https://voicedrive.example.jp".into()])
+            .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(
+                reqwest::Method::OPTIONS,
+                app.url("/api/v2/auth/authenticate"),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let ok = preflight("https://voicedrive.example.jp").await.unwrap();
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://voicedrive.example.jp"
+    );
+    let evil = preflight("https://evil.example.com").await.unwrap();
+    assert!(!evil.headers().contains_key("access-control-allow-origin"));
+}

@@ -1,0 +1,17 @@
+//! One integration test binary: every test gets its own MariaDB/MySQL database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod authenticate;
+mod cli;
+mod concurrency;
+mod import;
+mod input;
+mod onetime;
+mod ops;
+mod password;
+mod schema;
+mod sessions;
+mod unlock;

@@ -1,0 +1,271 @@
+//! API-1 and API-2: issuing and redeeming one-time QR tokens.
+
+use base64::Engine;
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn admin_issues_a_token_and_staff_redeem_it_exactly_once() {
+    let app = spawn_app().await;
+    app.seed(Seed {
+        password: None,
+        must_change: true,
+        ..Seed::default()
+    });
+    let admin = app.admin_token().await;
+
+    let res = app
+        .issue(&admin, STAFF_ID, json!({ "validityHours": 72 }))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: Value = res.json().await.unwrap();
+    let token = body["token"].as_str().unwrap();
+    assert_eq!(token.len(), 43);
+    assert_eq!(
+        body["loginUrl"],
+        format!("https://staffgate.test/welcome#t={token}")
+    );
+    assert_eq!(body["expiresAt"], "2026-04-04T00:00:00Z");
+    let png = body["qrCodeDataUrl"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("data:image/png;base64,")
+        .unwrap();
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(png)
+        .unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+
+    let first = app.verify(token).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["employee"]["employeeId"], STAFF_ID);
+    assert_eq!(first["employee"]["name"], "看護 花子");
+    assert_eq!(first["passwordMustChange"], true);
+    assert_eq!(first["expiresIn"], 900);
+
+    let again = problem(app.verify(token).await, 410, "token_invalid").await;
+    assert_eq!(again["reason"], "used");
+    let events = app.events(STAFF_ID);
+    for e in ["token_issued", "token_used", "qr_login"] {
+        assert!(events.contains(&e.to_string()), "{e} missing in {events:?}");
+    }
+}
+
+#[tokio::test]
+async fn validity_outside_1_to_168_hours_is_refused_naming_the_range() {
+    let app = spawn_app().await;
+    app.seed_staff();
+    let admin = app.admin_token().await;
+    for bad in [json!(0), json!(169), json!(-1)] {
+        let body = problem(
+            app.issue(&admin, STAFF_ID, json!({ "validityHours": bad }))
+                .await,
+            400,
+            "validation",
+        )
+        .await;
+        assert!(
+            body["detail"].as_str().unwrap().contains("1〜168"),
+            "{body}"
+        );
+        assert_eq!(body["errors"][0]["field"], "validityHours");
+    }
+    problem(
+        app.issue(&admin, STAFF_ID, json!({ "validityHours": "24" }))
+            .await,
+        400,
+        "validation",
+    )
+    .await;
+    assert_eq!(app.count("onetime_tokens"), 0, "nothing may be written");
+    // The default is 24 hours.
+    let res: Value = app
+        .issue(&admin, STAFF_ID, json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(res["expiresAt"], "2026-04-02T00:00:00Z");
+}
+
+#[tokio::test]
+async fn reissuing_revokes_the_older_unused_token() {
+    let app = spawn_app().await;
+    app.seed_staff();
+    let admin = app.admin_token().await;
+    let old = app.issue_token(&admin, STAFF_ID).await;
+    let res: Value = app
+        .issue(&admin, STAFF_ID, json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(res["revokedCount"], 1);
+    let body = problem(app.verify(&old).await, 410, "token_invalid").await;
+    assert_eq!(body["reason"], "revoked");
+    assert_eq!(
+        app.verify(res["token"].as_str().unwrap()).await.status(),
+        StatusCode::OK
+    );
+    assert!(app.events(STAFF_ID).contains(&"token_revoked".to_string()));
+}
+
+#[tokio::test]
+async fn tokens_expire_when_the_clock_moves_past_their_validity() {
+    let app = spawn_app().await;
+    app.seed_staff();
+    let admin = app.admin_token().await;
+    let res: Value = app
+        .issue(&admin, STAFF_ID, json!({ "validityHours": 1 }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.clock.advance(Duration::minutes(61));
+    let body = problem(
+        app.verify(res["token"].as_str().unwrap()).await,
+        410,
+        "token_invalid",
+    )
+    .await;
+    assert_eq!(body["reason"], "expired");
+}
+
+#[tokio::test]
+async fn only_admins_issue_tokens() {
+    let app = spawn_app().await;
+    app.seed_staff();
+    app.seed(Seed {
+        code: "N0002",
+        ..Seed::default()
+    });
+    let staff = app.tokens(STAFF_ID, STAFF_PW).await["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    problem(
+        app.issue(&staff, "N0002", json!({})).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    problem(
+        app.post(
+            "/api/v2/auth/generate-onetime-token",
+            &json!({ "employeeId": STAFF_ID }),
+            None,
+        )
+        .await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    problem(
+        app.issue("not-a-jwt", STAFF_ID, json!({})).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_eq!(app.count("onetime_tokens"), 0);
+}
+
+#[tokio::test]
+async fn unknown_and_retired_employees_get_no_token() {
+    let app = spawn_app().await;
+    app.seed(Seed {
+        code: "R0001",
+        status: "retired",
+        ..Seed::default()
+    });
+    let admin = app.admin_token().await;
+    problem(
+        app.issue(&admin, "NOBODY", json!({})).await,
+        404,
+        "not_found",
+    )
+    .await;
+    problem(
+        app.issue(&admin, "R0001", json!({})).await,
+        403,
+        "account_disabled",
+    )
+    .await;
+    assert_eq!(app.count("onetime_tokens"), 0);
+}
+
+#[tokio::test]
+async fn unknown_or_malformed_tokens_are_refused() {
+    let app = spawn_app().await;
+    let body = problem(app.verify(&"A".repeat(43)).await, 401, "token_invalid").await;
+    assert_eq!(body["reason"], "unknown");
+    problem(app.verify("short").await, 400, "validation").await;
+}
+
+#[tokio::test]
+async fn a_qr_sign_in_clears_the_lock_and_the_failure_count() {
+    let app = spawn_app().await;
+    app.seed_staff();
+    let admin = app.admin_token().await;
+    for _ in 0..5 {
+        app.login(STAFF_ID, "wrong-password").await;
+    }
+    assert!(app.employee(STAFF_ID).locked_until.is_some());
+    let token = app.issue_token(&admin, STAFF_ID).await;
+    assert_eq!(app.verify(&token).await.status(), StatusCode::OK);
+    let emp = app.employee(STAFF_ID);
+    assert_eq!(emp.failed_login_count, 0);
+    assert_eq!(emp.locked_until, None);
+    assert_eq!(app.login(STAFF_ID, STAFF_PW).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_setup_session_can_only_set_the_password_and_only_once() {
+    let app = spawn_app().await;
+    app.seed(Seed {
+        password: None,
+        must_change: true,
+        ..Seed::default()
+    });
+    let admin = app.admin_token().await;
+    let token = app.issue_token(&admin, STAFF_ID).await;
+    let setup: Value = app.verify(&token).await.json().await.unwrap();
+    let setup = setup["setupToken"].as_str().unwrap().to_owned();
+
+    problem(
+        app.issue(&setup, STAFF_ID, json!({})).await,
+        403,
+        "password_change_required",
+    )
+    .await;
+    let me: Value = app.me(&setup).await.json().await.unwrap();
+    assert_eq!(me["passwordStatus"]["mustChange"], true);
+
+    let res = app
+        .change_password(&setup, &json!({ "newPassword": "Ume-no-hana-2026" }))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let tokens: Value = res.json().await.unwrap();
+    assert_eq!(tokens["scope"], "full");
+    assert!(tokens["refreshToken"].as_str().is_some());
+    assert_eq!(tokens["passwordStatus"]["mustChange"], false);
+
+    problem(
+        app.change_password(&setup, &json!({ "newPassword": "Another-one-2026" }))
+            .await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_eq!(
+        app.login(STAFF_ID, "Ume-no-hana-2026").await.status(),
+        StatusCode::OK
+    );
+    assert!(
+        app.events(STAFF_ID)
+            .contains(&"password_changed".to_string())
+    );
+}
