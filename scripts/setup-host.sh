@@ -23,7 +23,7 @@ readonly DB_USER=staffgate
 readonly DB_HOST=127.0.0.1
 readonly DB_PORT=3306
 readonly TEST_DB_PATTERN='sgtest\_%' # test databases: sgtest_<something>, made by the harness
-readonly BASE_PACKAGES=(mariadb-server mariadb-client libmariadb-dev pkg-config build-essential curl ca-certificates)
+readonly BASE_PACKAGES=(mariadb-server mariadb-client libmariadb-dev pkg-config build-essential curl ca-certificates fonts-ipaexfont-gothic)
 
 usage() {
     cat <<'USAGE'

@@ -53,10 +53,7 @@ impl AppState {
             None if settings.is_production() => {
                 return Err(StartupError::Config("STAFFGATE_JWT_KEY is required in production".into()));
             }
-            None => {
-                tracing::warn!("no STAFFGATE_JWT_KEY: using a key generated for this process (development only)");
-                SigningKey::generate()
-            }
+            None => SigningKey::generate(),
         }
         .map_err(|e| StartupError::Config(e.to_string()))?;
         let hashing = HashingPool::new(settings.hashing_threads, settings.bcrypt_cost)

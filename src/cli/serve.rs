@@ -25,6 +25,11 @@ pub async fn run() -> Result<ExitCode, String> {
         }
         Err(e) => return Err(e.0),
     }
+    if state.settings.jwt_key_pem.is_none() {
+        tracing::warn!(
+            "no STAFFGATE_JWT_KEY: tokens are signed with a key generated for this process and die with it (development only)"
+        );
+    }
     let app = Application::build(state.clone()).map_err(|e| e.to_string())?;
     tracing::info!(
         bind = %state.settings.bind,
