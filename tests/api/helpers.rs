@@ -290,6 +290,10 @@ impl TestApp {
             .n
     }
 
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
     pub async fn post(&self, path: &str, body: &Value, bearer: Option<&str>) -> Response {
         let mut req = self.client.post(self.url(path)).json(body);
         if let Some(t) = bearer {

@@ -170,22 +170,8 @@ async fn problems_are_japanese_by_default_and_english_on_request() {
 #[tokio::test]
 async fn unknown_paths_and_methods_are_problems_too() {
     let app = spawn_app().await;
-    problem(
-        app.client
-            .get(app.url("/api/v2/nope"))
-            .send()
-            .await
-            .unwrap(),
-        404,
-        "not_found",
-    )
-    .await;
-    let res = app
-        .client
-        .get(app.url("/api/v2/auth/authenticate"))
-        .send()
-        .await
-        .unwrap();
+    problem(app.get("/api/v2/nope").await, 404, "not_found").await;
+    let res = app.get("/api/v2/auth/authenticate").await;
     assert!(res.status().is_client_error());
     assert!(!res.status().is_server_error());
 }

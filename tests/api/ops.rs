@@ -9,29 +9,13 @@ use crate::helpers::*;
 async fn health_readiness_and_metrics_answer() {
     let app = spawn_app().await;
     app.seed_staff();
-    let h: Value = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h: Value = app.get("/healthz").await.json().await.unwrap();
     assert_eq!(h["status"], "ok");
-    let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let r = app.get("/readyz").await;
     assert_eq!(r.status(), StatusCode::OK);
     app.login(STAFF_ID, STAFF_PW).await;
     app.login(STAFF_ID, "wrong").await;
-    let m = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = app.get("/metrics").await.text().await.unwrap();
     assert!(m.contains("staffgate_logins_succeeded_total 1"), "{m}");
     assert!(m.contains("staffgate_logins_failed_total 1"), "{m}");
     assert!(m.contains("# TYPE staffgate_hashing_queue gauge"));
@@ -40,15 +24,7 @@ async fn health_readiness_and_metrics_answer() {
 #[tokio::test]
 async fn openapi_describes_every_route() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .client
-        .get(app.url("/api/v2/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.get("/api/v2/openapi.json").await.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     for path in [
         "/api/v2/auth/generate-onetime-token",

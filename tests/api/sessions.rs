@@ -87,16 +87,7 @@ async fn me_shows_the_profile_and_password_status() {
     assert_eq!(me["status"], "active");
     assert_eq!(me["lastLoginAt"], "2026-04-01T00:00:00Z");
     assert_eq!(me["passwordStatus"]["mustChange"], false);
-    problem(
-        app.client
-            .get(app.url("/api/v2/auth/me"))
-            .send()
-            .await
-            .unwrap(),
-        401,
-        "unauthorized",
-    )
-    .await;
+    problem(app.get("/api/v2/auth/me").await, 401, "unauthorized").await;
 }
 
 #[tokio::test]
