@@ -51,7 +51,9 @@ impl AppState {
         let keys = match &settings.jwt_key_pem {
             Some(pem) => SigningKey::from_pkcs8_pem(pem),
             None if settings.is_production() => {
-                return Err(StartupError::Config("STAFFGATE_JWT_KEY is required in production".into()));
+                return Err(StartupError::Config(
+                    "STAFFGATE_JWT_KEY is required in production".into(),
+                ));
             }
             None => SigningKey::generate(),
         }
