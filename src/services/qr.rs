@@ -1,38 +1,68 @@
-//! QR codes for onboarding links.
+//! QR codes for onboarding links: fast_qr builds the matrix, PNG is written at one bit per
+//! pixel (small and quick to encode).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use image::{ImageEncoder, Luma};
-use qrcode::{EcLevel, QrCode};
+use fast_qr::{ECL, QRBuilder};
+
+/// Modules of white border on each side (the quiet zone the QR standard asks for).
+pub const QUIET_ZONE: usize = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QrError {
-    #[error("QR encoding failed: {0}")]
-    Encode(#[from] qrcode::types::QrError),
+    #[error("QR encoding failed: {0:?}")]
+    Encode(fast_qr::qr::QRCodeError),
     #[error("PNG encoding failed: {0}")]
-    Png(#[from] image::ImageError),
+    Png(#[from] png::EncodingError),
 }
 
-/// PNG bytes, level M, 4-module quiet zone, `module_px` pixels per module.
-pub fn png(text: &str, module_px: u32) -> Result<Vec<u8>, QrError> {
-    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)?;
-    let img = code
-        .render::<Luma<u8>>()
-        .quiet_zone(true)
-        .module_dimensions(module_px, module_px)
-        .build();
-    let mut out = Vec::with_capacity(4096);
-    image::codecs::png::PngEncoder::new_with_quality(
-        &mut out,
-        image::codecs::png::CompressionType::Fast,
-        image::codecs::png::FilterType::NoFilter,
-    )
-    .write_image(
-        img.as_raw(),
-        img.width(),
-        img.height(),
-        image::ExtendedColorType::L8,
-    )?;
+/// The module matrix, row by row, `true` = dark, without the quiet zone.
+pub struct Matrix {
+    pub size: usize,
+    pub dark: Vec<bool>,
+}
+
+/// Error correction level M (15 %): survives a crease or a smudge on a printed sheet.
+pub fn matrix(text: &str) -> Result<Matrix, QrError> {
+    let code = QRBuilder::new(text.as_bytes().to_vec())
+        .ecl(ECL::M)
+        .build()
+        .map_err(QrError::Encode)?;
+    let size = code.size;
+    let dark = code.data[..size * size].iter().map(|m| m.value()).collect();
+    Ok(Matrix { size, dark })
+}
+
+/// 1-bit grayscale PNG with the quiet zone, `module_px` pixels per module.
+pub fn png(text: &str, module_px: usize) -> Result<Vec<u8>, QrError> {
+    let m = matrix(text)?;
+    let modules = m.size + 2 * QUIET_ZONE;
+    let side = modules * module_px;
+    let row_bytes = side.div_ceil(8);
+    let mut pixels = vec![0xFFu8; row_bytes * side];
+    for y in 0..m.size {
+        for x in 0..m.size {
+            if !m.dark[y * m.size + x] {
+                continue;
+            }
+            for py in 0..module_px {
+                let row = ((y + QUIET_ZONE) * module_px + py) * row_bytes;
+                for px in 0..module_px {
+                    let col = (x + QUIET_ZONE) * module_px + px;
+                    pixels[row + col / 8] &= !(0x80 >> (col % 8));
+                }
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(1024);
+    let side32 = u32::try_from(side).unwrap_or(u32::MAX);
+    let mut encoder = png::Encoder::new(&mut out, side32, side32);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::One);
+    encoder.set_compression(png::Compression::Fast);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(&pixels)?;
+    writer.finish()?;
     Ok(out)
 }
 
@@ -46,9 +76,31 @@ pub fn png_data_url(text: &str) -> Result<String, QrError> {
 mod tests {
     use super::*;
 
+    const URL: &str = "https://staffgate.example-hospital.jp/welcome#t=JeqZEOCHzruv_1yR8OmMSHizAGPpfGqPbemgOEQ1tFI";
+
     #[test]
-    fn data_url_is_a_png() {
-        let url = png_data_url("https://id.example.jp/welcome#t=abc").unwrap_or_default();
+    fn the_png_decodes_back_to_the_url() {
+        let png_bytes = png(URL, 4).expect("encode");
+        let img = image::load_from_memory(&png_bytes).expect("png").to_luma8();
+        let mut prepared = rqrr::PreparedImage::prepare(img);
+        let grids = prepared.detect_grids();
+        assert_eq!(grids.len(), 1);
+        let (_, content) = grids[0].decode().expect("decode");
+        assert_eq!(content, URL);
+    }
+
+    #[test]
+    fn has_a_quiet_zone_and_is_a_data_url() {
+        let m = matrix(URL).expect("matrix");
+        let img = image::load_from_memory(&png(URL, 4).expect("png"))
+            .expect("png")
+            .to_luma8();
+        assert_eq!(img.width() as usize, (m.size + 2 * QUIET_ZONE) * 4);
+        assert!(
+            (0..16).all(|i| img.get_pixel(i, i).0[0] == 255),
+            "white border"
+        );
+        let url = png_data_url(URL).expect("data url");
         assert!(url.starts_with("data:image/png;base64,iVBORw0KGgo"));
     }
 }
