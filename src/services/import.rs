@@ -220,6 +220,7 @@ pub fn parse(bytes: &[u8]) -> ParsedFile {
     }
 
     let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut lines = LineCounter::new(&text);
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
@@ -236,7 +237,7 @@ pub fn parse(bytes: &[u8]) -> ParsedFile {
         };
         let line = record
             .position()
-            .map(|p| line_at(&text, p.byte()))
+            .map(|p| lines.line_at(p.byte()))
             .unwrap_or(0);
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
@@ -360,17 +361,43 @@ pub fn parse(bytes: &[u8]) -> ParsedFile {
     }
 }
 
-/// 1-based line of a record starting at `byte`. The CSV reader may report the position of a
-/// record just before the line ending of the previous one (CRLF files), so those are skipped.
-fn line_at(text: &str, byte: u64) -> u64 {
-    let bytes = text.as_bytes();
-    let mut at = usize::try_from(byte)
-        .unwrap_or(bytes.len())
-        .min(bytes.len());
-    while at < bytes.len() && (bytes[at] == b'\r' || bytes[at] == b'\n') {
-        at += 1;
+/// Line numbers for records, counted incrementally: the reader may report a record's start
+/// just before the line ending of the previous one (CRLF files), so line endings at the
+/// start position are skipped.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            bytes: text.as_bytes(),
+            at: 0,
+            line: 1,
+        }
     }
-    bytes[..at].iter().filter(|b| **b == b'\n').count() as u64 + 1
+
+    /// 1-based line of the record starting at `byte`; positions only move forward.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut target = usize::try_from(byte)
+            .unwrap_or(self.bytes.len())
+            .min(self.bytes.len());
+        while target < self.bytes.len()
+            && (self.bytes[target] == b'\r' || self.bytes[target] == b'\n')
+        {
+            target += 1;
+        }
+        if target > self.at {
+            self.line += self.bytes[self.at..target]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            self.at = target;
+        }
+        self.line
+    }
 }
 
 type Existing = (String, String, String, String, Option<String>, f64);
@@ -383,9 +410,10 @@ pub async fn import(
     bytes: Vec<u8>,
     dry_run: bool,
 ) -> Result<ImportReport, ImportError> {
-    let parsed = parse(&bytes);
     let st = state.clone();
+    // Decoding and validating 50,000 rows is CPU work: it runs on the blocking pool too.
     db::run(&state.pool, move |conn| {
+        let parsed = parse(&bytes);
         let now = st.clock.now_naive();
         conn.transaction::<_, ImportError, _>(|conn| {
             let codes: Vec<&str> = parsed.rows.iter().map(|r| r.employee_id.as_str()).collect();
@@ -544,6 +572,20 @@ mod tests {
             ]
         );
         assert_eq!(p.rows.len(), 1);
+    }
+
+    #[test]
+    fn line_numbers_hold_for_crlf_and_quoted_newlines_in_large_files() {
+        let mut body = HEADER.replace('\n', "\r\n");
+        for i in 0..10_000 {
+            body.push_str(&format!("N{i:05},職員 {i},,,,1.0\r\n"));
+        }
+        body.push_str("X1,\"氏名\r\n二行目\",,,,1.0\r\n");
+        body.push_str("BAD ID,x,,,,1.0\r\n");
+        let p = parse(body.as_bytes());
+        assert_eq!(p.rows.len(), 10_000);
+        let lines: Vec<u64> = p.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![10_002, 10_004]);
     }
 
     #[test]
