@@ -272,8 +272,14 @@ fn register_failure(
     Ok(None)
 }
 
-/// Decides, in one short transaction holding the employee's row lock, whether this attempt
-/// may run bcrypt at all; an admitted attempt is written as a failure until proven otherwise.
+/// Decides whether this attempt may run bcrypt at all.
+///
+/// The attempt is first written, committed on its own, as a pending failure; its id is its
+/// rank. It is admitted only if it ranks within the limits among the failures of the window
+/// (`id <= own id`), so parallel attempts, on one node or many, cannot all read "0 so far"
+/// and slip past the per-(ID, address) limit or the per-address ceiling. The employee's row
+/// lock additionally serialises admissions for one account. Refused attempts are removed
+/// again, so only evaluated passwords count.
 async fn admit(
     state: &AppState,
     employee_id: &EmployeeId,
@@ -287,7 +293,8 @@ async fn admit(
         let now = st.clock.now_naive();
         let limits = st.settings.limits.clone();
         let since = now - Duration::minutes(limits.window_minutes);
-        conn.transaction::<_, AuthError, _>(|conn| {
+        let attempt = attempts::insert_pending(conn, &key, &client.ip, now)?;
+        let decision = conn.transaction::<_, AuthError, _>(|conn| {
             let mut employee = employees::find_by_code_for_update(conn, &code)?;
             if let Some(emp) = &employee {
                 if let Some(until) = emp.locked_until.filter(|u| *u > now) {
@@ -319,18 +326,16 @@ async fn admit(
                     .unwrap_or(60)
                     .max(1)
             };
-            let (n, oldest) = attempts::failures_for_key_ip(conn, &key, &client.ip, since)?;
-            let (m, oldest_ip) = if n >= limits.key_ip_failures {
-                (0, None)
+            let (rank, oldest) =
+                attempts::failures_for_key_ip(conn, &key, &client.ip, since, attempt)?;
+            let wait = if rank > limits.key_ip_failures {
+                Some(retry_after(oldest))
             } else {
-                attempts::failures_for_ip(conn, &client.ip, since)?
+                let (ip_rank, oldest_ip) =
+                    attempts::failures_for_ip(conn, &client.ip, since, attempt)?;
+                (ip_rank > limits.ip_failures).then(|| retry_after(oldest_ip))
             };
-            if n >= limits.key_ip_failures || m >= limits.ip_failures {
-                let wait = if n >= limits.key_ip_failures {
-                    retry_after(oldest)
-                } else {
-                    retry_after(oldest_ip)
-                };
+            if let Some(wait) = wait {
                 history::write(
                     conn,
                     Record {
@@ -345,12 +350,15 @@ async fn admit(
                 )?;
                 return Ok(Admission::RateLimited { retry_after: wait });
             }
-            let attempt = attempts::insert_pending(conn, &key, &client.ip, now)?;
             Ok(Admission::Admitted {
                 employee: employee.map(Box::new),
                 attempt,
             })
-        })
+        });
+        if !matches!(decision, Ok(Admission::Admitted { .. })) {
+            attempts::delete(conn, attempt)?;
+        }
+        decision
     })
     .await
 }

@@ -165,3 +165,42 @@ async fn parallel_refreshes_of_one_token_yield_one_rotation() {
         .await;
     problem(again, 401, "token_invalid").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_password_spraying_from_one_address_stops_at_the_ceiling() {
+    let app = spawn_app_configured(|s| s.limits.ip_failures = 10).await;
+    let results = join_all((0..30).map(|i| {
+        let id = format!("SPRAY{i:02}");
+        let app = &app;
+        async move { app.login_from("192.0.2.77", &id, "Winter2026!").await }
+    }))
+    .await;
+    let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        20,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_on_an_unknown_id_are_limited_like_a_real_one() {
+    let app = spawn_app().await;
+    let results = join_all((0..20).map(|_| app.login_from("192.0.2.78", "GHOST7", "guess"))).await;
+    let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        15,
+        "{statuses:?}"
+    );
+}

@@ -6,17 +6,19 @@ use diesel::sql_types::Bigint;
 
 use crate::db::schema::login_attempts::dsl as a;
 
-/// Failed (or still pending) attempts for one (login key, client IP) since `since`, and the
-/// oldest of them (for Retry-After).
+/// Failed (or still pending) attempts for one (login key, client IP) since `since` up to and
+/// including attempt `upto` (its rank), and the oldest of them (for Retry-After).
 pub fn failures_for_key_ip(
     conn: &mut MysqlConnection,
     key: &str,
     ip: &str,
     since: NaiveDateTime,
+    upto: i64,
 ) -> QueryResult<(i64, Option<NaiveDateTime>)> {
     a::login_attempts
         .filter(a::login_key.eq(key))
         .filter(a::client_ip.eq(ip))
+        .filter(a::id.le(upto))
         .filter(a::success.eq(false))
         .filter(a::created_at.gt(since))
         .select((diesel::dsl::count_star(), diesel::dsl::min(a::created_at)))
@@ -27,17 +29,19 @@ pub fn failures_for_ip(
     conn: &mut MysqlConnection,
     ip: &str,
     since: NaiveDateTime,
+    upto: i64,
 ) -> QueryResult<(i64, Option<NaiveDateTime>)> {
     a::login_attempts
         .filter(a::client_ip.eq(ip))
+        .filter(a::id.le(upto))
         .filter(a::success.eq(false))
         .filter(a::created_at.gt(since))
         .select((diesel::dsl::count_star(), diesel::dsl::min(a::created_at)))
         .first(conn)
 }
 
-/// Records an admitted attempt as a failure until proven otherwise, so concurrent attempts
-/// count against the limit while their bcrypt runs.
+/// Records an attempt as a failure until proven otherwise, so concurrent attempts count
+/// against the limit while their bcrypt runs.
 pub fn insert_pending(
     conn: &mut MysqlConnection,
     key: &str,
@@ -53,6 +57,11 @@ pub fn insert_pending(
         ))
         .execute(conn)?;
     diesel::select(diesel::dsl::sql::<Bigint>("LAST_INSERT_ID()")).get_result(conn)
+}
+
+/// Removes an attempt that was refused before any password check.
+pub fn delete(conn: &mut MysqlConnection, id: i64) -> QueryResult<usize> {
+    diesel::delete(a::login_attempts.find(id)).execute(conn)
 }
 
 pub fn mark_success(conn: &mut MysqlConnection, id: i64) -> QueryResult<usize> {
