@@ -415,6 +415,42 @@ mod tests {
     }
 
     #[test]
+    fn secrets_can_come_from_files_but_not_from_both_places() {
+        let dir = std::env::temp_dir().join(format!("sg-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let url_file = dir.join("db-url");
+        std::fs::write(&url_file, "mysql://app:s3cret@db:3306/sg\n").expect("write");
+        let path = url_file.to_string_lossy().to_string();
+        let s = load(&[("DATABASE_URL_FILE", &path)]).expect("loads");
+        assert_eq!(s.database_url, "mysql://app:s3cret@db:3306/sg");
+        let both = load(&[
+            ("DATABASE_URL_FILE", &path),
+            ("DATABASE_URL", "mysql://x@y/z"),
+        ]);
+        assert!(
+            both.err()
+                .unwrap_or_default()
+                .iter()
+                .any(|p| p.contains("both set"))
+        );
+        let missing = load(&[("DATABASE_URL_FILE", "/nonexistent/secret")]);
+        assert!(
+            missing
+                .err()
+                .unwrap_or_default()
+                .iter()
+                .any(|p| p.contains("cannot read"))
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let s = load(&[("DATABASE_URL", "mysql://app:s3cret@db:3306/sg")]).expect("loads");
+        assert!(!format!("{s:?}").contains("s3cret"));
+    }
+
+    #[test]
     fn database_password_is_redacted() {
         assert_eq!(
             redact_url("mysql://app:s3cret@db:3306/sg"),
