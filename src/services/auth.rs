@@ -1,6 +1,6 @@
 //! Password sign-in with lockout and rate limits, bearer checks, password change and unlock.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use diesel::Connection;
 use serde_json::json;
 
@@ -8,6 +8,7 @@ use super::history::{self, Event, Record};
 use super::jwt::{AccessClaims, Scope};
 use super::passwords::{self, Violation};
 use super::sessions::{self, TokenSet};
+use super::signin::{self, Verdict};
 use super::{Actor, ClientInfo};
 use crate::db::models::Employee;
 use crate::db::queries::{attempts, employees};
@@ -115,19 +116,6 @@ impl Principal {
     }
 }
 
-enum Admission {
-    Admitted {
-        employee: Option<Box<Employee>>,
-        attempt: i64,
-    },
-    Locked {
-        until: DateTime<Utc>,
-    },
-    RateLimited {
-        retry_after: i64,
-    },
-}
-
 /// API-3: employee ID + password -> tokens.
 #[tracing::instrument(skip(state, password, device_label), fields(employee_id = %employee_id))]
 pub async fn authenticate(
@@ -137,84 +125,33 @@ pub async fn authenticate(
     device_label: Option<String>,
     client: ClientInfo,
 ) -> Result<TokenSet, AuthError> {
-    let admission = admit(state, &employee_id, &client).await?;
-    let (employee, attempt) = match admission {
-        Admission::Admitted { employee, attempt } => (employee, attempt),
-        Admission::Locked { until } => {
-            Metrics::inc(&state.metrics.logins_locked);
-            return Err(AuthError::Locked { until });
-        }
-        Admission::RateLimited { retry_after } => {
-            Metrics::inc(&state.metrics.logins_rate_limited);
-            return Err(AuthError::RateLimited { retry_after });
-        }
-    };
-
-    let hash = employee.as_ref().and_then(|e| e.password_hash.clone());
-    let verified = state.hashing.verify(&password, hash.as_deref()).await?;
-
+    let ticket = signin::admit(state, &employee_id, &client).await?;
+    let verified = signin::check(state, &ticket, &password).await?;
     let st = state.clone();
     let outcome = db::run(&state.pool, move |conn| {
         let now = st.clock.now_naive();
-        conn.transaction::<_, AuthError, _>(|conn| match (&employee, verified) {
-            (Some(emp), true) if emp.status() == EmployeeStatus::Active => {
-                attempts::mark_success(conn, attempt)?;
-                employees::mark_signed_in(conn, emp.id, now)?;
-                history::write(
-                    conn,
-                    Record {
-                        event: Event::PasswordLoginOk,
-                        employee: Some(emp.id),
-                        code: Some(&emp.employee_id),
-                        actor: None,
-                        client: &client,
-                        detail: json!({ "mustChange": emp.password_must_change }),
-                        now,
-                    },
-                )?;
-                let set = sessions::issue(conn, &st, emp, device_label.as_deref(), now)?;
-                Ok(Ok(set))
-            }
-            (Some(emp), true) => {
-                // Right password for a suspended or retired account: not a guessing failure.
-                attempts::mark_success(conn, attempt)?;
-                history::write(
-                    conn,
-                    Record {
-                        event: Event::PasswordLoginFailed,
-                        employee: Some(emp.id),
-                        code: Some(&emp.employee_id),
-                        actor: None,
-                        client: &client,
-                        detail: json!({ "reason": "disabled", "status": emp.status }),
-                        now,
-                    },
-                )?;
-                Ok(Err(AuthError::Disabled))
-            }
-            (Some(emp), false) => {
-                // The failure that locks still answers "invalid credentials"; the next
-                // attempt learns about the lock (and runs no bcrypt).
-                if register_failure(conn, &st, emp, &client, "wrong_password", now)?.is_some() {
-                    Metrics::inc(&st.metrics.accounts_locked);
-                }
-                Ok(Err(AuthError::InvalidCredentials))
-            }
-            (None, _) => {
-                history::write(
-                    conn,
-                    Record {
-                        event: Event::PasswordLoginFailed,
-                        employee: None,
-                        code: Some(employee_id.as_str()),
-                        actor: None,
-                        client: &client,
-                        detail: json!({ "reason": "unknown_employee" }),
-                        now,
-                    },
-                )?;
-                Ok(Err(AuthError::InvalidCredentials))
-            }
+        conn.transaction::<_, AuthError, _>(|conn| {
+            let verdict =
+                signin::settle(conn, &st, &ticket, verified, &client, "wrong_password", now)?;
+            let emp = match verdict {
+                Verdict::Accepted(emp) => emp,
+                Verdict::Disabled => return Ok(Err(AuthError::Disabled)),
+                Verdict::Rejected => return Ok(Err(AuthError::InvalidCredentials)),
+            };
+            employees::mark_signed_in(conn, emp.id, now)?;
+            history::write(
+                conn,
+                Record {
+                    event: Event::PasswordLoginOk,
+                    employee: Some(emp.id),
+                    code: Some(&emp.employee_id),
+                    actor: None,
+                    client: &client,
+                    detail: json!({ "mustChange": emp.password_must_change }),
+                    now,
+                },
+            )?;
+            sessions::issue(conn, &st, &emp, device_label.as_deref(), now).map(Ok)
         })
     })
     .await?;
@@ -223,144 +160,6 @@ pub async fn authenticate(
         Err(_) => Metrics::inc(&state.metrics.logins_failed),
     }
     outcome
-}
-
-/// Counts one failed password; returns the lock end when this failure locked the account.
-fn register_failure(
-    conn: &mut diesel::MysqlConnection,
-    state: &AppState,
-    emp: &Employee,
-    client: &ClientInfo,
-    reason: &str,
-    now: chrono::NaiveDateTime,
-) -> Result<Option<chrono::NaiveDateTime>, AuthError> {
-    let limits = &state.settings.limits;
-    let until = now + Duration::minutes(limits.lockout_minutes);
-    employees::record_failure(conn, emp.id, limits.lockout_threshold, until, now)?;
-    let after = employees::find(conn, emp.id)?.ok_or(AuthError::NotFound)?;
-    history::write(
-        conn,
-        Record {
-            event: Event::PasswordLoginFailed,
-            employee: Some(emp.id),
-            code: Some(&emp.employee_id),
-            actor: None,
-            client,
-            detail: json!({ "reason": reason, "failedCount": after.failed_login_count }),
-            now,
-        },
-    )?;
-    // Increments are atomic, so exactly one failure observes the threshold itself.
-    if after.failed_login_count == limits.lockout_threshold {
-        history::write(
-            conn,
-            Record {
-                event: Event::Locked,
-                employee: Some(emp.id),
-                code: Some(&emp.employee_id),
-                actor: None,
-                client,
-                detail: json!({
-                    "failedCount": after.failed_login_count,
-                    "lockedUntil": to_utc(until).to_rfc3339(),
-                }),
-                now,
-            },
-        )?;
-        return Ok(Some(until));
-    }
-    Ok(None)
-}
-
-/// Decides whether this attempt may run bcrypt at all.
-///
-/// The attempt is first written, committed on its own, as a pending failure; its id is its
-/// rank. It is admitted only if it ranks within the limits among the failures of the window
-/// (`id <= own id`), so parallel attempts, on one node or many, cannot all read "0 so far"
-/// and slip past the per-(ID, address) limit or the per-address ceiling. The employee's row
-/// lock additionally serialises admissions for one account. Refused attempts are removed
-/// again, so only evaluated passwords count.
-async fn admit(
-    state: &AppState,
-    employee_id: &EmployeeId,
-    client: &ClientInfo,
-) -> Result<Admission, AuthError> {
-    let st = state.clone();
-    let code = employee_id.as_str().to_owned();
-    let key = employee_id.rate_limit_key();
-    let client = client.clone();
-    db::run(&state.pool, move |conn| {
-        let now = st.clock.now_naive();
-        let limits = st.settings.limits.clone();
-        let since = now - Duration::minutes(limits.window_minutes);
-        let attempt = attempts::insert_pending(conn, &key, &client.ip, now)?;
-        let decision = conn.transaction::<_, AuthError, _>(|conn| {
-            let mut employee = employees::find_by_code_for_update(conn, &code)?;
-            if let Some(emp) = &employee {
-                if let Some(until) = emp.locked_until.filter(|u| *u > now) {
-                    history::write(
-                        conn,
-                        Record {
-                            event: Event::PasswordLoginFailed,
-                            employee: Some(emp.id),
-                            code: Some(&emp.employee_id),
-                            actor: None,
-                            client: &client,
-                            detail: json!({ "reason": "locked" }),
-                            now,
-                        },
-                    )?;
-                    return Ok(Admission::Locked {
-                        until: to_utc(until),
-                    });
-                }
-                if emp.locked_until.is_some()
-                    && employees::clear_expired_lock(conn, emp.id, now)? > 0
-                {
-                    employee = employees::find(conn, emp.id)?;
-                }
-            }
-            let retry_after = |oldest: Option<chrono::NaiveDateTime>| {
-                oldest
-                    .map(|o| (o + Duration::minutes(limits.window_minutes) - now).num_seconds() + 1)
-                    .unwrap_or(60)
-                    .max(1)
-            };
-            let (rank, oldest) =
-                attempts::failures_for_key_ip(conn, &key, &client.ip, since, attempt)?;
-            let wait = if rank > limits.key_ip_failures {
-                Some(retry_after(oldest))
-            } else {
-                let (ip_rank, oldest_ip) =
-                    attempts::failures_for_ip(conn, &client.ip, since, attempt)?;
-                (ip_rank > limits.ip_failures).then(|| retry_after(oldest_ip))
-            };
-            if let Some(wait) = wait {
-                history::write(
-                    conn,
-                    Record {
-                        event: Event::PasswordLoginFailed,
-                        employee: employee.as_ref().map(|e| e.id),
-                        code: Some(&code),
-                        actor: None,
-                        client: &client,
-                        detail: json!({ "reason": "rate_limited", "retryAfter": wait }),
-                        now,
-                    },
-                )?;
-                return Ok(Admission::RateLimited { retry_after: wait });
-            }
-            Ok(Admission::Admitted {
-                employee: employee.map(Box::new),
-                attempt,
-            })
-        });
-        if !matches!(decision, Ok(Admission::Admitted { .. })) {
-            attempts::delete(conn, attempt)?;
-        }
-        decision
-    })
-    .await
 }
 
 /// Checks a bearer token: signature, expiry, that its session is still live and that the
@@ -427,14 +226,9 @@ pub async fn change_password(
     client: ClientInfo,
 ) -> Result<TokenSet, AuthError> {
     let emp = principal.employee.clone();
-    let now = state.clock.now_naive();
     let via_setup = principal.claims.scope == Scope::PasswordChange;
+    let code = EmployeeId::parse(&emp.employee_id).map_err(AuthError::Invalid)?;
     if !via_setup {
-        if let Some(until) = emp.locked_until.filter(|u| *u > now) {
-            return Err(AuthError::Locked {
-                until: to_utc(until),
-            });
-        }
         let current = current.ok_or_else(|| {
             AuthError::Invalid(crate::domain::ParseError::new(
                 "currentPassword",
@@ -442,32 +236,37 @@ pub async fn change_password(
                 "currentPassword is required.",
             ))
         })?;
-        if !state
-            .hashing
-            .verify(&current, emp.password_hash.as_deref())
-            .await?
-        {
-            let st = state.clone();
-            let e2 = emp.clone();
-            let c2 = client.clone();
-            db::run(&state.pool, move |conn| {
-                conn.transaction::<_, AuthError, _>(|conn| {
-                    register_failure(
-                        conn,
-                        &st,
-                        &e2,
-                        &c2,
-                        "wrong_current_password",
-                        st.clock.now_naive(),
-                    )
-                })
+        // Proving the current password is a password check like a sign-in: same lockout,
+        // same rate limits, same ledger.
+        let ticket = signin::admit(state, &code, &client).await?;
+        let verified = signin::check(state, &ticket, &current).await?;
+        let st = state.clone();
+        let c2 = client.clone();
+        db::run(&state.pool, move |conn| {
+            let now = st.clock.now_naive();
+            conn.transaction::<_, AuthError, _>(|conn| {
+                // A refusal is returned inside Ok so that its history commits.
+                match signin::settle(
+                    conn,
+                    &st,
+                    &ticket,
+                    verified,
+                    &c2,
+                    "wrong_current_password",
+                    now,
+                )? {
+                    Verdict::Accepted(emp) => {
+                        employees::unlock(conn, emp.id, now)?;
+                        Ok(Ok(()))
+                    }
+                    Verdict::Disabled => Ok(Err(AuthError::Unauthorized)),
+                    Verdict::Rejected => Ok(Err(AuthError::InvalidCredentials)),
+                }
             })
-            .await?;
-            return Err(AuthError::InvalidCredentials);
-        }
+        })
+        .await??;
     }
 
-    let code = EmployeeId::parse(&emp.employee_id).map_err(AuthError::Invalid)?;
     let mut violations =
         passwords::check_new_password(&new, &code, state.settings.password_min_length);
     if !violations.contains(&Violation::TooLongBytes)

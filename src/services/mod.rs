@@ -10,6 +10,7 @@ pub mod mail;
 pub mod passwords;
 pub mod qr;
 pub mod sessions;
+pub mod signin;
 pub mod tokens;
 
 /// Who is asking, as far as the network can tell.
