@@ -292,6 +292,11 @@ impl Settings {
                 .push("STAFFGATE_PASSWORD_MIN_LENGTH must be between 8 and 64".into());
         }
         let admin_permission = r.parse("STAFFGATE_ADMIN_PERMISSION", 9.0f64, "a number");
+        if !(1.0..=99.9).contains(&admin_permission) {
+            r.problems.push(format!(
+                "STAFFGATE_ADMIN_PERMISSION={admin_permission} must be between 1.0 and 99.9"
+            ));
+        }
         let db_pool_size = r.parse("STAFFGATE_DB_POOL_SIZE", 16u32, "a whole number");
         if db_pool_size == 0 {
             r.problems
@@ -315,6 +320,12 @@ impl Settings {
             ip_failures: r.parse("STAFFGATE_IP_FAILURE_LIMIT", 100i64, "a whole number"),
             ..Limits::default()
         };
+        if limits.ip_failures < limits.key_ip_failures {
+            r.problems.push(format!(
+                "STAFFGATE_IP_FAILURE_LIMIT={} must be at least {}",
+                limits.ip_failures, limits.key_ip_failures
+            ));
+        }
 
         let settings = Settings {
             environment,

@@ -74,6 +74,17 @@ impl Problem {
         for (k, v) in &self.extensions {
             body.insert(k.clone(), v.clone());
         }
+        // Field errors carry both languages internally; the body shows the requested one.
+        if let Some(Value::Array(errors)) = body.get_mut("errors") {
+            for err in errors.iter_mut() {
+                if let Value::Object(fields) = err {
+                    let en = fields.remove("messageEn");
+                    if let (Lang::En, Some(en)) = (lang, en) {
+                        fields.insert("message".into(), en);
+                    }
+                }
+            }
+        }
         Value::Object(body)
     }
 
@@ -205,8 +216,24 @@ impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::Unavailable(cause) => ApiError::unavailable(cause),
+            // Contention, not a fault: InnoDB chose this transaction as a deadlock victim or a
+            // lock wait ran out. The client may simply retry.
+            DbError::Query(q) if is_contention(&q) => ApiError::unavailable(q.to_string()),
             other => ApiError::internal(other.to_string()),
         }
+    }
+}
+
+fn is_contention(e: &diesel::result::Error) -> bool {
+    match e {
+        diesel::result::Error::DatabaseError(kind, info) => {
+            matches!(
+                kind,
+                diesel::result::DatabaseErrorKind::SerializationFailure
+            ) || info.message().contains("Deadlock found")
+                || info.message().contains("Lock wait timeout")
+        }
+        _ => false,
     }
 }
 

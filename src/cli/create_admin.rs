@@ -116,6 +116,22 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
                             e::updated_at.eq(now),
                         ))
                         .execute(conn)?;
+                    // A reset ends every session of the account, like any password change.
+                    crate::db::queries::refresh_tokens::revoke_all_for_employee(
+                        conn, emp.id, None, now,
+                    )?;
+                    crate::services::history::write(
+                        conn,
+                        crate::services::history::Record {
+                            event: crate::services::history::Event::PasswordChanged,
+                            employee: Some(emp.id),
+                            code: Some(&emp.employee_id),
+                            actor: None,
+                            client: &crate::services::ClientInfo::cli(),
+                            detail: json!({ "via": "create-admin" }),
+                            now,
+                        },
+                    )?;
                     false
                 }
             };

@@ -30,6 +30,20 @@ impl ValidityHours {
         }
     }
 
+    /// From a JSON number: whole numbers only (`24` and `24.0` alike, as JSON Schema's
+    /// "integer" allows), then the range check.
+    pub fn parse_number(raw: Option<&serde_json::Number>) -> Result<Self, ParseError> {
+        let Some(n) = raw else {
+            return Self::parse(None);
+        };
+        let whole = n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() <= 1e9)
+                .map(|f| f as i64)
+        });
+        Self::parse(Some(whole.unwrap_or(i64::MIN)))
+    }
+
     pub fn hours(self) -> u32 {
         self.0
     }
@@ -51,6 +65,18 @@ mod tests {
         assert!(ValidityHours::parse(Some(0)).is_err());
         assert!(ValidityHours::parse(Some(169)).is_err());
         assert!(ValidityHours::parse(Some(-5)).is_err());
+    }
+
+    #[test]
+    fn json_numbers_must_be_whole() {
+        let n = |s: &str| serde_json::from_str::<serde_json::Number>(s).ok();
+        assert_eq!(
+            ValidityHours::parse_number(n("63.0").as_ref()),
+            Ok(ValidityHours(63))
+        );
+        assert!(ValidityHours::parse_number(n("2.5").as_ref()).is_err());
+        assert!(ValidityHours::parse_number(n("1e300").as_ref()).is_err());
+        assert_eq!(ValidityHours::parse_number(None), Ok(ValidityHours(24)));
     }
 
     #[test]

@@ -17,8 +17,10 @@ use crate::state::AppState;
 pub struct Client(pub ClientInfo);
 
 pub fn client_info(req: &HttpRequest, trust_proxy: bool) -> ClientInfo {
+    // The last hop of the last header line is the address our own proxy saw; anything to
+    // its left (or in earlier lines) may come from the client.
     let forwarded = trust_proxy
-        .then(|| req.headers().get("x-forwarded-for"))
+        .then(|| req.headers().get_all("x-forwarded-for").last())
         .flatten()
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.rsplit(',').next())

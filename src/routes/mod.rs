@@ -12,7 +12,41 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(health::configure).configure(api::configure);
 }
 
-/// Unknown paths: a problem+json 404.
-pub async fn not_found(_req: HttpRequest) -> actix_web::HttpResponse {
-    actix_web::ResponseError::error_response(&ApiError::not_found())
+/// Every route and its method, for 405 answers on known paths.
+const ROUTES: &[(&str, &str)] = &[
+    ("/api/v2/auth/generate-onetime-token", "POST"),
+    ("/api/v2/auth/verify-onetime-token", "POST"),
+    ("/api/v2/auth/authenticate", "POST"),
+    ("/api/v2/auth/change-password", "PUT"),
+    ("/api/v2/auth/unlock-account", "POST"),
+    ("/api/v2/auth/refresh", "POST"),
+    ("/api/v2/auth/logout", "POST"),
+    ("/api/v2/auth/me", "GET"),
+    ("/api/v2/openapi.json", "GET"),
+    ("/.well-known/jwks.json", "GET"),
+    ("/healthz", "GET"),
+    ("/readyz", "GET"),
+    ("/metrics", "GET"),
+];
+
+/// Unmatched requests: 405 with `Allow` on a known path, otherwise 404; both problem+json.
+pub async fn not_found(req: HttpRequest) -> actix_web::HttpResponse {
+    let known = ROUTES.iter().find(|(path, _)| *path == req.path());
+    let err = match known {
+        Some((_, method)) => ApiError::new(
+            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("このURLでは {method} のみ使えます。"),
+            format!("Only {method} is allowed here."),
+        ),
+        None => ApiError::not_found(),
+    };
+    let mut res = actix_web::ResponseError::error_response(&err);
+    if let Some((_, method)) = known
+        && let Ok(value) = actix_web::http::header::HeaderValue::from_str(method)
+    {
+        res.headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    res
 }

@@ -112,6 +112,7 @@ impl Principal {
         Actor::Employee {
             id: self.employee.id,
             employee_id: self.employee.employee_id.clone(),
+            permission: self.employee.permission_level,
         }
     }
 }
@@ -187,14 +188,11 @@ pub async fn principal(
         if emp.status() != EmployeeStatus::Active {
             return Err(AuthError::Unauthorized);
         }
-        let live = match scope {
-            Scope::Full => crate::db::queries::refresh_tokens::family_is_active(
-                conn,
-                &sid,
-                st.clock.now_naive(),
-            )?,
-            Scope::PasswordChange => emp.password_version() == pwv,
-        };
+        // Both kinds of session must still be live (not logged out, not ended by a password
+        // change); a setup session is moreover spent by the first password change.
+        let live =
+            crate::db::queries::refresh_tokens::family_is_active(conn, &sid, st.clock.now_naive())?
+                && (scope == Scope::Full || emp.password_version() == pwv);
         if live {
             Ok(emp)
         } else {

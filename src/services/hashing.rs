@@ -27,6 +27,25 @@ impl std::fmt::Debug for PasswordHash {
     }
 }
 
+/// A place in the queue, given back when dropped, also when the waiting request is cancelled.
+struct Queued<'a> {
+    counter: &'a AtomicUsize,
+    position: usize,
+}
+
+impl<'a> Queued<'a> {
+    fn enter(counter: &'a AtomicUsize) -> Self {
+        let position = counter.fetch_add(1, Ordering::SeqCst);
+        Self { counter, position }
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 #[derive(Clone)]
 pub struct HashingPool {
     permits: Arc<Semaphore>,
@@ -62,12 +81,12 @@ impl HashingPool {
         &self,
         job: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
     ) -> Result<T, HashingError> {
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let queued = Queued::enter(&self.waiting);
+        if queued.position >= self.max_waiting {
             return Err(HashingError::Busy);
         }
         let permit = self.permits.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        drop(queued);
         let permit = permit.map_err(|_| HashingError::Join)?;
         let out = tokio::task::spawn_blocking(move || {
             let r = job();

@@ -32,7 +32,11 @@ impl ClientInfo {
 /// Who performs an administrative act.
 #[derive(Debug, Clone)]
 pub enum Actor {
-    Employee { id: i64, employee_id: String },
+    Employee {
+        id: i64,
+        employee_id: String,
+        permission: f64,
+    },
     Cli,
 }
 

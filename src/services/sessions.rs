@@ -37,7 +37,7 @@ impl PasswordStatus {
 }
 
 /// What a successful sign-in hands out. `refresh_token` is None for a setup session.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TokenSet {
     pub access_token: String,
     pub expires_in: i64,
@@ -45,6 +45,15 @@ pub struct TokenSet {
     pub refresh_expires_in: Option<i64>,
     pub scope: Scope,
     pub password_status: PasswordStatus,
+}
+
+impl std::fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("scope", &self.scope)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
 }
 
 pub fn sign_access(
@@ -71,14 +80,31 @@ pub fn sign_access(
     Ok(state.keys.sign(&claims)?)
 }
 
-/// A setup session: an access token that can only change the password.
+pub const SETUP_TTL_MINUTES: i64 = 15;
+
+/// A setup session: an access token that can only change the password. It is backed by a
+/// refresh family of its own (whose refresh token is never handed out), so logout and a
+/// password change end it at once like any other session.
 pub fn setup_session(
+    conn: &mut MysqlConnection,
     state: &AppState,
     emp: &Employee,
     now: NaiveDateTime,
 ) -> Result<TokenSet, AuthError> {
+    let family = random_hex(16)?;
+    refresh_tokens::insert(
+        conn,
+        &refresh_tokens::NewRefresh {
+            hash: &PlainToken::generate()?.hash(),
+            family: &family,
+            employee: emp.id,
+            device_label: Some("setup"),
+            now,
+            expires_at: now + Duration::minutes(SETUP_TTL_MINUTES),
+        },
+    )?;
     Ok(TokenSet {
-        access_token: sign_access(state, emp, Scope::PasswordChange, "", now)?,
+        access_token: sign_access(state, emp, Scope::PasswordChange, &family, now)?,
         expires_in: ACCESS_TTL_SECONDS,
         refresh_token: None,
         refresh_expires_in: None,
@@ -98,7 +124,7 @@ pub fn issue(
 ) -> Result<TokenSet, AuthError> {
     let status = PasswordStatus::of(emp);
     if status.must_change {
-        return setup_session(state, emp, now);
+        return setup_session(conn, state, emp, now);
     }
     let family = random_hex(16)?;
     let refresh = PlainToken::generate()?;

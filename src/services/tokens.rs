@@ -7,7 +7,7 @@ use serde_json::json;
 use super::auth::{AuthError, TokenProblem};
 use super::history::{self, Event, Record};
 use super::sessions::{self, TokenSet};
-use super::{Actor, ClientInfo};
+use super::{Actor, ClientInfo, qr};
 use crate::db;
 use crate::db::models::Employee;
 use crate::db::queries::{attempts, employees, onetime_tokens};
@@ -16,14 +16,27 @@ use crate::metrics::Metrics;
 use crate::services::clock::to_utc;
 use crate::state::AppState;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct IssuedToken {
     pub token_id: i64,
     pub employee_id: String,
     pub token: PlainToken,
     pub expires_at: DateTime<Utc>,
     pub login_url: String,
+    pub qr_data_url: String,
     pub revoked_count: usize,
+}
+
+/// The login URL and QR hold the secret: Debug shows neither.
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token_id", &self.token_id)
+            .field("employee_id", &self.employee_id)
+            .field("expires_at", &self.expires_at)
+            .field("revoked_count", &self.revoked_count)
+            .finish_non_exhaustive()
+    }
 }
 
 pub fn login_url(public_url: &str, token: &PlainToken) -> String {
@@ -45,6 +58,15 @@ pub async fn issue(
     purpose: TokenPurpose,
     client: ClientInfo,
 ) -> Result<IssuedToken, AuthError> {
+    // Everything that can fail without the database (the secret, the QR image) is done
+    // before the transaction that revokes the older tokens.
+    let token = PlainToken::generate()?;
+    let url = login_url(&state.settings.public_url, &token);
+    let qr_url = url.clone();
+    let qr_data_url = tokio::task::spawn_blocking(move || qr::png_data_url(&qr_url))
+        .await
+        .map_err(|_| AuthError::Internal("QR task failed".into()))?
+        .map_err(|e| AuthError::Internal(e.to_string()))?;
     let st = state.clone();
     let issued = db::run(&state.pool, move |conn| {
         let now = st.clock.now_naive();
@@ -54,7 +76,12 @@ pub async fn issue(
             if emp.status() != EmployeeStatus::Active {
                 return Err(AuthError::Disabled);
             }
-            let token = PlainToken::generate()?;
+            // A token is the account: nobody hands out one for an account above their own level.
+            if let Actor::Employee { permission, .. } = &actor
+                && emp.permission_level > *permission
+            {
+                return Err(AuthError::Forbidden);
+            }
             let expires_at = now + validity.duration();
             let id = onetime_tokens::insert(
                 conn,
@@ -101,7 +128,8 @@ pub async fn issue(
             Ok(IssuedToken {
                 token_id: id,
                 employee_id: emp.employee_id,
-                login_url: login_url(&st.settings.public_url, &token),
+                login_url: url,
+                qr_data_url,
                 token,
                 expires_at: to_utc(expires_at),
                 revoked_count: revoked,
@@ -180,7 +208,7 @@ pub async fn redeem(
             )?;
             let fresh = employees::find(conn, emp.id)?.ok_or(AuthError::NotFound)?;
             Ok(Redeemed {
-                session: sessions::setup_session(&st, &fresh, now)?,
+                session: sessions::setup_session(conn, &st, &fresh, now)?,
                 employee: fresh,
             })
         })

@@ -271,3 +271,48 @@ async fn an_account_without_a_password_cannot_sign_in_with_one() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn without_a_trusted_proxy_forwarded_addresses_are_ignored() {
+    let app = spawn_app_configured(|s| s.trust_proxy_headers = false).await;
+    for i in 0..5 {
+        problem(
+            app.login_from(&format!("10.9.9.{i}"), "GHOST1", "guess")
+                .await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    // Rotating X-Forwarded-For does not make a new client: the peer address is what counts.
+    problem(
+        app.login_from("10.9.9.200", "GHOST1", "guess").await,
+        429,
+        "rate_limited",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn only_the_last_forwarded_hop_counts_behind_a_proxy() {
+    let app = spawn_app().await;
+    for i in 0..5 {
+        let res = app
+            .client
+            .post(app.url("/api/v2/auth/authenticate"))
+            .header("x-forwarded-for", format!("10.0.0.{i}"))
+            .header("x-forwarded-for", "192.0.2.33")
+            .json(&serde_json::json!({ "employeeId": "GHOST2", "password": "guess" }))
+            .send()
+            .await
+            .unwrap();
+        problem(res, 401, "invalid_credentials").await;
+    }
+    problem(
+        app.login_from("10.0.0.99, 192.0.2.33", "GHOST2", "guess")
+            .await,
+        429,
+        "rate_limited",
+    )
+    .await;
+}

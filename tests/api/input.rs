@@ -215,3 +215,36 @@ async fn cors_allows_only_configured_origins() {
     let evil = preflight("https://evil.example.com").await.unwrap();
     assert!(!evil.headers().contains_key("access-control-allow-origin"));
 }
+
+#[tokio::test]
+async fn wrong_methods_on_known_paths_are_405_with_allow() {
+    let app = spawn_app().await;
+    let res = app.get("/api/v2/auth/authenticate").await;
+    assert_eq!(res.headers()["allow"], "POST");
+    problem(res, 405, "method_not_allowed").await;
+}
+
+#[tokio::test]
+async fn field_errors_name_the_field_in_the_requested_language() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .post(app.url("/api/v2/auth/authenticate"))
+        .header("accept-language", "en")
+        .json(&json!({ "employeeId": "N0001" }))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 400, "validation").await;
+    assert_eq!(body["errors"][0]["field"], "password");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing field")
+    );
+    assert!(body["errors"][0].get("messageEn").is_none());
+    let ja = problem(app.login("", "x").await, 400, "validation").await;
+    assert_eq!(ja["errors"][0]["field"], "employeeId");
+    assert_eq!(ja["errors"][0]["message"], "社員IDを入力してください。");
+}

@@ -241,8 +241,7 @@ async fn a_setup_session_can_only_set_the_password_and_only_once() {
         "password_change_required",
     )
     .await;
-    let me: Value = app.me(&setup).await.json().await.unwrap();
-    assert_eq!(me["passwordStatus"]["mustChange"], true);
+    problem(app.me(&setup).await, 403, "password_change_required").await;
 
     let res = app
         .change_password(&setup, &json!({ "newPassword": "Ume-no-hana-2026" }))
@@ -268,4 +267,79 @@ async fn a_setup_session_can_only_set_the_password_and_only_once() {
         app.events(STAFF_ID)
             .contains(&"password_changed".to_string())
     );
+}
+
+#[tokio::test]
+async fn logging_out_ends_a_setup_session() {
+    let app = spawn_app().await;
+    app.seed(Seed {
+        password: None,
+        must_change: true,
+        ..Seed::default()
+    });
+    let admin = app.admin_token().await;
+    let token = app.issue_token(&admin, STAFF_ID).await;
+    let setup: Value = app.verify(&token).await.json().await.unwrap();
+    let setup = setup["setupToken"].as_str().unwrap().to_owned();
+    let res = app
+        .client
+        .post(app.url("/api/v2/auth/logout"))
+        .bearer_auth(&setup)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    problem(
+        app.change_password(&setup, &json!({ "newPassword": "Kiri-no-naka-77" }))
+            .await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert!(app.employee(STAFF_ID).password_hash.is_none());
+}
+
+#[tokio::test]
+async fn a_token_of_a_since_suspended_employee_is_refused_and_not_spent() {
+    let app = spawn_app().await;
+    app.seed_staff();
+    let admin = app.admin_token().await;
+    let token = app.issue_token(&admin, STAFF_ID).await;
+    set_status(&app, STAFF_ID, "suspended");
+    problem(app.verify(&token).await, 403, "account_disabled").await;
+    set_status(&app, STAFF_ID, "active");
+    assert_eq!(
+        app.verify(&token).await.status(),
+        StatusCode::OK,
+        "the token was not spent"
+    );
+}
+
+#[tokio::test]
+async fn admins_cannot_issue_tokens_for_higher_accounts() {
+    let app = spawn_app().await;
+    app.seed(Seed {
+        code: "CIO001",
+        name: "情報 部長",
+        permission: 20.0,
+        ..Seed::default()
+    });
+    let admin = app.admin_token().await;
+    problem(
+        app.issue(&admin, "CIO001", json!({})).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(app.count("onetime_tokens"), 0);
+}
+
+fn set_status(app: &TestApp, code: &str, status: &str) {
+    use diesel::prelude::*;
+    use staffgate::db::schema::employees::dsl as e;
+    let mut conn = app.db.conn();
+    diesel::update(e::employees.filter(e::employee_id.eq(code)))
+        .set(e::status.eq(status))
+        .execute(&mut conn)
+        .unwrap();
 }

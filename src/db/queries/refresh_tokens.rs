@@ -78,25 +78,25 @@ pub fn revoke_family(
     .execute(conn)
 }
 
-/// Revokes all of an employee's sessions except `keep_family` (password change).
+/// Revokes all of an employee's sessions except `keep_family`, in one statement so a session
+/// rotated concurrently cannot escape.
 pub fn revoke_all_for_employee(
     conn: &mut MysqlConnection,
     employee: i64,
     keep_family: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let q = r::refresh_tokens
+    let live = r::refresh_tokens
         .filter(r::employee_ref.eq(employee))
-        .filter(r::revoked_at.is_null())
-        .into_boxed();
-    let q = match keep_family {
-        Some(f) => q.filter(r::family.ne(f.to_owned())),
-        None => q,
-    };
-    let ids: Vec<i64> = q.select(r::id).load(conn)?;
-    diesel::update(r::refresh_tokens.filter(r::id.eq_any(ids)))
-        .set(r::revoked_at.eq(Some(now)))
-        .execute(conn)
+        .filter(r::revoked_at.is_null());
+    match keep_family {
+        Some(f) => diesel::update(live.filter(r::family.ne(f)))
+            .set(r::revoked_at.eq(Some(now)))
+            .execute(conn),
+        None => diesel::update(live)
+            .set(r::revoked_at.eq(Some(now)))
+            .execute(conn),
+    }
 }
 
 /// A family is live while it has a token that is neither revoked nor expired.

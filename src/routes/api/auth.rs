@@ -131,7 +131,7 @@ pub(super) async fn logout(
 
 #[get("/me")]
 #[tracing::instrument(skip_all)]
-pub(super) async fn me(AnySession(principal): AnySession) -> HttpResponse {
+pub(super) async fn me(Session(principal): Session) -> HttpResponse {
     let e = &principal.employee;
     no_store(HttpResponse::Ok().json(json!({
         "employeeId": e.employee_id,

@@ -83,7 +83,7 @@ fn json_error(err: JsonPayloadError) -> ApiError {
             )
             .with(
                 "errors",
-                serde_json::json!([{ "field": null, "message": what }]),
+                serde_json::json!([{ "field": field_of(&what), "message": ja, "messageEn": what }]),
             )
         }
         other => ApiError::new(
@@ -93,4 +93,15 @@ fn json_error(err: JsonPayloadError) -> ApiError {
             format!("The request body could not be read ({other})."),
         ),
     }
+}
+
+/// The field a serde message names (`missing field `newPassword``, `unknown field `x``),
+/// or "" when the body as a whole is at fault.
+fn field_of(message: &str) -> String {
+    ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|p| message.split_once(p))
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(field, _)| field.to_owned())
+        .unwrap_or_default()
 }

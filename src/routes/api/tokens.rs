@@ -8,14 +8,14 @@ use super::dto::rfc3339;
 use crate::domain::{EmployeeId, PlainToken, TokenPurpose, ValidityHours};
 use crate::error::ApiError;
 use crate::routes::extract::{Client, Session};
-use crate::services::{auth, qr, tokens};
+use crate::services::{auth, tokens};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct GenerateRequest {
     employee_id: String,
-    validity_hours: Option<i64>,
+    validity_hours: Option<serde_json::Number>,
     purpose: Option<String>,
 }
 
@@ -30,7 +30,7 @@ pub(super) async fn generate(
     auth::require_admin(&state, &principal)?;
     let body = body.into_inner();
     let employee_id = EmployeeId::parse(&body.employee_id)?;
-    let validity = ValidityHours::parse(body.validity_hours)?;
+    let validity = ValidityHours::parse_number(body.validity_hours.as_ref())?;
     let purpose = TokenPurpose::parse(body.purpose.as_deref())?;
     let issued = tokens::issue(
         &state,
@@ -41,11 +41,6 @@ pub(super) async fn generate(
         client,
     )
     .await?;
-    let url = issued.login_url.clone();
-    let qr = web::block(move || qr::png_data_url(&url))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?
-        .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
         .json(json!({
@@ -53,7 +48,7 @@ pub(super) async fn generate(
             "token": issued.token.expose(),
             "expiresAt": rfc3339(issued.expires_at),
             "loginUrl": issued.login_url,
-            "qrCodeDataUrl": qr,
+            "qrCodeDataUrl": issued.qr_data_url,
             "revokedCount": issued.revoked_count,
         })))
 }
