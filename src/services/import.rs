@@ -410,10 +410,13 @@ pub async fn import(
     bytes: Vec<u8>,
     dry_run: bool,
 ) -> Result<ImportReport, ImportError> {
+    // Decoding and validating 50,000 rows is CPU work: on the blocking pool, and before a
+    // database connection is taken.
+    let parsed = tokio::task::spawn_blocking(move || parse(&bytes))
+        .await
+        .map_err(|_| ImportError::Db(DbError::Join))?;
     let st = state.clone();
-    // Decoding and validating 50,000 rows is CPU work: it runs on the blocking pool too.
     db::run(&state.pool, move |conn| {
-        let parsed = parse(&bytes);
         let now = st.clock.now_naive();
         conn.transaction::<_, ImportError, _>(|conn| {
             let codes: Vec<&str> = parsed.rows.iter().map(|r| r.employee_id.as_str()).collect();

@@ -165,18 +165,39 @@ pub async fn redeem(
                 .ok_or(AuthError::Token(TokenProblem::Unknown))?;
             let emp = employees::find(conn, row.employee_ref)?
                 .ok_or(AuthError::Token(TokenProblem::Unknown))?;
-            if emp.status() != EmployeeStatus::Active {
-                return Err(AuthError::Disabled);
-            }
-            if !onetime_tokens::redeem(conn, &hash, &client.ip, now)? {
+            let refusal = if emp.status() != EmployeeStatus::Active {
+                Some(AuthError::Disabled)
+            } else if !onetime_tokens::redeem(conn, &hash, &client.ip, now)? {
                 let seen = onetime_tokens::find_by_hash(conn, &hash)?;
-                let problem = match seen {
+                Some(AuthError::Token(match seen {
                     Some(t) if t.used_at.is_some() => TokenProblem::Used,
                     Some(t) if t.revoked_at.is_some() => TokenProblem::Revoked,
                     Some(_) => TokenProblem::Expired,
                     None => TokenProblem::Unknown,
+                }))
+            } else {
+                None
+            };
+            if let Some(refusal) = refusal {
+                // A replayed or stale sheet is worth knowing about: the refusal is recorded
+                // (and committed) against the employee the token belongs to.
+                let reason = match &refusal {
+                    AuthError::Token(p) => p.as_str(),
+                    _ => "disabled",
                 };
-                return Err(AuthError::Token(problem));
+                history::write(
+                    conn,
+                    Record {
+                        event: Event::TokenRejected,
+                        employee: Some(emp.id),
+                        code: Some(&emp.employee_id),
+                        actor: None,
+                        client: &client,
+                        detail: json!({ "tokenId": row.id, "reason": reason }),
+                        now,
+                    },
+                )?;
+                return Ok(Err(refusal));
             }
             // Possession of the sheet proves the person: clear failures and any lock.
             employees::unlock(conn, emp.id, now)?;
@@ -207,13 +228,13 @@ pub async fn redeem(
                 },
             )?;
             let fresh = employees::find(conn, emp.id)?.ok_or(AuthError::NotFound)?;
-            Ok(Redeemed {
+            Ok(Ok(Redeemed {
                 session: sessions::setup_session(conn, &st, &fresh, now)?,
                 employee: fresh,
-            })
+            }))
         })
     })
-    .await?;
+    .await??;
     Metrics::inc(&state.metrics.onetime_redeemed);
     Ok(redeemed)
 }

@@ -49,6 +49,10 @@ async fn admin_issues_a_token_and_staff_redeem_it_exactly_once() {
 
     let again = problem(app.verify(token).await, 410, "token_invalid").await;
     assert_eq!(again["reason"], "used");
+    assert!(
+        app.events(STAFF_ID).contains(&"token_rejected".to_string()),
+        "a replay is recorded"
+    );
     let events = app.events(STAFF_ID);
     for e in ["token_issued", "token_used", "qr_login"] {
         assert!(events.contains(&e.to_string()), "{e} missing in {events:?}");
