@@ -142,15 +142,13 @@ pub async fn authenticate(
             employees::mark_signed_in(conn, emp.id, now)?;
             history::write(
                 conn,
-                Record {
-                    event: Event::PasswordLoginOk,
-                    employee: Some(emp.id),
-                    code: Some(&emp.employee_id),
-                    actor: None,
-                    client: &client,
-                    detail: json!({ "mustChange": emp.password_must_change }),
+                Record::about(
+                    Event::PasswordLoginOk,
+                    &emp,
+                    &client,
+                    json!({ "mustChange": emp.password_must_change }),
                     now,
-                },
+                ),
             )?;
             sessions::issue(conn, &st, &emp, device_label.as_deref(), now).map(Ok)
         })
@@ -291,15 +289,7 @@ pub async fn change_password(
             }
             let revoked = crate::db::queries::refresh_tokens::revoke_all_for_employee(conn, emp.id, None, now)?;
             attempts::clear_key(conn, &code.rate_limit_key())?;
-            history::write(conn, Record {
-                event: Event::PasswordChanged,
-                employee: Some(emp.id),
-                code: Some(&emp.employee_id),
-                actor: None,
-                client: &client,
-                detail: json!({ "via": if via_setup { "setup_session" } else { "session" }, "sessionsRevoked": revoked }),
-                now,
-            })?;
+            history::write(conn, Record::about(Event::PasswordChanged, &emp, &client, json!({ "via": if via_setup { "setup_session" } else { "session" }, "sessionsRevoked": revoked }), now))?;
             let fresh = employees::find(conn, emp.id)?.ok_or(AuthError::NotFound)?;
             sessions::issue(conn, &st, &fresh, None, now)
         })

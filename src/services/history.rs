@@ -56,6 +56,27 @@ pub struct Record<'a> {
     pub now: NaiveDateTime,
 }
 
+impl<'a> Record<'a> {
+    /// An event about a known employee, not performed by an admin.
+    pub fn about(
+        event: Event,
+        emp: &'a crate::db::models::Employee,
+        client: &'a ClientInfo,
+        detail: serde_json::Value,
+        now: NaiveDateTime,
+    ) -> Self {
+        Self {
+            event,
+            employee: Some(emp.id),
+            code: Some(&emp.employee_id),
+            actor: None,
+            client,
+            detail,
+            now,
+        }
+    }
+}
+
 pub fn write(conn: &mut MysqlConnection, r: Record<'_>) -> QueryResult<usize> {
     let ua = r.client.user_agent.as_deref().map(|ua| truncate(ua, 255));
     history::insert(

@@ -221,15 +221,13 @@ pub async fn refresh(
             }
             history::write(
                 conn,
-                Record {
-                    event: Event::Refresh,
-                    employee: Some(emp.id),
-                    code: Some(&emp.employee_id),
-                    actor: None,
-                    client: &client,
-                    detail: json!({ "family": row.family }),
+                Record::about(
+                    Event::Refresh,
+                    &emp,
+                    &client,
+                    json!({ "family": row.family }),
                     now,
-                },
+                ),
             )?;
             Ok(RefreshOutcome::Rotated(TokenSet {
                 access_token: sign_access(&st, &emp, Scope::Full, &row.family, now)?,

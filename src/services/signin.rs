@@ -91,15 +91,13 @@ fn decide(
         if let Some(until) = emp.locked_until.filter(|u| *u > now) {
             history::write(
                 conn,
-                Record {
-                    event: Event::PasswordLoginFailed,
-                    employee: Some(emp.id),
-                    code: Some(&emp.employee_id),
-                    actor: None,
+                Record::about(
+                    Event::PasswordLoginFailed,
+                    emp,
                     client,
-                    detail: json!({ "reason": "locked" }),
+                    json!({ "reason": "locked" }),
                     now,
-                },
+                ),
             )?;
             return Ok(Admission::Refused(AuthError::Locked {
                 until: to_utc(until),
@@ -244,48 +242,42 @@ pub fn settle(
         employees::unlock(conn, emp.id, now)?;
         history::write(
             conn,
-            Record {
-                event: Event::PasswordLoginFailed,
-                employee: Some(emp.id),
-                code: Some(&emp.employee_id),
-                actor: None,
+            Record::about(
+                Event::PasswordLoginFailed,
+                &emp,
                 client,
-                detail: json!({ "reason": "disabled", "status": emp.status }),
+                json!({ "reason": "disabled", "status": emp.status }),
                 now,
-            },
+            ),
         )?;
         return Ok(Verdict::Disabled);
     }
     let failed = ticket.reserved.unwrap_or(emp.failed_login_count);
     history::write(
         conn,
-        Record {
-            event: Event::PasswordLoginFailed,
-            employee: Some(emp.id),
-            code: Some(&emp.employee_id),
-            actor: None,
+        Record::about(
+            Event::PasswordLoginFailed,
+            &emp,
             client,
-            detail: json!({ "reason": reason, "failedCount": failed }),
+            json!({ "reason": reason, "failedCount": failed }),
             now,
-        },
+        ),
     )?;
     // Reservations are atomic increments under the row lock, so exactly one attempt holds
     // the threshold itself; it records the lock once its password proved wrong.
     if ticket.reserved == Some(st.settings.limits.lockout_threshold) {
         history::write(
             conn,
-            Record {
-                event: Event::Locked,
-                employee: Some(emp.id),
-                code: Some(&emp.employee_id),
-                actor: None,
+            Record::about(
+                Event::Locked,
+                &emp,
                 client,
-                detail: json!({
+                json!({
                     "failedCount": failed,
                     "lockedUntil": emp.locked_until.map(|t| to_utc(t).to_rfc3339()),
                 }),
                 now,
-            },
+            ),
         )?;
         Metrics::inc(&st.metrics.accounts_locked);
     }

@@ -187,15 +187,13 @@ pub async fn redeem(
                 };
                 history::write(
                     conn,
-                    Record {
-                        event: Event::TokenRejected,
-                        employee: Some(emp.id),
-                        code: Some(&emp.employee_id),
-                        actor: None,
-                        client: &client,
-                        detail: json!({ "tokenId": row.id, "reason": reason }),
+                    Record::about(
+                        Event::TokenRejected,
+                        &emp,
+                        &client,
+                        json!({ "tokenId": row.id, "reason": reason }),
                         now,
-                    },
+                    ),
                 )?;
                 return Ok(Err(refusal));
             }
@@ -205,27 +203,23 @@ pub async fn redeem(
             attempts::clear_key(conn, &code.rate_limit_key())?;
             history::write(
                 conn,
-                Record {
-                    event: Event::TokenUsed,
-                    employee: Some(emp.id),
-                    code: Some(&emp.employee_id),
-                    actor: None,
-                    client: &client,
-                    detail: json!({ "tokenId": row.id, "purpose": row.purpose }),
+                Record::about(
+                    Event::TokenUsed,
+                    &emp,
+                    &client,
+                    json!({ "tokenId": row.id, "purpose": row.purpose }),
                     now,
-                },
+                ),
             )?;
             history::write(
                 conn,
-                Record {
-                    event: Event::QrLogin,
-                    employee: Some(emp.id),
-                    code: Some(&emp.employee_id),
-                    actor: None,
-                    client: &client,
-                    detail: json!({ "tokenId": row.id, "session": "setup" }),
+                Record::about(
+                    Event::QrLogin,
+                    &emp,
+                    &client,
+                    json!({ "tokenId": row.id, "session": "setup" }),
                     now,
-                },
+                ),
             )?;
             let fresh = employees::find(conn, emp.id)?.ok_or(AuthError::NotFound)?;
             Ok(Ok(Redeemed {

@@ -211,15 +211,7 @@ async fn parallel_guesses_on_an_unknown_id_are_limited_like_a_real_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_setup_session_sets_the_password_once_under_parallel_requests() {
     let app = spawn_app().await;
-    app.seed(Seed {
-        password: None,
-        must_change: true,
-        ..Seed::default()
-    });
-    let admin = app.admin_token().await;
-    let token = app.issue_token(&admin, STAFF_ID).await;
-    let setup: Value = app.verify(&token).await.json().await.unwrap();
-    let setup = setup["setupToken"].as_str().unwrap().to_owned();
+    let setup = app.setup_session().await;
     let results = join_all((0..10).map(|i| {
         let body = json!({ "newPassword": format!("Parallel-Pass-{i:02}x") });
         let app = &app;

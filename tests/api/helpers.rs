@@ -349,6 +349,22 @@ impl TestApp {
         body["token"].as_str().unwrap().to_owned()
     }
 
+    /// An employee without a password, a QR token issued by an admin and redeemed: the
+    /// setup session's bearer token.
+    pub async fn setup_session(&self) -> String {
+        self.seed(Seed {
+            password: None,
+            must_change: true,
+            ..Seed::default()
+        });
+        let admin = self.admin_token().await;
+        let token = self.issue_token(&admin, STAFF_ID).await;
+        let res = self.verify(&token).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.unwrap();
+        body["setupToken"].as_str().unwrap().to_owned()
+    }
+
     pub async fn verify(&self, token: &str) -> Response {
         self.post(
             "/api/v2/auth/verify-onetime-token",

@@ -229,15 +229,7 @@ async fn a_qr_sign_in_clears_the_lock_and_the_failure_count() {
 #[tokio::test]
 async fn a_setup_session_can_only_set_the_password_and_only_once() {
     let app = spawn_app().await;
-    app.seed(Seed {
-        password: None,
-        must_change: true,
-        ..Seed::default()
-    });
-    let admin = app.admin_token().await;
-    let token = app.issue_token(&admin, STAFF_ID).await;
-    let setup: Value = app.verify(&token).await.json().await.unwrap();
-    let setup = setup["setupToken"].as_str().unwrap().to_owned();
+    let setup = app.setup_session().await;
 
     problem(
         app.issue(&setup, STAFF_ID, json!({})).await,
@@ -276,15 +268,7 @@ async fn a_setup_session_can_only_set_the_password_and_only_once() {
 #[tokio::test]
 async fn logging_out_ends_a_setup_session() {
     let app = spawn_app().await;
-    app.seed(Seed {
-        password: None,
-        must_change: true,
-        ..Seed::default()
-    });
-    let admin = app.admin_token().await;
-    let token = app.issue_token(&admin, STAFF_ID).await;
-    let setup: Value = app.verify(&token).await.json().await.unwrap();
-    let setup = setup["setupToken"].as_str().unwrap().to_owned();
+    let setup = app.setup_session().await;
     let res = app
         .client
         .post(app.url("/api/v2/auth/logout"))
