@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{employees, login_history, onetime_tokens, refresh_tokens};
+use super::schema::{employees, onetime_tokens, refresh_tokens};
 use crate::domain::{EmployeeStatus, PermissionLevel};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -34,10 +34,6 @@ impl Employee {
 
     pub fn permission(&self) -> PermissionLevel {
         PermissionLevel::from_db(self.permission_level)
-    }
-
-    pub fn is_locked_at(&self, now: NaiveDateTime) -> bool {
-        self.locked_until.is_some_and(|t| t > now)
     }
 
     /// Password version carried in setup tokens.
@@ -93,18 +89,4 @@ pub struct RefreshToken {
     pub expires_at: NaiveDateTime,
     pub replaced_by: Option<i64>,
     pub revoked_at: Option<NaiveDateTime>,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = login_history, check_for_backend(diesel::mysql::Mysql))]
-pub struct HistoryRow {
-    pub id: i64,
-    pub event: String,
-    pub employee_ref: Option<i64>,
-    pub employee_code: Option<String>,
-    pub actor_ref: Option<i64>,
-    pub client_ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub detail: Option<String>,
-    pub created_at: NaiveDateTime,
 }

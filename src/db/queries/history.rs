@@ -3,7 +3,6 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::models::HistoryRow;
 use crate::db::schema::login_history::dsl as h;
 
 #[derive(Debug, Insertable)]
@@ -23,17 +22,4 @@ pub fn insert(conn: &mut MysqlConnection, row: &NewHistory<'_>) -> QueryResult<u
     diesel::insert_into(h::login_history)
         .values(row)
         .execute(conn)
-}
-
-pub fn for_employee(
-    conn: &mut MysqlConnection,
-    employee: i64,
-    limit: i64,
-) -> QueryResult<Vec<HistoryRow>> {
-    h::login_history
-        .filter(h::employee_ref.eq(employee))
-        .order((h::created_at.desc(), h::id.desc()))
-        .limit(limit)
-        .select(HistoryRow::as_select())
-        .load(conn)
 }
