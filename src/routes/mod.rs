@@ -1,6 +1,7 @@
 //! HTTP routes: the JSON API, health endpoints and the shared extractors.
 
 pub mod api;
+pub mod assets;
 pub mod extract;
 pub mod health;
 
@@ -9,7 +10,9 @@ use actix_web::{HttpRequest, web};
 use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(health::configure).configure(api::configure);
+    cfg.configure(health::configure)
+        .configure(api::configure)
+        .configure(assets::configure);
 }
 
 /// Every route and its method, for 405 answers on known paths.

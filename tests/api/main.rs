@@ -5,6 +5,7 @@
 mod helpers;
 
 mod authenticate;
+mod browser;
 mod cli;
 mod concurrency;
 mod import;

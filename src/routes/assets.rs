@@ -1,0 +1,82 @@
+//! Static files compiled into the binary (no build step, nothing to deploy beside it).
+
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::{HttpResponse, web};
+
+struct Asset {
+    path: &'static str,
+    content_type: &'static str,
+    body: &'static [u8],
+}
+
+macro_rules! asset {
+    ($path:literal, $file:literal, $ct:literal) => {
+        Asset {
+            path: $path,
+            content_type: $ct,
+            body: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/static/", $file)),
+        }
+    };
+}
+
+const ASSETS: &[Asset] = &[
+    asset!(
+        "/static/css/portal.css",
+        "css/portal.css",
+        "text/css; charset=utf-8"
+    ),
+    asset!(
+        "/static/js/portal.js",
+        "js/portal.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "/static/css/staff.css",
+        "css/staff.css",
+        "text/css; charset=utf-8"
+    ),
+    asset!(
+        "/static/js/welcome.js",
+        "js/welcome.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!("/static/img/icon.svg", "img/icon.svg", "image/svg+xml"),
+    asset!(
+        "/static/manifest.webmanifest",
+        "manifest.webmanifest",
+        "application/manifest+json"
+    ),
+];
+
+/// The staff QR landing page; the token stays in the URL fragment and never reaches us.
+const WELCOME: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/static/staff/welcome.html"
+));
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/welcome", web::get().to(welcome));
+    for asset in ASSETS {
+        cfg.route(asset.path, web::get().to(move || serve(asset)));
+    }
+}
+
+async fn serve(asset: &'static Asset) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, asset.content_type))
+        .insert_header((CACHE_CONTROL, "public, max-age=3600"))
+        .body(asset.body)
+}
+
+async fn welcome() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .insert_header((actix_web::http::header::CONTENT_SECURITY_POLICY, STAFF_CSP))
+        .body(WELCOME)
+}
+
+/// Pages may load our own scripts, styles and images, and call our own API; nothing inline.
+pub const STAFF_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; manifest-src 'self'; form-action 'self'; \
+     base-uri 'none'; frame-ancestors 'none'";
