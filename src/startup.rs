@@ -58,6 +58,16 @@ impl AppState {
             None => SigningKey::generate(),
         }
         .map_err(|e| StartupError::Config(e.to_string()))?;
+        let session_key = match &settings.session_key {
+            Some(bytes) => actix_web::cookie::Key::try_from(bytes.as_slice())
+                .map_err(|e| StartupError::Config(format!("STAFFGATE_SESSION_KEY: {e}")))?,
+            None if settings.is_production() => {
+                return Err(StartupError::Config(
+                    "STAFFGATE_SESSION_KEY is required in production".into(),
+                ));
+            }
+            None => actix_web::cookie::Key::generate(),
+        };
         let hashing = HashingPool::new(settings.hashing_threads, settings.bcrypt_cost)
             .map_err(|e| StartupError::Config(e.to_string()))?;
         Ok(AppState {
@@ -68,6 +78,7 @@ impl AppState {
             hashing,
             metrics: Arc::new(Metrics::default()),
             mailer: Arc::new(DisabledMailer),
+            session_key,
         })
     }
 }
@@ -183,6 +194,7 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
                 }
             })
             .wrap(tracing_actix_web::TracingLogger::default())
+            .service(routes::portal::scope(data.get_ref().clone()))
             .configure(routes::configure)
             .default_service(web::to(routes::not_found))
     })

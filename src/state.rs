@@ -19,4 +19,6 @@ pub struct AppState {
     pub hashing: HashingPool,
     pub metrics: Arc<Metrics>,
     pub mailer: Arc<dyn Mailer>,
+    /// Signs and encrypts the portal's session cookie.
+    pub session_key: actix_web::cookie::Key,
 }

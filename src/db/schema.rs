@@ -106,6 +106,7 @@ diesel::table! {
     portal_sessions (id) {
         id -> Bigint,
         session_key_hash -> Binary,
+        session_ref -> Nullable<Char>,
         state -> Text,
         employee_ref -> Nullable<Bigint>,
         client_ip -> Nullable<Varchar>,

@@ -11,7 +11,7 @@ pub use employee_id::EmployeeId;
 pub use password::Password;
 pub use permission::PermissionLevel;
 pub use status::{EmployeeStatus, TokenPurpose};
-pub use token::{PlainToken, TokenHash};
+pub use token::{PlainToken, TokenHash, random_hex};
 pub use validity::ValidityHours;
 
 /// Why a raw value was refused; `field` names the JSON field or CSV column.

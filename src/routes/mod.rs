@@ -4,6 +4,7 @@ pub mod api;
 pub mod assets;
 pub mod extract;
 pub mod health;
+pub mod portal;
 
 use actix_web::{HttpRequest, web};
 

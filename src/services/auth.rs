@@ -126,6 +126,45 @@ pub async fn authenticate(
     device_label: Option<String>,
     client: ClientInfo,
 ) -> Result<TokenSet, AuthError> {
+    let c2 = client.clone();
+    sign_in_with_password(state, employee_id, password, client, move |conn, st, emp, now| {
+        employees::mark_signed_in(conn, emp.id, now)?;
+        history::write(
+            conn,
+            Record::about(
+                Event::PasswordLoginOk,
+                &emp,
+                &c2,
+                json!({ "mustChange": emp.password_must_change }),
+                now,
+            ),
+        )?;
+        sessions::issue(conn, st, &emp, device_label.as_deref(), now).map(Ok)
+    })
+    .await
+}
+
+/// A password sign-in under lockout and rate limits, shared by the API and the portal. When
+/// the password is right, `finish` runs in the transaction that settles the attempt (a refusal
+/// it returns as `Ok(Err(..))` still commits what it wrote).
+pub async fn sign_in_with_password<T, F>(
+    state: &AppState,
+    employee_id: EmployeeId,
+    password: Password,
+    client: ClientInfo,
+    finish: F,
+) -> Result<T, AuthError>
+where
+    T: Send + 'static,
+    F: FnOnce(
+            &mut diesel::MysqlConnection,
+            &AppState,
+            Employee,
+            chrono::NaiveDateTime,
+        ) -> Result<Result<T, AuthError>, AuthError>
+        + Send
+        + 'static,
+{
     let ticket = signin::admit(state, &employee_id, &client).await?;
     let verified = signin::check(state, &ticket, &password).await?;
     let st = state.clone();
@@ -134,23 +173,11 @@ pub async fn authenticate(
         conn.transaction::<_, AuthError, _>(|conn| {
             let verdict =
                 signin::settle(conn, &st, &ticket, verified, &client, "wrong_password", now)?;
-            let emp = match verdict {
-                Verdict::Accepted(emp) => emp,
-                Verdict::Disabled => return Ok(Err(AuthError::Disabled)),
-                Verdict::Rejected => return Ok(Err(AuthError::InvalidCredentials)),
-            };
-            employees::mark_signed_in(conn, emp.id, now)?;
-            history::write(
-                conn,
-                Record::about(
-                    Event::PasswordLoginOk,
-                    &emp,
-                    &client,
-                    json!({ "mustChange": emp.password_must_change }),
-                    now,
-                ),
-            )?;
-            sessions::issue(conn, &st, &emp, device_label.as_deref(), now).map(Ok)
+            match verdict {
+                Verdict::Accepted(emp) => finish(conn, &st, *emp, now),
+                Verdict::Disabled => Ok(Err(AuthError::Disabled)),
+                Verdict::Rejected => Ok(Err(AuthError::InvalidCredentials)),
+            }
         })
     })
     .await?;
@@ -221,8 +248,42 @@ pub async fn change_password(
     new: Password,
     client: ClientInfo,
 ) -> Result<TokenSet, AuthError> {
-    let emp = principal.employee.clone();
     let via_setup = principal.claims.scope == Scope::PasswordChange;
+    change_password_of(
+        state,
+        principal.employee,
+        via_setup,
+        current,
+        new,
+        client,
+        |conn, st, fresh, now| sessions::issue(conn, st, fresh, None, now),
+    )
+    .await
+}
+
+/// Changes an employee's password (API-4 and the portal). `via_setup` skips the proof of the
+/// current password (a QR setup session). Every API and portal session of the employee ends;
+/// `finish` runs in the same transaction with the updated row (new tokens, a new session).
+pub async fn change_password_of<T, F>(
+    state: &AppState,
+    emp: Employee,
+    via_setup: bool,
+    current: Option<Password>,
+    new: Password,
+    client: ClientInfo,
+    finish: F,
+) -> Result<T, AuthError>
+where
+    T: Send + 'static,
+    F: FnOnce(
+            &mut diesel::MysqlConnection,
+            &AppState,
+            &Employee,
+            chrono::NaiveDateTime,
+        ) -> Result<T, AuthError>
+        + Send
+        + 'static,
+{
     let code = EmployeeId::parse(&emp.employee_id).map_err(AuthError::Invalid)?;
     if !via_setup {
         let current = current.ok_or_else(|| {
@@ -288,10 +349,11 @@ pub async fn change_password(
                 return Err(AuthError::Unauthorized);
             }
             let revoked = crate::db::queries::refresh_tokens::revoke_all_for_employee(conn, emp.id, None, now)?;
+            crate::db::queries::portal_sessions::delete_for_employee(conn, emp.id, None)?;
             attempts::clear_key(conn, &code.rate_limit_key())?;
             history::write(conn, Record::about(Event::PasswordChanged, &emp, &client, json!({ "via": if via_setup { "setup_session" } else { "session" }, "sessionsRevoked": revoked }), now))?;
             let fresh = employees::find(conn, emp.id)?.ok_or(AuthError::NotFound)?;
-            sessions::issue(conn, &st, &fresh, None, now)
+            finish(conn, &st, &fresh, now)
         })
     })
     .await

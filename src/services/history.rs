@@ -22,9 +22,53 @@ pub enum Event {
     Refresh,
     RefreshReuseDetected,
     Logout,
+    PortalDenied,
 }
 
 impl Event {
+    pub const ALL: [Event; 15] = [
+        Event::PasswordLoginOk,
+        Event::PasswordLoginFailed,
+        Event::QrLogin,
+        Event::PasswordChanged,
+        Event::Locked,
+        Event::Unlocked,
+        Event::TokenIssued,
+        Event::TokenRevoked,
+        Event::TokenUsed,
+        Event::TokenRejected,
+        Event::SheetPrinted,
+        Event::Refresh,
+        Event::RefreshReuseDetected,
+        Event::Logout,
+        Event::PortalDenied,
+    ];
+
+    pub fn parse(raw: &str) -> Option<Event> {
+        Event::ALL.into_iter().find(|e| e.as_str() == raw)
+    }
+
+    /// How people read the event, Japanese then English.
+    pub fn label(self) -> (&'static str, &'static str) {
+        match self {
+            Event::PasswordLoginOk => ("サインイン（パスワード）", "Signed in (password)"),
+            Event::PasswordLoginFailed => ("サインイン失敗", "Sign-in failed"),
+            Event::QrLogin => ("サインイン（QRコード）", "Signed in (QR code)"),
+            Event::PasswordChanged => ("パスワード変更", "Password changed"),
+            Event::Locked => ("アカウントロック", "Account locked"),
+            Event::Unlocked => ("ロック解除", "Unlocked"),
+            Event::TokenIssued => ("QRコード発行", "QR code issued"),
+            Event::TokenRevoked => ("QRコード無効化", "QR code revoked"),
+            Event::TokenUsed => ("QRコード使用", "QR code used"),
+            Event::TokenRejected => ("QRコード拒否", "QR code refused"),
+            Event::SheetPrinted => ("アカウントシート印刷", "Account sheet printed"),
+            Event::Refresh => ("トークン更新", "Token refreshed"),
+            Event::RefreshReuseDetected => ("トークン再利用の検知", "Token reuse detected"),
+            Event::Logout => ("サインアウト", "Signed out"),
+            Event::PortalDenied => ("管理画面への入室拒否", "Portal access refused"),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Event::PasswordLoginOk => "password_login_ok",
@@ -41,6 +85,7 @@ impl Event {
             Event::Refresh => "refresh",
             Event::RefreshReuseDetected => "refresh_reuse_detected",
             Event::Logout => "logout",
+            Event::PortalDenied => "portal_denied",
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod import;
 pub mod jwt;
 pub mod mail;
 pub mod passwords;
+pub mod portal;
 pub mod qr;
 pub mod sessions;
 pub mod signin;

@@ -232,3 +232,40 @@ pub async fn redeem(
     Metrics::inc(&state.metrics.onetime_redeemed);
     Ok(redeemed)
 }
+
+/// Revokes one open token of the employee (an admin's act, recorded). False when the token
+/// was already used, revoked or expired, or is not this employee's.
+#[tracing::instrument(skip(state, client), fields(employee_id = %employee_id))]
+pub async fn revoke(
+    state: &AppState,
+    actor: Actor,
+    employee_id: EmployeeId,
+    token_id: i64,
+    client: ClientInfo,
+) -> Result<bool, AuthError> {
+    let st = state.clone();
+    db::run(&state.pool, move |conn| {
+        let now = st.clock.now_naive();
+        conn.transaction::<_, AuthError, _>(|conn| {
+            let emp = employees::find_by_code(conn, employee_id.as_str())?
+                .ok_or(AuthError::NotFound)?;
+            if !onetime_tokens::revoke_one(conn, emp.id, token_id, now)? {
+                return Ok(false);
+            }
+            history::write(
+                conn,
+                Record {
+                    event: Event::TokenRevoked,
+                    employee: Some(emp.id),
+                    code: Some(&emp.employee_id),
+                    actor: actor.id(),
+                    client: &client,
+                    detail: json!({ "tokenId": token_id, "reason": "revoked_by_admin", "actor": actor.label() }),
+                    now,
+                },
+            )?;
+            Ok(true)
+        })
+    })
+    .await
+}

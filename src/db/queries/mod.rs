@@ -2,7 +2,9 @@
 
 pub mod attempts;
 pub mod audit;
+pub mod directory;
 pub mod employees;
 pub mod history;
 pub mod onetime_tokens;
+pub mod portal_sessions;
 pub mod refresh_tokens;

@@ -78,3 +78,23 @@ pub fn redeem(
     .execute(conn)?;
     Ok(n == 1)
 }
+
+/// Revokes one open token of the employee; true when it was open.
+pub fn revoke_one(
+    conn: &mut MysqlConnection,
+    employee: i64,
+    id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        t::onetime_tokens
+            .filter(t::id.eq(id))
+            .filter(t::employee_ref.eq(employee))
+            .filter(t::used_at.is_null())
+            .filter(t::revoked_at.is_null())
+            .filter(t::expires_at.gt(now)),
+    )
+    .set(t::revoked_at.eq(Some(now)))
+    .execute(conn)?;
+    Ok(n == 1)
+}

@@ -1,0 +1,338 @@
+//! Read-only queries behind the portal's lists and dashboard. Each list is served by an index
+//! (see the EXPLAIN output in the benchmark report).
+
+use chrono::NaiveDateTime;
+use diesel::mysql::Mysql;
+use diesel::prelude::*;
+
+use crate::db::models::{Employee, OnetimeToken};
+use crate::db::schema::{admin_audit, employees, login_history, onetime_tokens};
+
+/// Escapes LIKE wildcards so a search for `50%` means those characters.
+pub fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EmployeeFilter {
+    /// ID prefix, or part of the name, kana or department.
+    pub q: Option<String>,
+    pub locked: bool,
+    pub must_change: bool,
+    pub no_password: bool,
+    pub never_signed_in: bool,
+    pub status: Option<String>,
+}
+
+type BoxedEmployees<'a> = employees::BoxedQuery<'a, Mysql>;
+
+fn filtered<'a>(f: &'a EmployeeFilter, now: NaiveDateTime) -> BoxedEmployees<'a> {
+    use employees::dsl as e;
+    let mut q = e::employees.into_boxed();
+    if let Some(text) = f.q.as_deref().filter(|t| !t.is_empty()) {
+        let esc = like_escape(text);
+        let prefix = format!("{esc}%");
+        let inside = format!("%{esc}%");
+        q = q.filter(
+            e::employee_id
+                .like(prefix)
+                .or(e::name.like(inside.clone()))
+                .or(e::name_kana.like(inside.clone()))
+                .or(e::department.like(inside)),
+        );
+    }
+    if f.locked {
+        q = q.filter(e::locked_until.gt(now));
+    }
+    if f.must_change {
+        q = q
+            .filter(e::password_must_change.eq(true))
+            .filter(e::password_hash.is_not_null());
+    }
+    if f.no_password {
+        q = q.filter(e::password_hash.is_null());
+    }
+    if f.never_signed_in {
+        q = q.filter(e::last_login_at.is_null());
+    }
+    if let Some(s) = f.status.as_deref() {
+        q = q.filter(e::status.eq(s));
+    }
+    q
+}
+
+/// One page of employees by employee ID, and how many match in all.
+pub fn search_employees(
+    conn: &mut MysqlConnection,
+    f: &EmployeeFilter,
+    now: NaiveDateTime,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<Employee>, i64)> {
+    use employees::dsl as e;
+    let total = filtered(f, now).count().get_result(conn)?;
+    let rows = filtered(f, now)
+        .order(e::employee_id.asc())
+        .offset(offset)
+        .limit(limit)
+        .select(Employee::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+pub fn locked_employees(
+    conn: &mut MysqlConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<Employee>> {
+    use employees::dsl as e;
+    e::employees
+        .filter(e::locked_until.gt(now))
+        .order(e::locked_until.desc())
+        .limit(limit)
+        .select(Employee::as_select())
+        .load(conn)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Dashboard {
+    pub locked_now: i64,
+    pub tokens_outstanding: i64,
+    pub tokens_expiring_24h: i64,
+    pub signins_today: i64,
+    pub failures_24h: i64,
+    pub never_signed_in: i64,
+    pub employees_active: i64,
+}
+
+pub fn dashboard(
+    conn: &mut MysqlConnection,
+    now: NaiveDateTime,
+    today_start: NaiveDateTime,
+) -> QueryResult<Dashboard> {
+    use employees::dsl as e;
+    use login_history::dsl as h;
+    use onetime_tokens::dsl as t;
+    let open_tokens = || {
+        t::onetime_tokens
+            .filter(t::expires_at.gt(now))
+            .filter(t::used_at.is_null())
+            .filter(t::revoked_at.is_null())
+    };
+    Ok(Dashboard {
+        locked_now: e::employees
+            .filter(e::locked_until.gt(now))
+            .count()
+            .get_result(conn)?,
+        tokens_outstanding: open_tokens().count().get_result(conn)?,
+        tokens_expiring_24h: open_tokens()
+            .filter(t::expires_at.le(now + chrono::Duration::hours(24)))
+            .count()
+            .get_result(conn)?,
+        signins_today: h::login_history
+            .filter(h::event.eq_any(["password_login_ok", "qr_login"]))
+            .filter(h::created_at.ge(today_start))
+            .count()
+            .get_result(conn)?,
+        failures_24h: h::login_history
+            .filter(h::event.eq("password_login_failed"))
+            .filter(h::created_at.ge(now - chrono::Duration::hours(24)))
+            .count()
+            .get_result(conn)?,
+        never_signed_in: e::employees
+            .filter(e::last_login_at.is_null())
+            .filter(e::status.eq("active"))
+            .count()
+            .get_result(conn)?,
+        employees_active: e::employees
+            .filter(e::status.eq("active"))
+            .count()
+            .get_result(conn)?,
+    })
+}
+
+/// Open tokens that run out within `within`, soonest first, with whose they are.
+pub fn tokens_expiring(
+    conn: &mut MysqlConnection,
+    now: NaiveDateTime,
+    within: chrono::Duration,
+    limit: i64,
+) -> QueryResult<Vec<(OnetimeToken, String, String)>> {
+    use onetime_tokens::dsl as t;
+    let rows: Vec<OnetimeToken> = t::onetime_tokens
+        .filter(t::expires_at.gt(now))
+        .filter(t::expires_at.le(now + within))
+        .filter(t::used_at.is_null())
+        .filter(t::revoked_at.is_null())
+        .order(t::expires_at.asc())
+        .limit(limit)
+        .select(OnetimeToken::as_select())
+        .load(conn)?;
+    let names = names_of(conn, rows.iter().map(|r| r.employee_ref))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let (code, name) = names.get(&r.employee_ref).cloned().unwrap_or_default();
+            (r, code, name)
+        })
+        .collect())
+}
+
+/// Employee ID and name for a set of row ids.
+pub fn names_of(
+    conn: &mut MysqlConnection,
+    ids: impl Iterator<Item = i64>,
+) -> QueryResult<std::collections::HashMap<i64, (String, String)>> {
+    use employees::dsl as e;
+    let mut ids: Vec<i64> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(i64, String, String)> = e::employees
+        .filter(e::id.eq_any(ids))
+        .select((e::id, e::employee_id, e::name))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(id, c, n)| (id, (c, n))).collect())
+}
+
+pub fn tokens_of(
+    conn: &mut MysqlConnection,
+    employee: i64,
+    limit: i64,
+) -> QueryResult<Vec<OnetimeToken>> {
+    use onetime_tokens::dsl as t;
+    t::onetime_tokens
+        .filter(t::employee_ref.eq(employee))
+        .order(t::id.desc())
+        .limit(limit)
+        .select(OnetimeToken::as_select())
+        .load(conn)
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct HistoryRow {
+    pub id: i64,
+    pub event: String,
+    pub employee_ref: Option<i64>,
+    pub employee_code: Option<String>,
+    pub actor_ref: Option<i64>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub detail: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    pub employee: Option<i64>,
+    pub event: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+}
+
+/// Position in a newest-first list: rows strictly older than (created_at, id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: NaiveDateTime,
+    pub id: i64,
+}
+
+/// Newest first, keyset-paginated: the cost of a page does not grow with how far back it is,
+/// and no COUNT over a million rows is needed.
+pub fn history_page(
+    conn: &mut MysqlConnection,
+    f: &HistoryFilter,
+    before: Option<Cursor>,
+    limit: i64,
+) -> QueryResult<Vec<HistoryRow>> {
+    use login_history::dsl as h;
+    let mut q = h::login_history.into_boxed::<Mysql>();
+    if let Some(emp) = f.employee {
+        q = q.filter(h::employee_ref.eq(emp));
+    }
+    if let Some(ev) = f.event.as_deref() {
+        q = q.filter(h::event.eq(ev.to_owned()));
+    }
+    if let Some(from) = f.from {
+        q = q.filter(h::created_at.ge(from));
+    }
+    if let Some(until) = f.until {
+        q = q.filter(h::created_at.lt(until));
+    }
+    if let Some(c) = before {
+        q = q
+            .filter(h::created_at.le(c.created_at))
+            .filter(h::created_at.lt(c.created_at).or(h::id.lt(c.id)));
+    }
+    q.order((h::created_at.desc(), h::id.desc()))
+        .limit(limit)
+        .select((
+            h::id,
+            h::event,
+            h::employee_ref,
+            h::employee_code,
+            h::actor_ref,
+            h::client_ip,
+            h::user_agent,
+            h::detail,
+            h::created_at,
+        ))
+        .load(conn)
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct AuditRow {
+    pub id: i64,
+    pub action: String,
+    pub actor_ref: Option<i64>,
+    pub actor_label: Option<String>,
+    pub client_ip: Option<String>,
+    pub detail: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn audit_page(
+    conn: &mut MysqlConnection,
+    action: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<AuditRow>> {
+    use admin_audit::dsl as a;
+    let mut q = a::admin_audit.into_boxed::<Mysql>();
+    if let Some(action) = action {
+        q = q.filter(a::action.eq(action.to_owned()));
+    }
+    if let Some(id) = before {
+        q = q.filter(a::id.lt(id));
+    }
+    q.order(a::id.desc())
+        .limit(limit)
+        .select((
+            a::id,
+            a::action,
+            a::actor_ref,
+            a::actor_label,
+            a::client_ip,
+            a::detail,
+            a::created_at,
+        ))
+        .load(conn)
+}
+
+pub fn audit_actions(conn: &mut MysqlConnection) -> QueryResult<Vec<String>> {
+    use admin_audit::dsl as a;
+    a::admin_audit
+        .select(a::action)
+        .distinct()
+        .order(a::action.asc())
+        .load(conn)
+}

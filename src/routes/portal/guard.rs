@@ -1,0 +1,193 @@
+//! The one guard in front of every portal page: a live session, the absolute lifetime, the
+//! sign-in step, and an employee who may still use the portal (re-read on every request).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use subtle::ConstantTimeEq;
+
+use super::keys;
+use super::view::{Chrome, Flash, PortalError};
+use crate::db::models::Employee;
+use crate::db::queries::employees;
+use crate::db::{self, DbError};
+use crate::i18n::Lang;
+use crate::routes::extract::client_info;
+use crate::services::ClientInfo;
+use crate::services::portal::{self, Step};
+use crate::state::AppState;
+
+pub const LANG_COOKIE: &str = "staffgate_lang";
+
+/// The page language: the portal's language switch, else the browser's preference.
+pub fn lang_of(req: &HttpRequest) -> Lang {
+    match req.cookie(LANG_COOKIE).as_ref().map(|c| c.value()) {
+        Some("en") => Lang::En,
+        Some("ja") => Lang::Ja,
+        _ => Lang::from_headers(req.headers()),
+    }
+}
+
+/// A signed-in admin whose sign-in is complete.
+pub struct Admin(pub SignedIn);
+
+/// A signed-in admin at any step (the password-change page accepts this).
+pub struct SignedIn {
+    pub employee: Employee,
+    pub step: Step,
+    pub session: Session,
+    pub session_ref: String,
+    csrf: String,
+    pub lang: Lang,
+    pub client: ClientInfo,
+    pub state: web::Data<AppState>,
+    here: String,
+}
+
+impl SignedIn {
+    /// Rejects a POST whose form token does not match the session's (constant time).
+    pub fn check_csrf(&self, provided: &str) -> Result<(), PortalError> {
+        if !provided.is_empty() && bool::from(provided.as_bytes().ct_eq(self.csrf.as_bytes())) {
+            Ok(())
+        } else {
+            tracing::warn!(employee = self.employee.id, "portal form with a wrong CSRF token");
+            Err(PortalError::Csrf)
+        }
+    }
+
+    pub fn chrome(&self, nav: &'static str) -> Chrome {
+        let flash = self.session.remove_as::<Flash>(keys::FLASH).and_then(Result::ok);
+        Chrome {
+            lang: self.lang,
+            csrf: self.csrf.clone(),
+            me_name: self.employee.name.clone(),
+            me_code: self.employee.employee_id.clone(),
+            flash,
+            nav,
+            here: self.here.clone(),
+        }
+    }
+
+    pub fn flash(&self, flash: Flash) {
+        if let Err(e) = self.session.insert(keys::FLASH, flash) {
+            tracing::warn!(error = %e, "could not store a flash message");
+        }
+    }
+
+    pub fn flash_ok(&self, ja: &str, en: &str) {
+        self.flash(Flash::ok(self.lang, ja, en));
+    }
+
+    pub fn flash_error(&self, ja: &str, en: &str) {
+        self.flash(Flash::error(self.lang, ja, en));
+    }
+
+    pub fn t<'a>(&self, ja: &'a str, en: &'a str) -> &'a str {
+        self.lang.pick(ja, en)
+    }
+}
+
+impl std::ops::Deref for Admin {
+    type Target = SignedIn;
+    fn deref(&self) -> &SignedIn {
+        &self.0
+    }
+}
+
+async fn signed_in(req: HttpRequest) -> Result<SignedIn, PortalError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| PortalError::Internal("application state missing".into()))?;
+    let session = req.get_session();
+    let here = match req.query_string() {
+        "" => req.path().to_owned(),
+        q => format!("{}?{q}", req.path()),
+    };
+    let next = if req.method() == actix_web::http::Method::GET {
+        here.clone()
+    } else {
+        "/admin".to_owned()
+    };
+    let sign_in = |expired: bool| PortalError::SignIn {
+        next: next.clone(),
+        expired,
+    };
+    let read = |key: &str| session.get::<String>(key).ok().flatten();
+    let Some(id) = session.get::<i64>(keys::EMPLOYEE).ok().flatten() else {
+        // An ended session still carries its cookie: say why the admin is asked to sign in.
+        return Err(sign_in(req.cookie("staffgate_portal").is_some()));
+    };
+    let auth_at = session.get::<i64>(keys::AUTH_AT).ok().flatten().unwrap_or(0);
+    let now = state.clock.now();
+    let limit = chrono::Duration::hours(super::ABSOLUTE_HOURS).num_microseconds().unwrap_or(0);
+    if now.timestamp_micros() - auth_at > limit {
+        session.purge();
+        return Err(sign_in(true));
+    }
+    let (Some(step), Some(session_ref), Some(csrf)) = (
+        read(keys::STEP).as_deref().and_then(Step::parse),
+        read(keys::SESSION_REF),
+        read(keys::CSRF),
+    ) else {
+        session.purge();
+        return Err(sign_in(false));
+    };
+    let employee = db::run(&state.pool, move |conn| {
+        employees::find(conn, id).map_err(DbError::from)
+    })
+    .await?;
+    let Some(employee) = employee else {
+        session.purge();
+        return Err(sign_in(false));
+    };
+    if employee.status() != crate::domain::EmployeeStatus::Active {
+        session.purge();
+        return Err(sign_in(false));
+    }
+    if !portal::is_admin(&state, &employee) {
+        return Err(PortalError::Forbidden);
+    }
+    let client = client_info(&req, state.settings.trust_proxy_headers);
+    Ok(SignedIn {
+        employee,
+        step,
+        session,
+        session_ref,
+        csrf,
+        lang: lang_of(&req),
+        client,
+        state,
+        here,
+    })
+}
+
+impl FromRequest for SignedIn {
+    type Error = PortalError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, PortalError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(signed_in(req))
+    }
+}
+
+impl FromRequest for Admin {
+    type Error = PortalError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, PortalError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let s = signed_in(req).await?;
+            match s.step {
+                Step::Complete => Ok(Admin(s)),
+                // Whatever the account still owes comes before any other page.
+                Step::PasswordChange => Err(PortalError::Redirect("/admin/password".into())),
+            }
+        })
+    }
+}

@@ -1,0 +1,421 @@
+//! Login history: filters (employee, event, JST date range), keyset pages, streaming CSV export.
+
+use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use actix_web::web::Bytes;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Deserialize;
+
+use super::Admin;
+use super::employees::{Pager, event_view};
+use super::view::{Chrome, PortalError, encode, jst, page};
+use crate::db::queries::directory::{self, Cursor, HistoryFilter, HistoryRow};
+use crate::db::queries::employees as employee_rows;
+use crate::db::{self, DbError, DbPool};
+use crate::i18n::Lang;
+use crate::services::clock::JST;
+use crate::services::history::Event;
+
+const PAGE_SIZE: i64 = 50;
+const EXPORT_CHUNK: i64 = 2_000;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/history", web::get().to(list))
+        .route("/history/export.csv", web::get().to(export));
+}
+
+#[derive(Deserialize, Default, Clone)]
+struct HistoryQuery {
+    employee: Option<String>,
+    event: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    before: Option<String>,
+}
+
+/// The filter as parsed, plus what was wrong with it (shown, never fatal).
+struct Parsed {
+    filter: HistoryFilter,
+    problems: Vec<String>,
+    /// An employee ID that matches nobody: the list is empty.
+    nobody: bool,
+}
+
+/// Midnight (JST) of a `YYYY-MM-DD` date, as stored UTC.
+fn jst_midnight(d: NaiveDate) -> Option<NaiveDateTime> {
+    d.and_hms_opt(0, 0, 0)?
+        .and_local_timezone(JST)
+        .single()
+        .map(|t| t.naive_utc())
+}
+
+fn parse_date(raw: &Option<String>) -> Result<Option<NaiveDate>, ()> {
+    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| ()),
+    }
+}
+
+fn parse_cursor(raw: &Option<String>) -> Option<Cursor> {
+    let (micros, id) = raw.as_deref()?.split_once('.')?;
+    let created_at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
+    Some(Cursor {
+        created_at,
+        id: id.parse().ok()?,
+    })
+}
+
+async fn parse(me: &Admin, q: &HistoryQuery) -> Result<Parsed, PortalError> {
+    let mut problems = Vec::new();
+    let mut filter = HistoryFilter::default();
+    let mut nobody = false;
+    if let Some(code) = q.employee.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let code = code.to_owned();
+        let found = db::run(&me.state.pool, move |conn| {
+            employee_rows::find_by_code(conn, &code).map_err(DbError::from)
+        })
+        .await?;
+        match found {
+            Some(e) => filter.employee = Some(e.id),
+            None => {
+                nobody = true;
+                problems.push(
+                    me.t(
+                        "その社員IDの職員はいません。",
+                        "No employee has that ID.",
+                    )
+                    .to_owned(),
+                );
+            }
+        }
+    }
+    match q.event.as_deref().filter(|s| !s.is_empty()) {
+        None => {}
+        Some(ev) => match Event::parse(ev) {
+            Some(e) => filter.event = Some(e.as_str().to_owned()),
+            None => problems.push(me.t("種類の指定が正しくありません。", "Unknown event type.").to_owned()),
+        },
+    }
+    let bad_date = || {
+        me.t(
+            "日付は YYYY-MM-DD の形で指定してください。",
+            "Dates must be given as YYYY-MM-DD.",
+        )
+        .to_owned()
+    };
+    match parse_date(&q.from) {
+        Ok(d) => filter.from = d.and_then(jst_midnight),
+        Err(()) => problems.push(bad_date()),
+    }
+    match parse_date(&q.to) {
+        // The end date is inclusive: up to the next JST midnight.
+        Ok(d) => filter.until = d.and_then(|d| d.succ_opt()).and_then(jst_midnight),
+        Err(()) => problems.push(bad_date()),
+    }
+    if let (Some(f), Some(u)) = (filter.from, filter.until)
+        && f >= u
+    {
+        problems.push(me.t("開始日が終了日より後になっています。", "The start date is after the end date.").to_owned());
+    }
+    Ok(Parsed {
+        filter,
+        problems,
+        nobody,
+    })
+}
+
+fn query_string(q: &HistoryQuery) -> String {
+    let mut parts = Vec::new();
+    for (name, value) in [
+        ("employee", &q.employee),
+        ("event", &q.event),
+        ("from", &q.from),
+        ("to", &q.to),
+    ] {
+        if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            parts.push(format!("{name}={}", encode(v)));
+        }
+    }
+    parts.join("&")
+}
+
+pub struct HistoryView {
+    pub at: String,
+    pub label: String,
+    pub code: String,
+    pub name: String,
+    pub actor: String,
+    pub ip: String,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/history/index.html")]
+struct HistoryPage {
+    c: Chrome,
+    rows: Vec<HistoryView>,
+    problems: Vec<String>,
+    events: Vec<(&'static str, String)>,
+    employee: String,
+    event: String,
+    from: String,
+    to: String,
+    pager: Pager,
+    export: String,
+}
+
+async fn rows_with_names(
+    pool: &DbPool,
+    filter: HistoryFilter,
+    before: Option<Cursor>,
+    limit: i64,
+) -> Result<(Vec<HistoryRow>, std::collections::HashMap<i64, (String, String)>), PortalError> {
+    Ok(db::run(pool, move |conn| {
+        let rows = directory::history_page(conn, &filter, before, limit)?;
+        let names = directory::names_of(
+            conn,
+            rows.iter().flat_map(|r| r.employee_ref.into_iter().chain(r.actor_ref)),
+        )?;
+        Ok::<_, DbError>((rows, names))
+    })
+    .await?)
+}
+
+async fn list(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpResponse, PortalError> {
+    let q = query.into_inner();
+    let parsed = parse(&me, &q).await?;
+    let before = parse_cursor(&q.before);
+    let (rows, names) = if parsed.nobody {
+        (Vec::new(), Default::default())
+    } else {
+        rows_with_names(&me.state.pool, parsed.filter.clone(), before, PAGE_SIZE + 1).await?
+    };
+    let more = rows.len() as i64 > PAGE_SIZE;
+    let shown: Vec<&HistoryRow> = rows.iter().take(PAGE_SIZE as usize).collect();
+    let qs = query_string(&q);
+    let base = if qs.is_empty() {
+        "/admin/history?".to_owned()
+    } else {
+        format!("/admin/history?{qs}&")
+    };
+    let next = if more {
+        shown.last().map(|r| {
+            format!(
+                "{base}before={}.{}",
+                r.created_at.and_utc().timestamp_micros(),
+                r.id
+            )
+        })
+    } else {
+        None
+    };
+    let pager = Pager {
+        prev: before.map(|_| base.trim_end_matches(['?', '&']).to_owned()),
+        next,
+        label: if before.is_some() {
+            me.t("さらに前の記録", "Older entries").to_owned()
+        } else {
+            me.t("新しい順", "Newest first").to_owned()
+        },
+    };
+    let view = shown
+        .iter()
+        .map(|r| {
+            let ev = event_view(r, me.lang);
+            let (code, name) = r
+                .employee_ref
+                .and_then(|id| names.get(&id).cloned())
+                .unwrap_or_else(|| (r.employee_code.clone().unwrap_or_default(), String::new()));
+            HistoryView {
+                at: ev.at,
+                label: ev.label,
+                code,
+                name,
+                actor: r
+                    .actor_ref
+                    .and_then(|id| names.get(&id))
+                    .map(|(c, n)| format!("{n}（{c}）"))
+                    .unwrap_or_default(),
+                ip: ev.ip,
+                detail: ev.detail,
+            }
+        })
+        .collect();
+    Ok(page(&HistoryPage {
+        events: Event::ALL
+            .iter()
+            .map(|e| {
+                let (ja, en) = e.label();
+                (e.as_str(), me.lang.pick(ja, en).to_owned())
+            })
+            .collect(),
+        employee: q.employee.clone().unwrap_or_default(),
+        event: q.event.clone().unwrap_or_default(),
+        from: q.from.clone().unwrap_or_default(),
+        to: q.to.clone().unwrap_or_default(),
+        export: if qs.is_empty() {
+            "/admin/history/export.csv".into()
+        } else {
+            format!("/admin/history/export.csv?{qs}")
+        },
+        c: me.chrome("history"),
+        rows: view,
+        problems: parsed.problems,
+        pager,
+    }))
+}
+
+fn csv_field(out: &mut String, value: &str) {
+    // A leading = + - @ would make Excel evaluate the cell as a formula.
+    let guarded = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    out.push('"');
+    if guarded {
+        out.push('\'');
+    }
+    out.push_str(&value.replace('"', "\"\""));
+    out.push('"');
+}
+
+fn csv_line(out: &mut String, fields: &[&str]) {
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        csv_field(out, f);
+    }
+    out.push_str("\r\n");
+}
+
+fn csv_chunk(
+    rows: &[HistoryRow],
+    names: &std::collections::HashMap<i64, (String, String)>,
+    lang: Lang,
+) -> String {
+    let mut out = String::with_capacity(rows.len() * 160);
+    for r in rows {
+        let label = Event::parse(&r.event)
+            .map(|e| {
+                let (ja, en) = e.label();
+                lang.pick(ja, en)
+            })
+            .unwrap_or(&r.event);
+        let (code, name) = r
+            .employee_ref
+            .and_then(|id| names.get(&id).cloned())
+            .unwrap_or_else(|| (r.employee_code.clone().unwrap_or_default(), String::new()));
+        let actor = r
+            .actor_ref
+            .and_then(|id| names.get(&id))
+            .map(|(c, _)| c.clone())
+            .unwrap_or_default();
+        csv_line(
+            &mut out,
+            &[
+                &jst(&r.created_at),
+                &r.event,
+                label,
+                &code,
+                &name,
+                &actor,
+                r.client_ip.as_deref().unwrap_or(""),
+                r.user_agent.as_deref().unwrap_or(""),
+                r.detail.as_deref().unwrap_or(""),
+            ],
+        );
+    }
+    out
+}
+
+/// Streams every matching row (newest first) as CSV, UTF-8 with a BOM so Excel reads it;
+/// rows are fetched a chunk at a time, so the memory used does not grow with the range.
+async fn export(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpResponse, PortalError> {
+    let q = query.into_inner();
+    let parsed = parse(&me, &q).await?;
+    if !parsed.problems.is_empty() {
+        me.flash_error(&parsed.problems.join(" "), &parsed.problems.join(" "));
+        let qs = query_string(&q);
+        return Ok(super::view::see_other(&format!("/admin/history?{qs}")));
+    }
+    let lang = me.lang;
+    let mut head = String::from("\u{feff}");
+    csv_line(
+        &mut head,
+        &match lang {
+            Lang::Ja => ["日時（JST）", "種類コード", "種類", "社員ID", "氏名", "実行者", "IPアドレス", "ユーザーエージェント", "詳細"],
+            Lang::En => ["Time (JST)", "Event code", "Event", "Employee ID", "Name", "Actor", "IP address", "User agent", "Detail"],
+        },
+    );
+    let pool = me.state.pool.clone();
+    let filter = parsed.filter;
+    struct Walk {
+        pool: DbPool,
+        filter: HistoryFilter,
+        cursor: Option<Cursor>,
+        done: bool,
+        head: Option<String>,
+    }
+    let start = Walk {
+        pool,
+        filter,
+        cursor: None,
+        done: false,
+        head: Some(head),
+    };
+    let stream = futures_util::stream::unfold(start, move |mut w| async move {
+        if let Some(head) = w.head.take() {
+            return Some((Ok::<_, actix_web::Error>(Bytes::from(head)), w));
+        }
+        if w.done {
+            return None;
+        }
+        match rows_with_names(&w.pool, w.filter.clone(), w.cursor, EXPORT_CHUNK).await {
+            Ok((rows, names)) => {
+                w.done = (rows.len() as i64) < EXPORT_CHUNK;
+                w.cursor = rows.last().map(|r| Cursor {
+                    created_at: r.created_at,
+                    id: r.id,
+                });
+                if rows.is_empty() {
+                    return None;
+                }
+                Some((Ok(Bytes::from(csv_chunk(&rows, &names, lang))), w))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "history export stopped");
+                Some((Err(actix_web::error::ErrorInternalServerError("export failed")), Walk { done: true, ..w }))
+            }
+        }
+    });
+    let stamp = me.state.clock.now().with_timezone(&JST).format("%Y%m%d-%H%M");
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"login-history-{stamp}.csv\""),
+        ))
+        .streaming(stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        let mut s = String::new();
+        csv_line(&mut s, &["a\"b", "=SUM(A1)", "山田"]);
+        assert_eq!(s, "\"a\"\"b\",\"'=SUM(A1)\",\"山田\"\r\n");
+    }
+
+    #[test]
+    fn dates_are_jst_days() {
+        let d = NaiveDate::from_ymd_opt(2026, 4, 1).unwrap_or_default();
+        assert_eq!(
+            jst_midnight(d).map(|t| t.to_string()),
+            Some("2026-03-31 15:00:00".into())
+        );
+    }
+}

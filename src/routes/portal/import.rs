@@ -1,0 +1,193 @@
+//! CSV import: upload, preview every bad row with its reason, then confirm. Same rules and
+//! code path as `staffgate import-employees`; nothing is written until the confirmation, and
+//! then all rows or none.
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use super::Admin;
+use super::view::{Chrome, PortalError, page, render, see_other};
+use crate::services::import::{self, ImportReport};
+use crate::services::portal::actor;
+
+/// 50,000 rows of a typical roster fit in well under this.
+const MAX_UPLOAD: usize = 8 * 1024 * 1024;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/import", web::get().to(upload_page))
+        .route("/import/preview", web::post().to(preview))
+        .service(
+            web::resource("/import/confirm")
+                // The confirmation carries the file back (base64) so the server keeps nothing
+                // between the two steps.
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(MAX_UPLOAD * 4 / 3 + 64 * 1024)
+                        .error_handler(|e, _| PortalError::BadRequest(e.to_string()).into()),
+                )
+                .route(web::post().to(confirm)),
+        );
+}
+
+pub struct RowErrorView {
+    pub line: String,
+    pub column: String,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/import/upload.html")]
+struct UploadPage {
+    c: Chrome,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/import/preview.html")]
+struct PreviewPage {
+    c: Chrome,
+    filename: String,
+    report: ImportReport,
+    errors: Vec<RowErrorView>,
+    payload: String,
+}
+
+async fn upload_page(me: Admin) -> Result<HttpResponse, PortalError> {
+    Ok(page(&UploadPage {
+        c: me.chrome("import"),
+        error: None,
+    }))
+}
+
+fn upload_error(me: &Admin, ja: &str, en: &str) -> HttpResponse {
+    render(
+        StatusCode::BAD_REQUEST,
+        &UploadPage {
+            c: me.chrome("import"),
+            error: Some(me.t(ja, en).to_owned()),
+        },
+    )
+}
+
+fn preview_page(me: &Admin, filename: String, report: ImportReport, bytes: &[u8]) -> HttpResponse {
+    let errors: Vec<RowErrorView> = report
+        .errors
+        .iter()
+        .map(|e| RowErrorView {
+            line: if e.line == 0 {
+                me.t("ファイル全体", "Whole file").to_owned()
+            } else {
+                e.line.to_string()
+            },
+            column: e.column.to_owned(),
+            message: me.t(&e.message_ja, &e.message_en).to_owned(),
+        })
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render(
+        status,
+        &PreviewPage {
+            c: me.chrome("import"),
+            filename,
+            payload: if errors.is_empty() {
+                STANDARD.encode(bytes)
+            } else {
+                String::new()
+            },
+            errors,
+            report,
+        },
+    )
+}
+
+async fn preview(me: Admin, mut form: Multipart) -> Result<HttpResponse, PortalError> {
+    let mut csrf = String::new();
+    let mut file: Option<(String, Vec<u8>)> = None;
+    while let Some(item) = form.next().await {
+        let mut field = item.map_err(|e| PortalError::BadRequest(e.to_string()))?;
+        let name = field.name().unwrap_or_default().to_owned();
+        let filename = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .unwrap_or("upload.csv")
+            .to_owned();
+        let mut data = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| PortalError::BadRequest(e.to_string()))?;
+            if data.len() + chunk.len() > MAX_UPLOAD {
+                return Ok(upload_error(
+                    &me,
+                    "ファイルが大きすぎます（8 MBまで）。分割して取り込んでください。",
+                    "The file is too large (8 MB at most). Split it and import the parts.",
+                ));
+            }
+            data.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "csrf" => csrf = String::from_utf8_lossy(&data).into_owned(),
+            "file" => file = Some((filename, data)),
+            _ => {}
+        }
+    }
+    me.check_csrf(&csrf)?;
+    let Some((filename, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        return Ok(upload_error(
+            &me,
+            "CSVファイルを選んでください。",
+            "Choose a CSV file.",
+        ));
+    };
+    let report = import::import(&me.state, actor(&me.employee), bytes.clone(), true)
+        .await
+        .map_err(|e| PortalError::Internal(e.to_string()))?;
+    Ok(preview_page(&me, filename, report, &bytes))
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    payload: String,
+    #[serde(default)]
+    filename: String,
+}
+
+async fn confirm(me: Admin, form: web::Form<ConfirmForm>) -> Result<HttpResponse, PortalError> {
+    me.check_csrf(&form.csrf)?;
+    let form = form.into_inner();
+    let Ok(bytes) = STANDARD.decode(form.payload.as_bytes()) else {
+        return Ok(upload_error(
+            &me,
+            "取り込むデータが壊れています。もう一度ファイルを選んでください。",
+            "The data to import was damaged. Choose the file again.",
+        ));
+    };
+    let report = import::import(&me.state, actor(&me.employee), bytes.clone(), false)
+        .await
+        .map_err(|e| PortalError::Internal(e.to_string()))?;
+    if !report.written {
+        return Ok(preview_page(&me, form.filename, report, &bytes));
+    }
+    me.flash_ok(
+        &format!(
+            "{}件を取り込みました（新規 {}件、更新 {}件、変更なし {}件）。",
+            report.rows, report.created, report.updated, report.unchanged
+        ),
+        &format!(
+            "Imported {} rows ({} new, {} updated, {} unchanged).",
+            report.rows, report.created, report.updated, report.unchanged
+        ),
+    );
+    Ok(see_other("/admin/employees"))
+}

@@ -1,0 +1,167 @@
+//! The portal's sign-in, a small state machine: the password step (same lockout, limits and
+//! ledger as the API), then whatever the account still owes before it may use the portal.
+//! Today that is a forced password change; a second factor joins here as one more step.
+
+use serde_json::json;
+
+use super::auth::{self, AuthError};
+use super::history::{self, Event, Record};
+use super::{Actor, ClientInfo};
+use crate::db;
+use crate::db::models::Employee;
+use crate::db::queries::{employees, portal_sessions};
+use crate::domain::{EmployeeId, EmployeeStatus, Password, PermissionLevel};
+use crate::state::AppState;
+
+/// Where a portal session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Signed in with an initial (or reset) password: may only set a new one.
+    PasswordChange,
+    Complete,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::PasswordChange => "password_change",
+            Step::Complete => "complete",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Step> {
+        match raw {
+            "password_change" => Some(Step::PasswordChange),
+            "complete" => Some(Step::Complete),
+            _ => None,
+        }
+    }
+
+    /// The step that follows a successful password, for this account.
+    pub fn after_password(emp: &Employee) -> Step {
+        if emp.password_must_change {
+            Step::PasswordChange
+        } else {
+            Step::Complete
+        }
+    }
+}
+
+pub fn is_admin(state: &AppState, emp: &Employee) -> bool {
+    emp.status() == EmployeeStatus::Active
+        && emp
+            .permission()
+            .is_at_least(PermissionLevel::from_db(state.settings.admin_permission))
+}
+
+pub fn actor(emp: &Employee) -> Actor {
+    Actor::Employee {
+        id: emp.id,
+        employee_id: emp.employee_id.clone(),
+        permission: emp.permission_level,
+    }
+}
+
+/// The password step. A right password from someone who may not use the portal is refused
+/// with `Forbidden` (recorded, and not counted as a failure: the password was right).
+#[tracing::instrument(skip(state, password, client), fields(employee_id = %employee_id))]
+pub async fn sign_in(
+    state: &AppState,
+    employee_id: EmployeeId,
+    password: Password,
+    client: ClientInfo,
+) -> Result<(Employee, Step), AuthError> {
+    let c2 = client.clone();
+    auth::sign_in_with_password(state, employee_id, password, client, move |conn, st, emp, now| {
+        if !is_admin(st, &emp) {
+            history::write(
+                conn,
+                Record::about(
+                    Event::PortalDenied,
+                    &emp,
+                    &c2,
+                    json!({ "channel": "portal", "permissionLevel": emp.permission_level }),
+                    now,
+                ),
+            )?;
+            return Ok(Err(AuthError::Forbidden));
+        }
+        employees::mark_signed_in(conn, emp.id, now)?;
+        let step = Step::after_password(&emp);
+        history::write(
+            conn,
+            Record::about(
+                Event::PasswordLoginOk,
+                &emp,
+                &c2,
+                json!({ "channel": "portal", "mustChange": emp.password_must_change }),
+                now,
+            ),
+        )?;
+        Ok(Ok((emp, step)))
+    })
+    .await
+}
+
+/// Records a portal sign-out (the session itself is removed by the session layer).
+pub async fn signed_out(
+    state: &AppState,
+    emp: Employee,
+    client: ClientInfo,
+    reason: &'static str,
+) -> Result<(), AuthError> {
+    let st = state.clone();
+    db::run(&state.pool, move |conn| {
+        let now = st.clock.now_naive();
+        history::write(
+            conn,
+            Record::about(
+                Event::Logout,
+                &emp,
+                &client,
+                json!({ "channel": "portal", "reason": reason }),
+                now,
+            ),
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+/// Ends the admin's other portal sessions (`session_ref` None: one session by reference is
+/// not meant; `only` names a single session to end instead of all others).
+pub async fn end_sessions(
+    state: &AppState,
+    emp: Employee,
+    current_ref: String,
+    only: Option<String>,
+    client: ClientInfo,
+) -> Result<usize, AuthError> {
+    let st = state.clone();
+    db::run(&state.pool, move |conn| {
+        let now = st.clock.now_naive();
+        let ended = match &only {
+            Some(r) if *r != current_ref => portal_sessions::delete_by_ref(conn, emp.id, r)?,
+            Some(_) => 0,
+            None => portal_sessions::delete_for_employee(conn, emp.id, Some(&current_ref))?,
+        };
+        if ended > 0 {
+            history::write(
+                conn,
+                Record::about(
+                    Event::Logout,
+                    &emp,
+                    &client,
+                    json!({
+                        "channel": "portal",
+                        "reason": if only.is_some() { "ended_one" } else { "ended_others" },
+                        "sessions": ended,
+                    }),
+                    now,
+                ),
+            )?;
+        }
+        Ok(ended)
+    })
+    .await
+}
