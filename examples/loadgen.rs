@@ -464,7 +464,7 @@ async fn setup(
             async move {
                 let r = prepare_employee(api, &api.employee_id(i)).await;
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if n % 50 == 0 || n == employees {
+                if n.is_multiple_of(50) || n == employees {
                     eprintln!("loadgen setup: {n}/{employees}");
                 }
                 r

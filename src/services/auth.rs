@@ -127,20 +127,26 @@ pub async fn authenticate(
     client: ClientInfo,
 ) -> Result<TokenSet, AuthError> {
     let c2 = client.clone();
-    sign_in_with_password(state, employee_id, password, client, move |conn, st, emp, now| {
-        employees::mark_signed_in(conn, emp.id, now)?;
-        history::write(
-            conn,
-            Record::about(
-                Event::PasswordLoginOk,
-                &emp,
-                &c2,
-                json!({ "mustChange": emp.password_must_change }),
-                now,
-            ),
-        )?;
-        sessions::issue(conn, st, &emp, device_label.as_deref(), now).map(Ok)
-    })
+    sign_in_with_password(
+        state,
+        employee_id,
+        password,
+        client,
+        move |conn, st, emp, now| {
+            employees::mark_signed_in(conn, emp.id, now)?;
+            history::write(
+                conn,
+                Record::about(
+                    Event::PasswordLoginOk,
+                    &emp,
+                    &c2,
+                    json!({ "mustChange": emp.password_must_change }),
+                    now,
+                ),
+            )?;
+            sessions::issue(conn, st, &emp, device_label.as_deref(), now).map(Ok)
+        },
+    )
     .await
 }
 

@@ -72,34 +72,42 @@ pub async fn sign_in(
     client: ClientInfo,
 ) -> Result<(Employee, Step), AuthError> {
     let c2 = client.clone();
-    auth::sign_in_with_password(state, employee_id, password, client, move |conn, st, emp, now| {
-        if !is_admin(st, &emp) {
+    auth::sign_in_with_password(
+        state,
+        employee_id,
+        password,
+        client,
+        move |conn, st, emp, now| {
+            if !is_admin(st, &emp) {
+                // The password was right: give back the failure reserved at admission.
+                employees::unlock(conn, emp.id, now)?;
+                history::write(
+                    conn,
+                    Record::about(
+                        Event::PortalDenied,
+                        &emp,
+                        &c2,
+                        json!({ "channel": "portal", "permissionLevel": emp.permission_level }),
+                        now,
+                    ),
+                )?;
+                return Ok(Err(AuthError::Forbidden));
+            }
+            employees::mark_signed_in(conn, emp.id, now)?;
+            let step = Step::after_password(&emp);
             history::write(
                 conn,
                 Record::about(
-                    Event::PortalDenied,
+                    Event::PasswordLoginOk,
                     &emp,
                     &c2,
-                    json!({ "channel": "portal", "permissionLevel": emp.permission_level }),
+                    json!({ "channel": "portal", "mustChange": emp.password_must_change }),
                     now,
                 ),
             )?;
-            return Ok(Err(AuthError::Forbidden));
-        }
-        employees::mark_signed_in(conn, emp.id, now)?;
-        let step = Step::after_password(&emp);
-        history::write(
-            conn,
-            Record::about(
-                Event::PasswordLoginOk,
-                &emp,
-                &c2,
-                json!({ "channel": "portal", "mustChange": emp.password_must_change }),
-                now,
-            ),
-        )?;
-        Ok(Ok((emp, step)))
-    })
+            Ok(Ok((emp, step)))
+        },
+    )
     .await
 }
 

@@ -109,7 +109,13 @@ async fn login_page(
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, PortalError> {
     let next = view::safe_next(query.next.as_deref());
-    if req.get_session().get::<i64>(keys::EMPLOYEE).ok().flatten().is_some() {
+    if req
+        .get_session()
+        .get::<i64>(keys::EMPLOYEE)
+        .ok()
+        .flatten()
+        .is_some()
+    {
         return Ok(see_other(&next));
     }
     render_login(
@@ -174,7 +180,9 @@ async fn login(
         );
     };
     let client = client_info(&req, state.settings.trust_proxy_headers);
-    let (employee, step) = match portal::sign_in(&state, employee_id, password, client.clone()).await {
+    let (employee, step) = match portal::sign_in(&state, employee_id, password, client.clone())
+        .await
+    {
         Ok(ok) => ok,
         Err(AuthError::InvalidCredentials | AuthError::Disabled) => {
             return refuse(
@@ -187,15 +195,21 @@ async fn login(
             let at = until.with_timezone(&JST).format("%H:%M").to_string();
             return refuse(
                 StatusCode::from_u16(423).unwrap_or(StatusCode::FORBIDDEN),
-                &format!("パスワードを続けて間違えたため、アカウントがロックされています。{at}以降にもう一度お試しいただくか、ほかの管理者に解除を依頼してください。"),
-                &format!("This account is locked after repeated wrong passwords. Try again after {at} (JST), or ask another administrator to unlock it."),
+                &format!(
+                    "パスワードを続けて間違えたため、アカウントがロックされています。{at}以降にもう一度お試しいただくか、ほかの管理者に解除を依頼してください。"
+                ),
+                &format!(
+                    "This account is locked after repeated wrong passwords. Try again after {at} (JST), or ask another administrator to unlock it."
+                ),
             );
         }
         Err(AuthError::RateLimited { retry_after }) => {
             let minutes = (retry_after + 59) / 60;
             return refuse(
                 StatusCode::TOO_MANY_REQUESTS,
-                &format!("試行回数が多すぎます。{minutes}分ほど待ってから、もう一度お試しください。"),
+                &format!(
+                    "試行回数が多すぎます。{minutes}分ほど待ってから、もう一度お試しください。"
+                ),
                 &format!("Too many attempts. Please wait about {minutes} minutes and try again."),
             );
         }
@@ -227,9 +241,13 @@ fn start_session(
     let internal = |e: actix_session::SessionInsertError| PortalError::Internal(e.to_string());
     let random = |n| random_hex(n).map_err(|e| PortalError::Internal(e.to_string()));
     session.insert(keys::EMPLOYEE, employee).map_err(internal)?;
-    session.insert(keys::SESSION_REF, random(16)?).map_err(internal)?;
+    session
+        .insert(keys::SESSION_REF, random(16)?)
+        .map_err(internal)?;
     session.insert(keys::CSRF, random(32)?).map_err(internal)?;
-    session.insert(keys::STEP, step.as_str()).map_err(internal)?;
+    session
+        .insert(keys::STEP, step.as_str())
+        .map_err(internal)?;
     session
         .insert(keys::AUTH_AT, state.clock.now().timestamp_micros())
         .map_err(internal)?;
@@ -248,7 +266,13 @@ struct CsrfOnly {
 
 async fn logout(me: SignedIn, form: web::Form<CsrfOnly>) -> Result<HttpResponse, PortalError> {
     me.check_csrf(&form.csrf)?;
-    portal::signed_out(&me.state, me.employee.clone(), me.client.clone(), "sign_out").await?;
+    portal::signed_out(
+        &me.state,
+        me.employee.clone(),
+        me.client.clone(),
+        "sign_out",
+    )
+    .await?;
     me.session.purge();
     Ok(see_other("/admin/login"))
 }
@@ -457,7 +481,13 @@ async fn change_password(
     match result {
         Ok(fresh) => {
             // Every session of the account ended with the change; this one continues anew.
-            start_session(&me.session, &me.state, &fresh.id, Step::Complete, &me.client)?;
+            start_session(
+                &me.session,
+                &me.state,
+                &fresh.id,
+                Step::Complete,
+                &me.client,
+            )?;
             me.flash_ok(
                 "パスワードを変更しました。ほかの端末はサインアウトしました。",
                 "Your password was changed. Your other sessions were signed out.",
@@ -481,7 +511,9 @@ async fn change_password(
             .to_owned(),
         ]),
         Err(AuthError::Locked { until }) => {
-            let at = to_utc(until.naive_utc()).with_timezone(&JST).format("%H:%M");
+            let at = to_utc(until.naive_utc())
+                .with_timezone(&JST)
+                .format("%H:%M");
             me.session.purge();
             Err(PortalError::SignIn {
                 next: format!("/admin/login?locked={at}"),

@@ -3,11 +3,11 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::view::{Chrome, PortalError, jst, page};
 use super::Admin;
+use super::view::{Chrome, PortalError, jst, page};
+use crate::db::models::Employee;
 use crate::db::queries::directory::{self, Dashboard};
 use crate::db::{self, DbError};
-use crate::db::models::Employee;
 use crate::services::clock::JST;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -51,8 +51,7 @@ async fn dashboard(me: Admin) -> Result<HttpResponse, PortalError> {
     let (d, locked, expiring) = db::run(&me.state.pool, move |conn| {
         let d = directory::dashboard(conn, naive, today_start)?;
         let locked = directory::locked_employees(conn, naive, 10)?;
-        let expiring =
-            directory::tokens_expiring(conn, naive, chrono::Duration::hours(24), 10)?;
+        let expiring = directory::tokens_expiring(conn, naive, chrono::Duration::hours(24), 10)?;
         Ok::<_, DbError>((d, locked, expiring))
     })
     .await?;

@@ -6,8 +6,8 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::view::{Chrome, PortalError, encode, jst, page, render, see_other};
 use super::Admin;
+use super::view::{Chrome, PortalError, encode, jst, page, render, see_other};
 use crate::db::models::{Employee, OnetimeToken};
 use crate::db::queries::directory::{self, EmployeeFilter, HistoryFilter, HistoryRow};
 use crate::db::queries::employees as employee_rows;
@@ -25,7 +25,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/employees", web::get().to(list))
         .route("/employees/{code}", web::get().to(detail))
         .route("/employees/{code}/tokens", web::post().to(issue))
-        .route("/employees/{code}/tokens/{id}/revoke", web::post().to(revoke))
+        .route(
+            "/employees/{code}/tokens/{id}/revoke",
+            web::post().to(revoke),
+        )
         .route("/employees/{code}/unlock", web::post().to(unlock))
         .route("/locked", web::get().to(locked));
 }
@@ -272,8 +275,8 @@ async fn detail(me: Admin, code: web::Path<String>) -> Result<HttpResponse, Port
     })
     .await?;
     let now = me.state.clock.now_naive();
-    let can_issue =
-        emp.status() == EmployeeStatus::Active && emp.permission_level <= me.employee.permission_level;
+    let can_issue = emp.status() == EmployeeStatus::Active
+        && emp.permission_level <= me.employee.permission_level;
     Ok(page(&DetailPage {
         c: me.chrome("employees"),
         tokens: tokens.iter().map(|t| TokenView::of(t, now)).collect(),
@@ -326,7 +329,11 @@ async fn issue(
     } else {
         form.validity.trim()
     };
-    let validity = match raw.parse::<i64>().ok().map(|h| ValidityHours::parse(Some(h))) {
+    let validity = match raw
+        .parse::<i64>()
+        .ok()
+        .map(|h| ValidityHours::parse(Some(h)))
+    {
         Some(Ok(v)) => v,
         _ => {
             me.flash_error(
@@ -372,15 +379,17 @@ async fn issue(
             e: emp,
             qr: issued.qr_data_url.clone(),
             url: issued.login_url.clone(),
-            expires: issued.expires_at.with_timezone(&JST).format("%Y-%m-%d %H:%M").to_string(),
+            expires: issued
+                .expires_at
+                .with_timezone(&JST)
+                .format("%Y-%m-%d %H:%M")
+                .to_string(),
             hours: validity.hours(),
             revoked: issued.revoked_count,
         },
     );
-    res.headers_mut().insert(
-        CACHE_CONTROL,
-        HeaderValue::from_static("no-store, private"),
-    );
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store, private"));
     Ok(res)
 }
 
@@ -465,13 +474,22 @@ async fn unlock(
     .await?;
     if done.was_locked {
         me.flash_ok(
-            &format!("{} のロックを解除しました。すぐにサインインできます。", done.employee_id),
+            &format!(
+                "{} のロックを解除しました。すぐにサインインできます。",
+                done.employee_id
+            ),
             &format!("{} was unlocked and can sign in now.", done.employee_id),
         );
     } else {
         me.flash_ok(
-            &format!("{} はロックされていませんでした。失敗回数をリセットしました。", done.employee_id),
-            &format!("{} was not locked; the failure count was reset.", done.employee_id),
+            &format!(
+                "{} はロックされていませんでした。失敗回数をリセットしました。",
+                done.employee_id
+            ),
+            &format!(
+                "{} was not locked; the failure count was reset.",
+                done.employee_id
+            ),
         );
     }
     Ok(see_other(&back))
@@ -495,4 +513,3 @@ async fn locked(me: Admin) -> Result<HttpResponse, PortalError> {
         rows: rows.into_iter().map(|e| EmployeeView::of(e, now)).collect(),
     }))
 }
-

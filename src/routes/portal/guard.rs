@@ -53,13 +53,19 @@ impl SignedIn {
         if !provided.is_empty() && bool::from(provided.as_bytes().ct_eq(self.csrf.as_bytes())) {
             Ok(())
         } else {
-            tracing::warn!(employee = self.employee.id, "portal form with a wrong CSRF token");
+            tracing::warn!(
+                employee = self.employee.id,
+                "portal form with a wrong CSRF token"
+            );
             Err(PortalError::Csrf)
         }
     }
 
     pub fn chrome(&self, nav: &'static str) -> Chrome {
-        let flash = self.session.remove_as::<Flash>(keys::FLASH).and_then(Result::ok);
+        let flash = self
+            .session
+            .remove_as::<Flash>(keys::FLASH)
+            .and_then(Result::ok);
         Chrome {
             lang: self.lang,
             csrf: self.csrf.clone(),
@@ -121,9 +127,15 @@ async fn signed_in(req: HttpRequest) -> Result<SignedIn, PortalError> {
         // An ended session still carries its cookie: say why the admin is asked to sign in.
         return Err(sign_in(req.cookie("staffgate_portal").is_some()));
     };
-    let auth_at = session.get::<i64>(keys::AUTH_AT).ok().flatten().unwrap_or(0);
+    let auth_at = session
+        .get::<i64>(keys::AUTH_AT)
+        .ok()
+        .flatten()
+        .unwrap_or(0);
     let now = state.clock.now();
-    let limit = chrono::Duration::hours(super::ABSOLUTE_HOURS).num_microseconds().unwrap_or(0);
+    let limit = chrono::Duration::hours(super::ABSOLUTE_HOURS)
+        .num_microseconds()
+        .unwrap_or(0);
     if now.timestamp_micros() - auth_at > limit {
         session.purge();
         return Err(sign_in(true));

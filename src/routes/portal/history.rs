@@ -72,7 +72,12 @@ async fn parse(me: &Admin, q: &HistoryQuery) -> Result<Parsed, PortalError> {
     let mut problems = Vec::new();
     let mut filter = HistoryFilter::default();
     let mut nobody = false;
-    if let Some(code) = q.employee.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(code) = q
+        .employee
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let code = code.to_owned();
         let found = db::run(&me.state.pool, move |conn| {
             employee_rows::find_by_code(conn, &code).map_err(DbError::from)
@@ -83,11 +88,8 @@ async fn parse(me: &Admin, q: &HistoryQuery) -> Result<Parsed, PortalError> {
             None => {
                 nobody = true;
                 problems.push(
-                    me.t(
-                        "その社員IDの職員はいません。",
-                        "No employee has that ID.",
-                    )
-                    .to_owned(),
+                    me.t("その社員IDの職員はいません。", "No employee has that ID.")
+                        .to_owned(),
                 );
             }
         }
@@ -96,7 +98,10 @@ async fn parse(me: &Admin, q: &HistoryQuery) -> Result<Parsed, PortalError> {
         None => {}
         Some(ev) => match Event::parse(ev) {
             Some(e) => filter.event = Some(e.as_str().to_owned()),
-            None => problems.push(me.t("種類の指定が正しくありません。", "Unknown event type.").to_owned()),
+            None => problems.push(
+                me.t("種類の指定が正しくありません。", "Unknown event type.")
+                    .to_owned(),
+            ),
         },
     }
     let bad_date = || {
@@ -118,7 +123,13 @@ async fn parse(me: &Admin, q: &HistoryQuery) -> Result<Parsed, PortalError> {
     if let (Some(f), Some(u)) = (filter.from, filter.until)
         && f >= u
     {
-        problems.push(me.t("開始日が終了日より後になっています。", "The start date is after the end date.").to_owned());
+        problems.push(
+            me.t(
+                "開始日が終了日より後になっています。",
+                "The start date is after the end date.",
+            )
+            .to_owned(),
+        );
     }
     Ok(Parsed {
         filter,
@@ -172,12 +183,19 @@ async fn rows_with_names(
     filter: HistoryFilter,
     before: Option<Cursor>,
     limit: i64,
-) -> Result<(Vec<HistoryRow>, std::collections::HashMap<i64, (String, String)>), PortalError> {
+) -> Result<
+    (
+        Vec<HistoryRow>,
+        std::collections::HashMap<i64, (String, String)>,
+    ),
+    PortalError,
+> {
     Ok(db::run(pool, move |conn| {
         let rows = directory::history_page(conn, &filter, before, limit)?;
         let names = directory::names_of(
             conn,
-            rows.iter().flat_map(|r| r.employee_ref.into_iter().chain(r.actor_ref)),
+            rows.iter()
+                .flat_map(|r| r.employee_ref.into_iter().chain(r.actor_ref)),
         )?;
         Ok::<_, DbError>((rows, names))
     })
@@ -344,8 +362,28 @@ async fn export(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpRespon
     csv_line(
         &mut head,
         &match lang {
-            Lang::Ja => ["日時（JST）", "種類コード", "種類", "社員ID", "氏名", "実行者", "IPアドレス", "ユーザーエージェント", "詳細"],
-            Lang::En => ["Time (JST)", "Event code", "Event", "Employee ID", "Name", "Actor", "IP address", "User agent", "Detail"],
+            Lang::Ja => [
+                "日時（JST）",
+                "種類コード",
+                "種類",
+                "社員ID",
+                "氏名",
+                "実行者",
+                "IPアドレス",
+                "ユーザーエージェント",
+                "詳細",
+            ],
+            Lang::En => [
+                "Time (JST)",
+                "Event code",
+                "Event",
+                "Employee ID",
+                "Name",
+                "Actor",
+                "IP address",
+                "User agent",
+                "Detail",
+            ],
         },
     );
     let pool = me.state.pool.clone();
@@ -385,11 +423,19 @@ async fn export(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpRespon
             }
             Err(e) => {
                 tracing::error!(error = %e, "history export stopped");
-                Some((Err(actix_web::error::ErrorInternalServerError("export failed")), Walk { done: true, ..w }))
+                Some((
+                    Err(actix_web::error::ErrorInternalServerError("export failed")),
+                    Walk { done: true, ..w },
+                ))
             }
         }
     });
-    let stamp = me.state.clock.now().with_timezone(&JST).format("%Y%m%d-%H%M");
+    let stamp = me
+        .state
+        .clock
+        .now()
+        .with_timezone(&JST)
+        .format("%Y%m%d-%H%M");
     Ok(HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header((

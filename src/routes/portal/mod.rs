@@ -53,7 +53,9 @@ pub fn cookie_secure(public_url: &str) -> bool {
     })
 }
 
-pub fn scope(state: AppState) -> actix_web::Scope<
+pub fn scope(
+    state: AppState,
+) -> actix_web::Scope<
     impl actix_web::dev::ServiceFactory<
         actix_web::dev::ServiceRequest,
         Config = (),
@@ -81,12 +83,15 @@ pub fn scope(state: AppState) -> actix_web::Scope<
         .add((header::CONTENT_SECURITY_POLICY, PORTAL_CSP))
         .add((header::CACHE_CONTROL, "no-store"));
     web::scope("/admin")
-        .app_data(web::FormConfig::default().limit(64 * 1024).error_handler(|e, _| {
-            PortalError::BadRequest(format!("{e}")).into()
-        }))
-        .app_data(web::QueryConfig::default().error_handler(|e, _| {
-            PortalError::BadRequest(format!("{e}")).into()
-        }))
+        .app_data(
+            web::FormConfig::default()
+                .limit(64 * 1024)
+                .error_handler(|e, _| PortalError::BadRequest(format!("{e}")).into()),
+        )
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|e, _| PortalError::BadRequest(format!("{e}")).into()),
+        )
         .wrap(sessions)
         .wrap(headers)
         .configure(auth::configure)

@@ -93,8 +93,7 @@ impl MysqlSessionStore {
         let ttl_ = ttl(ttl_);
         db::run(&self.state.pool, move |conn| {
             let now = st.clock.now_naive();
-            portal_sessions::insert(conn, &cols.row(&hash), now, now + ttl_)
-                .map_err(DbError::from)
+            portal_sessions::insert(conn, &cols.row(&hash), now, now + ttl_).map_err(DbError::from)
         })
         .await?;
         Ok(key)

@@ -68,9 +68,11 @@ impl Chrome {
 
 /// `2026-04-01 09:00` in JST, from a stored UTC time.
 pub fn jst(t: &NaiveDateTime) -> String {
-    to_utc(*t).with_timezone(&JST).format("%Y-%m-%d %H:%M").to_string()
+    to_utc(*t)
+        .with_timezone(&JST)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
-
 
 /// Renders a template with a status; a rendering failure is a logged 500.
 pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
@@ -285,7 +287,10 @@ mod tests {
 
     #[test]
     fn next_stays_in_the_portal() {
-        assert_eq!(safe_next(Some("/admin/employees?q=a")), "/admin/employees?q=a");
+        assert_eq!(
+            safe_next(Some("/admin/employees?q=a")),
+            "/admin/employees?q=a"
+        );
         assert_eq!(safe_next(Some("https://evil.example/")), "/admin");
         assert_eq!(safe_next(Some("/admin//evil.example")), "/admin");
         assert_eq!(safe_next(Some("/admin/login")), "/admin");
@@ -294,6 +299,9 @@ mod tests {
 
     #[test]
     fn encodes_query_values() {
-        assert_eq!(encode("/admin/employees?q=山田 a&b"), "/admin/employees%3Fq%3D%E5%B1%B1%E7%94%B0%20a%26b");
+        assert_eq!(
+            encode("/admin/employees?q=山田 a&b"),
+            "/admin/employees%3Fq%3D%E5%B1%B1%E7%94%B0%20a%26b"
+        );
     }
 }

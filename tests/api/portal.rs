@@ -1,0 +1,792 @@
+//! The HR portal over HTTP with a cookie-keeping client: every page and its failure paths.
+
+use reqwest::StatusCode;
+use reqwest::header::{LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::helpers::{ADMIN_ID, ADMIN_PW, STAFF_ID, STAFF_PW, Seed, TestApp, spawn_app_configured};
+
+/// A browser-like client: keeps cookies, does not follow redirects.
+pub struct Portal {
+    pub client: reqwest::Client,
+    pub base: String,
+}
+
+pub async fn spawn_portal() -> TestApp {
+    // Plain http on the local machine: the session cookie is not Secure, so the client sends it.
+    spawn_app_configured(|s| s.public_url = "http://127.0.0.1".into()).await
+}
+
+pub fn csrf_in(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("a csrf field") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// The one-time token in an issued-QR page.
+pub fn token_in(html: &str) -> String {
+    let start = html.find("/welcome#t=").expect("a login URL") + "/welcome#t=".len();
+    html[start..start + 43].to_owned()
+}
+
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+impl Portal {
+    pub fn new(app: &TestApp) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: app.address.clone(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header("X-Forwarded-For", "198.51.100.7")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn html(&self, path: &str) -> String {
+        let res = self.get(path).await;
+        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+        res.text().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("X-Forwarded-For", "198.51.100.7")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts a form with the CSRF token of the page at `page`.
+    pub async fn submit(&self, page: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let csrf = csrf_in(&self.html(page).await);
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend_from_slice(form);
+        self.post(path, &fields).await
+    }
+
+    pub async fn sign_in(&self, code: &str, password: &str) -> reqwest::Response {
+        let page = self.get("/admin/login").await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let csrf = csrf_in(&page.text().await.unwrap());
+        self.post(
+            "/admin/login",
+            &[
+                ("csrf", &csrf),
+                ("employee_id", code),
+                ("password", password),
+                ("next", "/admin"),
+            ],
+        )
+        .await
+    }
+
+    pub async fn signed_in_admin(app: &TestApp) -> Portal {
+        app.seed_admin();
+        let p = Portal::new(app);
+        let res = p.sign_in(ADMIN_ID, ADMIN_PW).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&res), "/admin");
+        p
+    }
+}
+
+#[tokio::test]
+async fn pages_without_a_session_send_you_to_sign_in() {
+    let app = spawn_portal().await;
+    let p = Portal::new(&app);
+    for path in [
+        "/admin",
+        "/admin/employees?q=N",
+        "/admin/locked",
+        "/admin/history",
+        "/admin/audit",
+        "/admin/import",
+        "/admin/sessions",
+    ] {
+        let res = p.get(path).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
+        assert!(
+            location(&res).starts_with("/admin/login?next=/admin"),
+            "{path} -> {}",
+            location(&res)
+        );
+    }
+    let res = p
+        .post("/admin/employees/N0001/unlock", &[("reason", "x")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn admin_signs_in_sees_the_dashboard_and_signs_out() {
+    let app = spawn_portal().await;
+    app.seed_admin();
+    let p = Portal::new(&app);
+    let res = p.sign_in(ADMIN_ID, ADMIN_PW).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookies: Vec<String> = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("staffgate_portal="))
+        .expect("session cookie");
+    assert!(session.contains("HttpOnly"), "{session}");
+    assert!(session.contains("SameSite=Strict"), "{session}");
+    assert!(session.contains("Path=/admin"), "{session}");
+
+    let res = p.get("/admin").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    let html = res.text().await.unwrap();
+    assert!(html.contains("ダッシュボード"));
+    assert!(html.contains("人事 太郎"));
+    assert_eq!(app.count("portal_sessions"), 1);
+    assert!(
+        app.events(ADMIN_ID)
+            .contains(&"password_login_ok".to_owned())
+    );
+
+    let res = p.submit("/admin", "/admin/logout", &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/admin/login");
+    assert_eq!(app.count("portal_sessions"), 0);
+    assert_eq!(p.get("/admin").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.events(ADMIN_ID).last().unwrap(), "logout");
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_secure_outside_localhost() {
+    let app = spawn_app_configured(|_| {}).await; // public URL https://staffgate.test
+    app.seed_admin();
+    let p = Portal::new(&app);
+    let res = p.sign_in(ADMIN_ID, ADMIN_PW).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let session = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("staffgate_portal="))
+        .unwrap();
+    assert!(session.contains("Secure"), "{session}");
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_refused_then_the_account_locks() {
+    let app = spawn_portal().await;
+    app.seed_admin();
+    let p = Portal::new(&app);
+    let res = p.sign_in(ADMIN_ID, "wrong-password-1").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("社員IDまたはパスワードが違います")
+    );
+    for _ in 0..4 {
+        p.sign_in(ADMIN_ID, "wrong-password-1").await;
+    }
+    // Locked now: even the right password is refused, with the time it ends (JST).
+    let res = p.sign_in(ADMIN_ID, ADMIN_PW).await;
+    assert_eq!(res.status().as_u16(), 423);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("ロックされています") && html.contains("09:30"),
+        "{html}"
+    );
+    assert_eq!(app.count("portal_sessions"), 0);
+    assert!(app.employee(ADMIN_ID).locked_until.is_some());
+}
+
+#[tokio::test]
+async fn staff_without_admin_permission_get_403_and_no_session() {
+    let app = spawn_portal().await;
+    app.seed_staff();
+    let p = Portal::new(&app);
+    let res = p.sign_in(STAFF_ID, STAFF_PW).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("人事管理者"));
+    let mut conn = app.db.conn();
+    use diesel::prelude::*;
+    let rows: Vec<(Option<i64>, String)> = staffgate::db::schema::portal_sessions::table
+        .select((
+            staffgate::db::schema::portal_sessions::employee_ref,
+            staffgate::db::schema::portal_sessions::state,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    assert!(rows.is_empty(), "{rows:?}");
+    assert_eq!(app.events(STAFF_ID), vec!["portal_denied"]);
+    assert_eq!(app.employee(STAFF_ID).failed_login_count, 0);
+}
+
+#[tokio::test]
+async fn an_admin_who_loses_the_permission_gets_403_on_the_next_page() {
+    let app = spawn_portal().await;
+    let p = Portal::signed_in_admin(&app).await;
+    {
+        use diesel::prelude::*;
+        use staffgate::db::schema::employees::dsl as e;
+        diesel::update(e::employees.filter(e::employee_id.eq(ADMIN_ID)))
+            .set(e::permission_level.eq(3.0))
+            .execute(&mut app.db.conn())
+            .unwrap();
+    }
+    let res = p.get("/admin/employees").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("権限がありません"));
+}
+
+#[tokio::test]
+async fn forms_without_the_right_csrf_token_are_refused_with_403() {
+    let app = spawn_portal().await;
+    app.seed(Seed {
+        code: "N0002",
+        ..Seed::default()
+    });
+    let p = Portal::signed_in_admin(&app).await;
+    let before = app.count("login_history");
+    let path = "/admin/employees/N0002/unlock";
+    let missing = p
+        .post(path, &[("reason", "電話で確認"), ("confirm", "yes")])
+        .await;
+    assert_eq!(missing.status(), StatusCode::FORBIDDEN);
+    let wrong = p
+        .post(
+            path,
+            &[
+                ("csrf", "0000"),
+                ("reason", "電話で確認"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("フォームの有効期限が切れました")
+    );
+    assert_eq!(
+        app.count("login_history"),
+        before,
+        "nothing was recorded or changed"
+    );
+
+    // The sign-in form itself needs its cookie-bound token.
+    let fresh = Portal::new(&app);
+    let res = fresh
+        .post(
+            "/admin/login",
+            &[("employee_id", ADMIN_ID), ("password", ADMIN_PW)],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn idle_and_absolute_timeouts_send_you_back_to_sign_in() {
+    let app = spawn_portal().await;
+    let p = Portal::signed_in_admin(&app).await;
+    app.clock.advance(chrono::Duration::minutes(29));
+    assert_eq!(p.get("/admin").await.status(), StatusCode::OK);
+    app.clock.advance(chrono::Duration::minutes(31));
+    let res = p.get("/admin/employees").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(location(&res).contains("expired=1"), "{}", location(&res));
+    let login = p.get(&location(&res)).await.text().await.unwrap();
+    assert!(login.contains("サインアウトしました"));
+
+    // Active all day: still out after 8 hours.
+    let p = Portal::new(&app);
+    assert_eq!(
+        p.sign_in(ADMIN_ID, ADMIN_PW).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    for _ in 0..16 {
+        app.clock.advance(chrono::Duration::minutes(29));
+        assert_eq!(p.get("/admin").await.status(), StatusCode::OK);
+    }
+    app.clock.advance(chrono::Duration::minutes(29));
+    assert_eq!(p.get("/admin").await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn sign_out_of_my_other_sessions() {
+    let app = spawn_portal().await;
+    let office = Portal::signed_in_admin(&app).await;
+    let ward = Portal::new(&app);
+    assert_eq!(
+        ward.sign_in(ADMIN_ID, ADMIN_PW).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let list = office.html("/admin/sessions").await;
+    assert_eq!(list.matches("<tr").count() - 1, 2, "two sessions listed");
+    assert!(list.contains("198.51.100.7"));
+
+    let res = office
+        .submit("/admin/sessions", "/admin/sessions/end-others", &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(
+        office
+            .html("/admin/sessions")
+            .await
+            .contains("1件終了しました")
+    );
+    assert_eq!(ward.get("/admin").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(office.get("/admin").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_admin_with_an_initial_password_must_change_it_first() {
+    let app = spawn_portal().await;
+    app.seed(Seed {
+        code: ADMIN_ID,
+        name: "人事 太郎",
+        permission: 9.0,
+        password: Some(ADMIN_PW),
+        must_change: true,
+        ..Seed::default()
+    });
+    let p = Portal::new(&app);
+    let res = p.sign_in(ADMIN_ID, ADMIN_PW).await;
+    assert_eq!(location(&res), "/admin/password");
+    let res = p.get("/admin/employees").await;
+    assert_eq!(location(&res), "/admin/password");
+
+    let res = p
+        .submit(
+            "/admin/password",
+            "/admin/password",
+            &[
+                ("current_password", ADMIN_PW),
+                ("new_password", "password"),
+                ("confirm_password", "password"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("推測されやすい"));
+
+    let res = p
+        .submit(
+            "/admin/password",
+            "/admin/password",
+            &[
+                ("current_password", ADMIN_PW),
+                ("new_password", "Fresh-Jinji-Pass-9"),
+                ("confirm_password", "Fresh-Jinji-Pass-9"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(p.html("/admin").await.contains("パスワードを変更しました"));
+    assert!(!app.employee(ADMIN_ID).password_must_change);
+    assert_eq!(
+        app.tokens(ADMIN_ID, "Fresh-Jinji-Pass-9").await["scope"],
+        "full"
+    );
+}
+
+#[tokio::test]
+async fn employees_are_found_by_id_name_kana_and_department_and_filtered() {
+    let app = spawn_portal().await;
+    app.seed(Seed {
+        code: "N0001",
+        name: "山田 花子",
+        ..Seed::default()
+    });
+    app.seed(Seed {
+        code: "N0002",
+        name: "佐藤 次郎",
+        password: None,
+        must_change: true,
+        ..Seed::default()
+    });
+    app.seed(Seed {
+        code: "D0100",
+        name: "鈴木 一郎",
+        status: "retired",
+        ..Seed::default()
+    });
+    let p = Portal::signed_in_admin(&app).await;
+
+    let all = p.html("/admin/employees").await;
+    assert!(all.contains("4件"), "3 staff + the admin");
+    let by_name = p.html("/admin/employees?q=%E5%B1%B1%E7%94%B0").await; // 山田
+    assert!(by_name.contains("N0001") && !by_name.contains("N0002"));
+    let by_prefix = p.html("/admin/employees?q=D01").await;
+    assert!(by_prefix.contains("鈴木 一郎") && by_prefix.contains("1件"));
+    let no_pw = p.html("/admin/employees?no_password=1").await;
+    assert!(
+        no_pw.contains("N0002") && !no_pw.contains("N0001") && no_pw.contains("パスワード未設定")
+    );
+    let retired = p.html("/admin/employees?status=retired").await;
+    assert!(retired.contains("D0100") && retired.contains("退職"));
+    let none = p.html("/admin/employees?q=%25").await; // a literal %, not a wildcard
+    assert!(none.contains("条件に合う職員はいません"));
+    assert_eq!(
+        p.get("/admin/employees/NOPE99").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn issuing_a_qr_shows_it_once_and_the_code_signs_the_employee_in() {
+    let app = spawn_portal().await;
+    app.seed(Seed {
+        password: None,
+        must_change: true,
+        ..Seed::default()
+    });
+    let p = Portal::signed_in_admin(&app).await;
+    let page = format!("/admin/employees/{STAFF_ID}");
+    let res = p
+        .submit(&page, &format!("{page}/tokens"), &[("validity", "24")])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("no-store")
+    );
+    let html = res.text().await.unwrap();
+    assert!(html.contains("data:image/png;base64,"));
+    assert!(html.contains("2026-04-02 09:00"), "expiry shown in JST");
+    let token = &token_in(&html);
+
+    // Reissue: the first code no longer works, the second does.
+    let res = p
+        .submit(
+            &page,
+            &format!("{page}/tokens"),
+            &[("validity", "custom"), ("custom_hours", "5")],
+        )
+        .await;
+    let html2 = res.text().await.unwrap();
+    assert!(html2.contains("2026-04-01 14:00"));
+    let token2 = &token_in(&html2);
+    assert_eq!(app.verify(token).await.status().as_u16(), 410);
+    assert_eq!(app.verify(token2).await.status(), StatusCode::OK);
+
+    let detail = p.html(&page).await;
+    assert!(detail.contains("使用済み") && detail.contains("無効"));
+    let events = app.events(STAFF_ID);
+    assert!(
+        events.contains(&"token_issued".to_owned()) && events.contains(&"token_revoked".to_owned())
+    );
+
+    let bad = p
+        .submit(
+            &page,
+            &format!("{page}/tokens"),
+            &[("validity", "custom"), ("custom_hours", "169")],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::SEE_OTHER);
+    assert!(p.html(&page).await.contains("1〜168時間"));
+}
+
+#[tokio::test]
+async fn a_token_can_be_revoked_from_the_detail_page() {
+    let app = spawn_portal().await;
+    app.seed(Seed {
+        password: None,
+        must_change: true,
+        ..Seed::default()
+    });
+    let p = Portal::signed_in_admin(&app).await;
+    let page = format!("/admin/employees/{STAFF_ID}");
+    let html = p
+        .submit(&page, &format!("{page}/tokens"), &[("validity", "72")])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let token = token_in(&html);
+    let detail = p.html(&page).await;
+    let action = detail
+        .split("action=\"")
+        .find(|a| a.contains("/revoke"))
+        .unwrap();
+    let action = &action[..action.find('"').unwrap()];
+    let res = p.submit(&page, action, &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(p.html(&page).await.contains("QRコードを無効にしました"));
+    assert_eq!(app.verify(&token).await.status().as_u16(), 410);
+}
+
+async fn lock_staff(app: &TestApp) {
+    app.seed_staff();
+    for _ in 0..5 {
+        app.login(STAFF_ID, "not-the-password").await;
+    }
+    assert_eq!(app.login(STAFF_ID, STAFF_PW).await.status().as_u16(), 423);
+}
+
+#[tokio::test]
+async fn unlock_needs_a_reason_and_a_confirmation_and_is_recorded() {
+    let app = spawn_portal().await;
+    lock_staff(&app).await;
+    let p = Portal::signed_in_admin(&app).await;
+    let page = format!("/admin/employees/{STAFF_ID}");
+    let path = format!("{page}/unlock");
+    assert!(p.html("/admin").await.contains("id=\"stat-locked\">1<"));
+    assert!(p.html("/admin/locked").await.contains(STAFF_ID));
+
+    let res = p
+        .submit(&page, &path, &[("reason", " "), ("confirm", "yes")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(p.html(&page).await.contains("解除の理由を入力してください"));
+    let res = p
+        .submit(&page, &path, &[("reason", "本人に電話で確認")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(p.html(&page).await.contains("確認のチェック"));
+    assert_eq!(
+        app.login(STAFF_ID, STAFF_PW).await.status().as_u16(),
+        423,
+        "still locked"
+    );
+
+    let res = p
+        .submit(
+            "/admin/locked",
+            &path,
+            &[
+                ("reason", "本人に電話で確認"),
+                ("confirm", "yes"),
+                ("back", "locked"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&res), "/admin/locked");
+    assert!(
+        p.html("/admin/locked")
+            .await
+            .contains("ロックを解除しました")
+    );
+    assert_eq!(app.login(STAFF_ID, STAFF_PW).await.status(), StatusCode::OK);
+    let history = p
+        .html(&format!(
+            "/admin/history?employee={STAFF_ID}&event=unlocked"
+        ))
+        .await;
+    assert!(
+        history.contains("本人に電話で確認") && history.contains("人事 太郎（HR0001）"),
+        "{history}"
+    );
+}
+
+async fn upload(p: &Portal, csrf: &str, name: &str, bytes: Vec<u8>) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.to_owned())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+        );
+    p.client
+        .post(format!("{}/admin/import/preview", p.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn csv_import_previews_every_bad_row_and_writes_nothing() {
+    let app = spawn_portal().await;
+    let p = Portal::signed_in_admin(&app).await;
+    let csrf = csrf_in(&p.html("/admin/import").await);
+    let csv = "employee_id,name,name_kana,department,email,permission_level\n\
+               N0101,山田 花子,ヤマダ ハナコ,看護部,,1.0\n\
+               ,名無し,,看護部,,1.0\n\
+               N0103,田中 三郎,タナカ サブロウ,薬剤部,not-an-email,1.0\n";
+    let res = upload(&p, &csrf, "staff.csv", csv.as_bytes().to_vec()).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("<td>3</td>") && html.contains("<td>4</td>"),
+        "both bad lines listed: {html}"
+    );
+    assert!(!html.contains("id=\"confirm\""));
+    assert_eq!(app.count("employees"), 1, "only the admin");
+
+    let wrong = upload(&p, "nope", "staff.csv", csv.as_bytes().to_vec()).await;
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn csv_import_confirms_then_writes_and_audits() {
+    let app = spawn_portal().await;
+    let p = Portal::signed_in_admin(&app).await;
+    let csrf = csrf_in(&p.html("/admin/import").await);
+    // Shift_JIS, as Excel saves it.
+    let text = "employee_id,name,name_kana,department,email,permission_level\r\n\
+                N0101,髙橋 美咲,タカハシ ミサキ,看護部,misaki@example.jp,1.0\r\n\
+                N0102,渡辺 健,ワタナベ ケン,放射線科,,2.0\r\n";
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(text);
+    let res = upload(&p, &csrf, "roster.csv", sjis.to_vec()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"count-created\">2<"));
+    assert_eq!(app.count("employees"), 1, "preview writes nothing");
+    let payload_marker = "name=\"payload\" value=\"";
+    let s = html.find(payload_marker).unwrap() + payload_marker.len();
+    let payload = &html[s..s + html[s..].find('"').unwrap()];
+    let res = p
+        .post(
+            "/admin/import/confirm",
+            &[
+                ("csrf", &csrf),
+                ("payload", payload),
+                ("filename", "roster.csv"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/admin/employees");
+    let list = p.html("/admin/employees").await;
+    assert!(list.contains("2件を取り込みました") && list.contains("髙橋 美咲"));
+    assert_eq!(app.count("employees"), 3);
+    let audit = p.html("/admin/audit").await;
+    assert!(audit.contains("職員の一括取り込み") && audit.contains(ADMIN_ID));
+}
+
+#[tokio::test]
+async fn login_history_filters_pages_and_exports_csv_with_a_bom() {
+    let app = spawn_portal().await;
+    app.seed_staff();
+    for i in 0..60 {
+        app.login(
+            STAFF_ID,
+            if i % 2 == 0 {
+                STAFF_PW
+            } else {
+                "wrong-password"
+            },
+        )
+        .await;
+        app.clock.advance(chrono::Duration::minutes(1));
+    }
+    let p = Portal::signed_in_admin(&app).await;
+    let failed = p
+        .html(&format!(
+            "/admin/history?employee={STAFF_ID}&event=password_login_failed"
+        ))
+        .await;
+    let rows = failed.matches("<tr>").count() - 1; // the header row
+    assert!(rows >= 30, "every wrong password is listed");
+    assert_eq!(failed.matches("<td>サインイン失敗</td>").count(), rows);
+    assert!(!failed.contains("<td>サインイン（パスワード）</td>"));
+    let first = p.html(&format!("/admin/history?employee={STAFF_ID}")).await;
+    assert_eq!(first.matches("<tr>").count() - 1, 50, "a page is 50 rows");
+    let next = first.split("rel=\"next\"").next().unwrap();
+    let href = &next[next.rfind("href=\"").unwrap() + 6..];
+    let href = href[..href.find('"').unwrap()].replace("&#38;", "&");
+    let second = p.html(&href).await;
+    let total = app.events(STAFF_ID).len();
+    assert_eq!(second.matches("<tr>").count() - 1, total - 50);
+
+    let none = p.html("/admin/history?from=2026-04-02").await;
+    assert!(none.contains("条件に合う記録はありません"));
+    let bad = p.html("/admin/history?from=2026-13-01").await;
+    assert!(bad.contains("YYYY-MM-DD"));
+
+    let res = p
+        .get(&format!(
+            "/admin/history/export.csv?employee={STAFF_ID}&from=2026-04-01&to=2026-04-01"
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let bytes = res.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), total + 1, "header + every event");
+    assert!(lines[0].starts_with("\"日時（JST）\""));
+    assert!(lines[1].contains("\"2026-04-01 09:59\""), "{}", lines[1]);
+}
+
+#[tokio::test]
+async fn unknown_portal_pages_are_html_404s() {
+    let app = spawn_portal().await;
+    let p = Portal::signed_in_admin(&app).await;
+    let res = p.get("/admin/nothing-here").await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let _ = json!({});
+}
+
+#[tokio::test]
+async fn the_staff_landing_page_and_its_assets_are_served() {
+    let app = spawn_portal().await;
+    let res = app.get("/welcome").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("connect-src 'self'")
+    );
+    let html = res.text().await.unwrap();
+    assert!(html.contains("/static/js/welcome.js"));
+    for asset in [
+        "/static/js/welcome.js",
+        "/static/css/staff.css",
+        "/static/manifest.webmanifest",
+        "/static/css/portal.css",
+    ] {
+        let res = app.get(asset).await;
+        assert_eq!(res.status(), StatusCode::OK, "{asset}");
+        assert!(!res.bytes().await.unwrap().is_empty(), "{asset}");
+    }
+}
