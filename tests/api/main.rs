@@ -13,6 +13,7 @@ mod input;
 mod onetime;
 mod ops;
 mod password;
+mod portal;
 mod schema;
 mod sessions;
 mod unlock;
