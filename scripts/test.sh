@@ -3,8 +3,9 @@
 #
 #   scripts/test.sh
 #
-# Sets the machine up (scripts/setup-host.sh, which also creates the MariaDB user the
-# test harness uses), then: cargo fmt --check, cargo clippy -D warnings, cargo test.
+# Sets the machine up (scripts/setup-host.sh: MariaDB, fonts, Chromium + chromedriver for the
+# browser tests, and the MariaDB user the test harness uses), then: cargo fmt --check,
+# cargo clippy -D warnings, cargo test.
 #
 # Environment:
 #   STAFFGATE_TEST_THREADS     parallel tests (default 4; each test has its own database)
@@ -15,9 +16,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-# Debian packages the test suite needs beyond the base set (space-separated); callers
-# can add more through the environment.
-export STAFFGATE_EXTRA_PACKAGES="${STAFFGATE_EXTRA_PACKAGES:-}"
+# Debian packages the test suite needs beyond the base set: Chromium and its WebDriver for
+# the browser tests, poppler and zbar for checking PDFs. Callers can add more.
+export STAFFGATE_EXTRA_PACKAGES="chromium chromium-driver poppler-utils zbar-tools ${STAFFGATE_EXTRA_PACKAGES:-}"
 threads=${STAFFGATE_TEST_THREADS:-4}
 [[ "$threads" =~ ^[1-9][0-9]*$ ]] || {
     printf 'test: ERROR: STAFFGATE_TEST_THREADS must be a positive integer, got %s\n' "$threads" >&2
