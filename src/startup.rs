@@ -115,14 +115,17 @@ impl Application {
     }
 }
 
-/// Keeps the rate-limit ledger small; every node may run it (the DELETE is idempotent).
+/// Keeps the rate-limit ledger and the portal session table small; every node may run it
+/// (the DELETEs are idempotent).
 async fn prune_attempts(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
         let cutoff = state.clock.now_naive() - chrono::Duration::days(1);
+        let now = state.clock.now_naive();
         let result = db::run(&state.pool, move |conn| {
-            db::queries::attempts::prune(conn, cutoff).map_err(db::DbError::from)
+            db::queries::attempts::prune(conn, cutoff)?;
+            db::queries::portal_sessions::prune(conn, now).map_err(db::DbError::from)
         })
         .await;
         if let Err(e) = result {

@@ -790,3 +790,20 @@ async fn the_staff_landing_page_and_its_assets_are_served() {
         assert!(!res.bytes().await.unwrap().is_empty(), "{asset}");
     }
 }
+
+#[tokio::test]
+async fn the_portal_speaks_english_on_request() {
+    let app = spawn_portal().await;
+    let p = Portal::signed_in_admin(&app).await;
+    let res = p.get("/admin/lang/en?back=/admin/employees").await;
+    assert_eq!(location(&res), "/admin/employees");
+    let html = p.html("/admin/employees").await;
+    assert!(
+        html.contains("<html lang=\"en\">")
+            && html.contains("Employees")
+            && html.contains("Last sign-in")
+    );
+    let res = p.get("/admin/lang/ja?back=https://evil.example/").await;
+    assert_eq!(location(&res), "/admin");
+    assert!(p.html("/admin").await.contains("ダッシュボード"));
+}
