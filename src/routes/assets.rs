@@ -1,7 +1,7 @@
 //! Static files compiled into the binary (no build step, nothing to deploy beside it).
 
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use actix_web::{HttpResponse, web};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 struct Asset {
     path: &'static str,
@@ -57,14 +57,41 @@ const WELCOME: &[u8] = include_bytes!(concat!(
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/welcome", web::get().to(welcome));
     for asset in ASSETS {
-        cfg.route(asset.path, web::get().to(move || serve(asset)));
+        cfg.route(
+            asset.path,
+            web::get().to(move |req: HttpRequest| serve(req, asset)),
+        );
     }
 }
 
-async fn serve(asset: &'static Asset) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((CONTENT_TYPE, asset.content_type))
-        .insert_header((CACHE_CONTROL, "public, max-age=3600"))
+/// A validator for the file as built into this binary (FNV-1a of its bytes).
+fn etag(body: &[u8]) -> String {
+    let hash = body.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("\"{hash:016x}\"")
+}
+
+/// Revalidated on every use (`no-cache` + ETag): after an upgrade, phones get the new script
+/// at once, and an unchanged file costs a 304.
+async fn serve(req: HttpRequest, asset: &'static Asset) -> HttpResponse {
+    let tag = etag(asset.body);
+    let fresh = req
+        .headers()
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+    let mut res = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((CACHE_CONTROL, "no-cache"))
+        .insert_header((ETAG, tag));
+    if fresh {
+        return res.finish();
+    }
+    res.insert_header((CONTENT_TYPE, asset.content_type))
         .body(asset.body)
 }
 

@@ -46,7 +46,8 @@
       title: 'パスワードの設定 | staffgate 職員サインイン',
       brand: 'staffgate 職員サインイン',
       loading: 'QRコードを確認しています…',
-      greeting: '{name}さん（社員ID {id}）',
+      greetingName: '{name}さん',
+      greetingId: '（社員ID {id}）',
       lead: 'はじめに、これから使うパスワードを決めてください。次回からは社員IDとこのパスワードでサインインします。',
       timerLabel: 'この画面の残り時間',
       timerNote: '{minutes}分を過ぎると、この画面では設定できなくなります。その場合は、人事部で新しいアカウント情報シートを受け取り、そのQRコードを読み取ってやり直してください。',
@@ -144,7 +145,8 @@
       title: 'Set your password | staffgate staff sign-in',
       brand: 'staffgate staff sign-in',
       loading: 'Checking your QR code…',
-      greeting: 'Welcome, {name} (employee ID {id})',
+      greetingName: 'Welcome, {name} ',
+      greetingId: '(employee ID {id})',
       lead: 'First, choose the password you will use. From now on you sign in with your employee ID and this password.',
       timerLabel: 'Time left on this page',
       timerNote: 'After {minutes} minutes this page can no longer set your password. If that happens, get a new account sheet from HR and scan its QR code to start again.',
@@ -252,6 +254,7 @@
     confirmPassword: byId('confirm-password'),
     showPassword: byId('show-password'),
     submit: byId('submit'),
+    submitNote: byId('submit-note'),
     status: byId('status'),
     greeting: byId('greeting'),
     timerBox: byId('timer-box'),
@@ -478,7 +481,12 @@
   function showForm(employee, expiresIn) {
     const name = String(employee.name || '');
     employeeId = String(employee.employeeId || '');
-    el.greeting.textContent = t('greeting', { name, id: employeeId });
+    const nameLine = document.createElement('span');
+    nameLine.textContent = t('greetingName', { name });
+    const idLine = document.createElement('span');
+    idLine.className = 'greeting-id';
+    idLine.textContent = t('greetingId', { id: employeeId });
+    el.greeting.replaceChildren(nameLine, idLine);
     el.username.value = employeeId;
     clearPasswords();
     clearStatus();
@@ -589,6 +597,7 @@
 
     const allOk = lengthOk && bytesOk && idOk && matchOk;
     el.submit.disabled = submitting || !setupToken || !allOk;
+    el.submitNote.hidden = allOk;
     return allOk;
   }
 

@@ -27,8 +27,8 @@ const DRIVER_START: Duration = Duration::from_secs(15);
 /// The viewport of a common phone (CSS pixels).
 pub(crate) const PHONE: (u32, u32) = (390, 844);
 
-const SETUP_HINT: &str = "install Chromium and chromedriver with \
-     `STAFFGATE_EXTRA_PACKAGES=\"chromium chromium-driver\" scripts/setup-host.sh`, \
+const SETUP_HINT: &str = "run scripts/test.sh, which installs Chromium and chromedriver \
+     (or `STAFFGATE_EXTRA_PACKAGES=\"chromium chromium-driver\" scripts/setup-host.sh`), \
      or point CHROMIUM_BIN / CHROMEDRIVER_BIN at existing binaries";
 
 fn binary(var: &str, default: &str, what: &str) -> PathBuf {
@@ -89,10 +89,7 @@ impl Driver {
                 .process_group(0)
                 .spawn()
                 .unwrap_or_else(|e| {
-                    panic!(
-                        "cannot start {}: {e}; {SETUP_HINT}",
-                        chromedriver.display()
-                    )
+                    panic!("cannot start {}: {e}; {SETUP_HINT}", chromedriver.display())
                 });
             let mut driver = Driver {
                 child,
@@ -480,7 +477,11 @@ async fn staff_member_sets_a_password_from_the_qr_link_and_signs_in_with_it() {
     );
 
     let res = app.login(STAFF_ID, NEW_PASSWORD).await;
-    assert_eq!(res.status(), StatusCode::OK, "sign-in with the new password");
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "sign-in with the new password"
+    );
 
     // The same link a second time, in the same tab.
     browser.goto(&welcome_link(&app, &token)).await;
@@ -561,6 +562,8 @@ async fn english_phones_get_english_and_a_missing_token_is_explained() {
     let text = wait_for_error(&browser, "missing").await;
     assert!(text.contains("The QR code could not be read"), "{text}");
     assert_eq!(browser.attr("html", "lang").await.as_deref(), Some("en"));
+    let title = browser.client().title().await.unwrap();
+    assert!(title.starts_with("Set your password"), "{title}");
 
     // ?lang=ja wins over the phone's language; a mangled token is caught before any request.
     browser

@@ -807,3 +807,19 @@ async fn the_portal_speaks_english_on_request() {
     assert_eq!(location(&res), "/admin");
     assert!(p.html("/admin").await.contains("ダッシュボード"));
 }
+
+#[tokio::test]
+async fn static_files_are_revalidated_with_an_etag() {
+    let app = spawn_portal().await;
+    let res = app.get("/static/js/welcome.js").await;
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    let tag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let again = app
+        .client
+        .get(app.url("/static/js/welcome.js"))
+        .header("If-None-Match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+}
