@@ -623,3 +623,112 @@ async fn the_welcome_page_follows_the_content_security_policy() {
         assert!(!res.bytes().await.unwrap().is_empty(), "{path} is empty");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The HR portal
+// ---------------------------------------------------------------------------------------
+
+/// Decodes the QR code in a `data:image/png;base64,...` URL.
+fn decode_qr_data_url(data_url: &str) -> String {
+    use base64::Engine;
+    let b64 = data_url
+        .strip_prefix("data:image/png;base64,")
+        .expect("a PNG data URL");
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    let img = image::load_from_memory(&png).unwrap().to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the page");
+    grids[0].decode().unwrap().1
+}
+
+#[tokio::test]
+async fn an_admin_signs_in_finds_an_employee_issues_a_qr_and_unlocks_an_account() {
+    let app = crate::portal::spawn_portal().await;
+    app.seed_admin();
+    app.seed(Seed {
+        code: STAFF_ID,
+        password: None,
+        must_change: true,
+        ..Seed::default()
+    });
+    app.seed(Seed {
+        code: "N0002",
+        name: "病棟 次郎",
+        ..Seed::default()
+    });
+    for _ in 0..5 {
+        app.login("N0002", "not-the-password").await;
+    }
+    assert_eq!(app.login("N0002", STAFF_PW).await.status().as_u16(), 423);
+
+    let browser = Browser::start().await;
+    browser.resize(1280, 900).await;
+    browser.goto(&app.url("/admin/employees")).await;
+    // Not signed in: the sign-in page, which brings the admin back where they were going.
+    browser.wait_for("#employee_id").await;
+    browser.fill("#employee_id", ADMIN_ID).await;
+    browser.fill("#password", ADMIN_PW).await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for("#employees").await;
+    assert!(browser.current_url().await.ends_with("/admin/employees"));
+
+    // Find the employee by name and open their page.
+    browser.fill("#q", "花子").await;
+    browser.click("#search").await;
+    browser.wait_for("input#q[value='花子']").await;
+    assert!(browser.text("#result-count").await.starts_with('1'));
+    browser
+        .click(&format!("a[href='/admin/employees/{STAFF_ID}']"))
+        .await;
+    browser.wait_for("#issue-form").await;
+    assert_eq!(browser.text("#employee-id").await, STAFF_ID);
+
+    // Issue a QR code valid for 24 hours; the page shows it with its JST expiry.
+    browser
+        .find("#validity option[value='24']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.click("#issue").await;
+    let qr = browser.wait_for("#qr").await;
+    assert!(
+        browser
+            .text("#expires")
+            .await
+            .starts_with("2026-04-02 09:00")
+    );
+    let url = decode_qr_data_url(&qr.attr("src").await.unwrap().unwrap());
+    assert_eq!(browser.text("#login-url").await, url);
+    let token = url.split("#t=").nth(1).unwrap();
+    assert_eq!(app.verify(token).await.status(), StatusCode::OK);
+
+    // The dashboard shows one locked account; unlock it from the locked list.
+    browser.goto(&app.url("/admin")).await;
+    assert_eq!(browser.text("#stat-locked").await, "1");
+    browser.click("a[href='/admin/locked']").await;
+    browser.wait_for("#locked").await;
+    browser
+        .fill("#locked input[name=reason]", "本人に電話で確認")
+        .await;
+    browser.click("#locked input[name=confirm]").await;
+    browser.click("#locked button[type=submit]").await;
+    browser.wait_for("#none-locked").await;
+    assert!(
+        browser
+            .text(".flash-ok")
+            .await
+            .contains("ロックを解除しました")
+    );
+    assert_eq!(app.login("N0002", STAFF_PW).await.status(), StatusCode::OK);
+
+    // Signing out ends the session: the portal asks for a sign-in again.
+    browser.click(".me button[type=submit]").await;
+    browser.wait_for("#employee_id").await;
+    browser.goto(&app.url("/admin")).await;
+    browser.wait_for("#employee_id").await;
+    browser.close().await;
+}
