@@ -823,3 +823,32 @@ async fn static_files_are_revalidated_with_an_etag() {
         .unwrap();
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
 }
+
+#[tokio::test]
+async fn a_portal_session_works_on_every_node_and_ends_on_every_node() {
+    let key = vec![7u8; 64];
+    let k2 = key.clone();
+    let a = spawn_app_configured(move |s| {
+        s.public_url = "http://127.0.0.1".into();
+        s.session_key = Some(key);
+    })
+    .await;
+    let b = crate::helpers::spawn_app_with(a.db.clone(), a.clock.clone(), move |s| {
+        s.public_url = "http://127.0.0.1".into();
+        s.session_key = Some(k2);
+    })
+    .await;
+    let p = Portal::signed_in_admin(&a).await;
+    let on_b = Portal {
+        client: p.client.clone(),
+        base: b.address.clone(),
+    };
+    assert!(on_b.html("/admin/employees").await.contains("人事 太郎"));
+    let res = on_b.submit("/admin", "/admin/logout", &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        p.get("/admin").await.status(),
+        StatusCode::SEE_OTHER,
+        "ended on node A too"
+    );
+}
