@@ -388,6 +388,7 @@ pub async fn unlock(
         conn.transaction::<_, AuthError, _>(|conn| {
             let emp = employees::find_by_code_for_update(conn, employee_id.as_str())?
                 .ok_or(AuthError::NotFound)?;
+            actor.may_act_on(&emp)?;
             let was_locked = employees::unlock(conn, emp.id, now)?;
             let cleared = attempts::clear_key(conn, &employee_id.rate_limit_key())?;
             history::write(

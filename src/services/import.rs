@@ -450,7 +450,31 @@ pub async fn import(
             };
             let mut to_insert = Vec::new();
             let mut to_update = Vec::new();
+            // An admin may not create or change accounts above their own level, nor change
+            // such an account at all (lowering it would let them take it over).
+            let ceiling = match &actor {
+                Actor::Employee { permission, .. } => Some(*permission),
+                Actor::Cli => None,
+            };
             for row in &parsed.rows {
+                let above = |level: f64| ceiling.is_some_and(|c| level > c + 0.001);
+                let current = existing
+                    .get(&row.employee_id.to_ascii_uppercase())
+                    .map(|old| old.5);
+                if above(row.permission_level) || current.is_some_and(above) {
+                    let c = ceiling.unwrap_or_default();
+                    report.errors.push(RowError {
+                        line: row.line,
+                        column: "permission_level",
+                        message_ja: format!(
+                            "ご自身の権限レベル（{c:.1}）より高いアカウントは作成・変更できません。"
+                        ),
+                        message_en: format!(
+                            "You cannot create or change an account above your own permission level ({c:.1})."
+                        ),
+                    });
+                    continue;
+                }
                 match existing.get(&row.employee_id.to_ascii_uppercase()) {
                     None => to_insert.push(row),
                     Some(old) => {
@@ -469,6 +493,7 @@ pub async fn import(
             }
             report.created = to_insert.len();
             report.updated = to_update.len();
+            report.errors.sort_by_key(|e| e.line);
             if dry_run || !report.errors.is_empty() {
                 return Ok(report);
             }

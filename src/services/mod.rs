@@ -49,6 +49,17 @@ impl Actor {
         }
     }
 
+    /// Nobody administers an account above their own permission level (the CLI, run by the
+    /// operator of the machine, may).
+    pub fn may_act_on(&self, target: &crate::db::models::Employee) -> Result<(), auth::AuthError> {
+        match self {
+            Actor::Employee { permission, .. } if target.permission_level > *permission => {
+                Err(auth::AuthError::Forbidden)
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub fn label(&self) -> String {
         match self {
             Actor::Employee { employee_id, .. } => employee_id.clone(),

@@ -77,11 +77,7 @@ pub async fn issue(
                 return Err(AuthError::Disabled);
             }
             // A token is the account: nobody hands out one for an account above their own level.
-            if let Actor::Employee { permission, .. } = &actor
-                && emp.permission_level > *permission
-            {
-                return Err(AuthError::Forbidden);
-            }
+            actor.may_act_on(&emp)?;
             let expires_at = now + validity.duration();
             let id = onetime_tokens::insert(
                 conn,
@@ -249,6 +245,7 @@ pub async fn revoke(
         conn.transaction::<_, AuthError, _>(|conn| {
             let emp = employees::find_by_code(conn, employee_id.as_str())?
                 .ok_or(AuthError::NotFound)?;
+            actor.may_act_on(&emp)?;
             if !onetime_tokens::revoke_one(conn, emp.id, token_id, now)? {
                 return Ok(false);
             }

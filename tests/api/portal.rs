@@ -267,6 +267,9 @@ async fn an_admin_who_loses_the_permission_gets_403_on_the_next_page() {
     let res = p.get("/admin/employees").await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(res.text().await.unwrap().contains("権限がありません"));
+    // The session ended with it: the sign-in page is open for someone else.
+    assert_eq!(app.count("portal_sessions"), 0);
+    assert_eq!(p.get("/admin/login").await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -851,4 +854,89 @@ async fn a_portal_session_works_on_every_node_and_ends_on_every_node() {
         StatusCode::SEE_OTHER,
         "ended on node A too"
     );
+}
+
+#[tokio::test]
+async fn a_session_ended_during_a_request_does_not_come_back() {
+    use actix_session::storage::{SessionKey, SessionStore};
+    use staffgate::routes::portal::store::MysqlSessionStore;
+    let app = spawn_portal().await;
+    let admin = app.seed_admin();
+    let store = MysqlSessionStore::new(app.state.clone());
+    let ttl = actix_web::cookie::time::Duration::minutes(30);
+    let state = std::collections::HashMap::from([
+        ("uid".to_owned(), admin.to_string()),
+        ("sid".to_owned(), "\"abc\"".to_owned()),
+        ("csrf".to_owned(), "\"t\"".to_owned()),
+        (
+            "flash".to_owned(),
+            "{\"kind\":\"ok\",\"text\":\"x\"}".to_owned(),
+        ),
+    ]);
+    let key = store.save(state.clone(), &ttl).await.unwrap();
+    // Signed out elsewhere while a slow request still holds the old state.
+    store.delete(&key).await.unwrap();
+    let fresh: SessionKey = store.update(key, state, &ttl).await.unwrap();
+    let revived = store.load(&fresh).await.unwrap().unwrap();
+    assert!(!revived.contains_key("uid") && !revived.contains_key("csrf"));
+    assert!(revived.contains_key("flash"));
+}
+
+#[tokio::test]
+async fn nobody_administers_an_account_above_their_own_level() {
+    let app = spawn_portal().await;
+    app.seed(Seed {
+        code: "SYS001",
+        name: "情報 管理者",
+        permission: 50.0,
+        ..Seed::default()
+    });
+    for _ in 0..5 {
+        app.login("SYS001", "not-the-password").await;
+    }
+    let p = Portal::signed_in_admin(&app).await;
+    let page = "/admin/employees/SYS001";
+    let res = p
+        .submit(
+            page,
+            "/admin/employees/SYS001/unlock",
+            &[("reason", "依頼あり"), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(
+        p.html(page)
+            .await
+            .contains("権限レベルの高いアカウントは解除できません")
+    );
+    assert!(app.employee("SYS001").locked_until.is_some());
+
+    // Import cannot lower (then take over) or raise an account beyond the admin's level.
+    let csrf = csrf_in(&p.html("/admin/import").await);
+    let csv = "employee_id,name,name_kana,department,email,permission_level\n\
+               SYS001,情報 管理者,,情報システム部,,1.0\n\
+               N0500,新人 一郎,,看護部,,9.5\n\
+               N0501,新人 二郎,,看護部,,1.0\n";
+    let res = upload(&p, &csrf, "levels.csv", csv.as_bytes().to_vec()).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert_eq!(
+        html.matches("より高いアカウントは作成・変更できません")
+            .count(),
+        2
+    );
+    assert!((app.employee("SYS001").permission_level - 50.0).abs() < 0.01);
+}
+
+#[tokio::test]
+async fn exporting_the_history_is_recorded() {
+    let app = spawn_portal().await;
+    let p = Portal::signed_in_admin(&app).await;
+    let res = p
+        .get("/admin/history/export.csv?event=password_login_ok")
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let _ = res.bytes().await.unwrap();
+    let audit = p.html("/admin/audit").await;
+    assert!(audit.contains("ログイン履歴の書き出し") && audit.contains("password_login_ok"));
 }

@@ -48,6 +48,7 @@ fn action_label(action: &str) -> (&str, &str) {
         "history_archived" => ("ログイン履歴のアーカイブ", "Login history archived"),
         "sheets_printed" => ("アカウントシートの一括印刷", "Account sheets printed"),
         "admin_created" => ("管理者の作成", "Administrator created"),
+        "history_exported" => ("ログイン履歴の書き出し", "Login history exported"),
         other => (other, other),
     }
 }

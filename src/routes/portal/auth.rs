@@ -58,6 +58,7 @@ impl LoginPage {
 struct LoginQuery {
     next: Option<String>,
     expired: Option<String>,
+    locked: Option<String>,
 }
 
 /// Sign-in happens before there is a session, so its form is protected by a double-submit
@@ -118,13 +119,26 @@ async fn login_page(
     {
         return Ok(see_other(&next));
     }
+    // Signed out because the current password was wrong too often: say until when.
+    let locked = query
+        .locked
+        .as_deref()
+        .filter(|t| t.len() == 5 && t.chars().all(|c| c.is_ascii_digit() || c == ':'))
+        .map(|at| {
+            lang_of(&req)
+                .pick(
+                    &format!("パスワードを続けて間違えたため、アカウントがロックされました。{at}以降にもう一度サインインしてください。"),
+                    &format!("The account was locked after repeated wrong passwords. Sign in again after {at} (JST)."),
+                )
+                .to_owned()
+        });
     render_login(
         &req,
         &state,
         StatusCode::OK,
         next,
         String::new(),
-        None,
+        locked,
         query.expired.is_some(),
     )
 }

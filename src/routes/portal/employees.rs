@@ -407,14 +407,18 @@ async fn revoke(
     me.check_csrf(&form.csrf)?;
     let (code, token_id) = path.into_inner();
     let employee_id = EmployeeId::parse(&code).map_err(|_| PortalError::NotFound)?;
-    let revoked = tokens::revoke(
+    let revoked = match tokens::revoke(
         &me.state,
         actor(&me.employee),
         employee_id,
         token_id,
         me.client.clone(),
     )
-    .await?;
+    .await
+    {
+        Err(AuthError::Forbidden) => false,
+        other => other?,
+    };
     if revoked {
         me.flash_ok("QRコードを無効にしました。", "The QR code was revoked.");
     } else {
@@ -464,14 +468,25 @@ async fn unlock(
         return Ok(see_other(&back));
     }
     let employee_id = EmployeeId::parse(&code).map_err(|_| PortalError::NotFound)?;
-    let done = auth::unlock(
+    let done = match auth::unlock(
         &me.state,
         actor(&me.employee),
         employee_id,
         reason,
         me.client.clone(),
     )
-    .await?;
+    .await
+    {
+        Ok(done) => done,
+        Err(AuthError::Forbidden) => {
+            me.flash_error(
+                "ご自身より権限レベルの高いアカウントは解除できません。",
+                "You cannot unlock an account with a higher permission level than yours.",
+            );
+            return Ok(see_other(&back));
+        }
+        Err(e) => return Err(e.into()),
+    };
     if done.was_locked {
         me.flash_ok(
             &format!(

@@ -109,7 +109,10 @@ async fn signed_in(req: HttpRequest) -> Result<SignedIn, PortalError> {
         .cloned()
         .ok_or_else(|| PortalError::Internal("application state missing".into()))?;
     let session = req.get_session();
+    // The page to come back to (language switch): a page that answered a POST has no GET
+    // of its own, so those go back to the dashboard.
     let here = match req.query_string() {
+        _ if req.method() != actix_web::http::Method::GET => "/admin".to_owned(),
         "" => req.path().to_owned(),
         q => format!("{}?{q}", req.path()),
     };
@@ -161,6 +164,8 @@ async fn signed_in(req: HttpRequest) -> Result<SignedIn, PortalError> {
         return Err(sign_in(false));
     }
     if !portal::is_admin(&state, &employee) {
+        // No longer an admin: the session ends, so they can sign in as someone else.
+        session.purge();
         return Err(PortalError::Forbidden);
     }
     let client = client_info(&req, state.settings.trust_proxy_headers);

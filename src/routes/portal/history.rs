@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::Admin;
 use super::employees::{Pager, event_view};
 use super::view::{Chrome, PortalError, encode, jst, page};
+use crate::db::queries::audit;
 use crate::db::queries::directory::{self, Cursor, HistoryFilter, HistoryRow};
 use crate::db::queries::employees as employee_rows;
 use crate::db::{self, DbError, DbPool};
@@ -357,6 +358,24 @@ async fn export(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpRespon
         let qs = query_string(&q);
         return Ok(super::view::see_other(&format!("/admin/history?{qs}")));
     }
+    // Who took a copy of whose sign-in records, and which.
+    let st = me.state.clone();
+    let (actor_id, actor_label) = (me.employee.id, me.employee.employee_id.clone());
+    let detail = serde_json::json!({
+        "employee": q.employee, "event": q.event, "from": q.from, "to": q.to,
+    });
+    db::run(&me.state.pool, move |conn| {
+        audit::insert(
+            conn,
+            "history_exported",
+            Some(actor_id),
+            &actor_label,
+            &detail,
+            st.clock.now_naive(),
+        )
+        .map_err(DbError::from)
+    })
+    .await?;
     let lang = me.lang;
     let mut head = String::from("\u{feff}");
     csv_line(

@@ -113,7 +113,13 @@ fn preview_page(me: &Admin, filename: String, report: ImportReport, bytes: &[u8]
 async fn preview(me: Admin, mut form: Multipart) -> Result<HttpResponse, PortalError> {
     let mut csrf = String::new();
     let mut file: Option<(String, Vec<u8>)> = None;
+    // The form has two fields; anything beyond a few is not our form.
+    let mut fields = 0;
     while let Some(item) = form.next().await {
+        fields += 1;
+        if fields > 4 {
+            return Err(PortalError::BadRequest("too many form fields".into()));
+        }
         let mut field = item.map_err(|e| PortalError::BadRequest(e.to_string()))?;
         let name = field.name().unwrap_or_default().to_owned();
         let filename = field

@@ -137,8 +137,21 @@ impl SessionStore for MysqlSessionStore {
         if updated == 1 {
             return Ok(session_key);
         }
-        // The session ended meanwhile (expired or signed out elsewhere): what the request
-        // wrote starts a new session rather than reviving the old one.
+        // The session ended while this request ran (expired, signed out, ended from another
+        // device, password changed): it must stay ended. Whatever else the request wrote
+        // starts an anonymous session.
+        let mut state = state;
+        for key in [
+            keys::EMPLOYEE,
+            keys::SESSION_REF,
+            keys::CSRF,
+            keys::STEP,
+            keys::AUTH_AT,
+            keys::IP,
+            keys::USER_AGENT,
+        ] {
+            state.remove(key);
+        }
         self.insert(state, ttl_).await.map_err(UpdateError::Other)
     }
 
