@@ -33,20 +33,24 @@ pub struct EmployeeFilter {
 
 type BoxedEmployees<'a> = employees::BoxedQuery<'a, Mysql>;
 
-fn filtered<'a>(f: &'a EmployeeFilter, now: NaiveDateTime) -> BoxedEmployees<'a> {
+fn filtered<'a>(f: &'a EmployeeFilter, now: NaiveDateTime, ids_only: bool) -> BoxedEmployees<'a> {
     use employees::dsl as e;
     let mut q = e::employees.into_boxed();
     if let Some(text) = f.q.as_deref().filter(|t| !t.is_empty()) {
         let esc = like_escape(text);
         let prefix = format!("{esc}%");
         let inside = format!("%{esc}%");
-        q = q.filter(
-            e::employee_id
-                .like(prefix)
-                .or(e::name.like(inside.clone()))
-                .or(e::name_kana.like(inside.clone()))
-                .or(e::department.like(inside)),
-        );
+        q = if ids_only {
+            q.filter(e::employee_id.like(prefix))
+        } else {
+            q.filter(
+                e::employee_id
+                    .like(prefix)
+                    .or(e::name.like(inside.clone()))
+                    .or(e::name_kana.like(inside.clone()))
+                    .or(e::department.like(inside)),
+            )
+        };
     }
     if f.locked {
         q = q.filter(e::locked_until.gt(now));
@@ -68,7 +72,9 @@ fn filtered<'a>(f: &'a EmployeeFilter, now: NaiveDateTime) -> BoxedEmployees<'a>
     q
 }
 
-/// One page of employees by employee ID, and how many match in all.
+/// One page of employees by employee ID, and how many match in all. A query that looks like
+/// an employee ID searches ID prefixes first (one index range); only when no ID matches does it
+/// look inside names, kana and departments too.
 pub fn search_employees(
     conn: &mut MysqlConnection,
     f: &EmployeeFilter,
@@ -76,12 +82,42 @@ pub fn search_employees(
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<Employee>, i64)> {
+    let id_like = f.q.as_deref().is_some_and(|q| {
+        q.len() >= 2
+            && q.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
+    if id_like {
+        let page = search_page(conn, f, true, now, offset, limit)?;
+        if page.1 > 0 {
+            return Ok(page);
+        }
+    }
+    search_page(conn, f, false, now, offset, limit)
+}
+
+fn search_page(
+    conn: &mut MysqlConnection,
+    f: &EmployeeFilter,
+    ids_only: bool,
+    now: NaiveDateTime,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<Employee>, i64)> {
     use employees::dsl as e;
-    let total = filtered(f, now).count().get_result(conn)?;
-    let rows = filtered(f, now)
+    let query = || filtered(f, now, ids_only);
+    let total = query().count().get_result(conn)?;
+    // Deferred join: walk the (employee_id, id) index for the page's ids, then read only
+    // those rows, so a deep page does not read every row before it.
+    let ids: Vec<i64> = query()
         .order(e::employee_id.asc())
         .offset(offset)
         .limit(limit)
+        .select(e::id)
+        .load(conn)?;
+    let rows = e::employees
+        .filter(e::id.eq_any(&ids))
+        .order(e::employee_id.asc())
         .select(Employee::as_select())
         .load(conn)?;
     Ok((rows, total))
