@@ -106,7 +106,11 @@ fn search_page(
 ) -> QueryResult<(Vec<Employee>, i64)> {
     use employees::dsl as e;
     let query = || filtered(f, now, ids_only);
-    let total = query().count().get_result(conn)?;
+    let total: i64 = query().count().get_result(conn)?;
+    if offset >= total {
+        // Nothing to show: do not scan a second time for it.
+        return Ok((Vec::new(), total));
+    }
     // Deferred join: walk the (employee_id, id) index for the page's ids, then read only
     // those rows, so a deep page does not read every row before it.
     let ids: Vec<i64> = query()
