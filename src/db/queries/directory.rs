@@ -106,6 +106,20 @@ fn search_page(
 ) -> QueryResult<(Vec<Employee>, i64)> {
     use employees::dsl as e;
     let query = || filtered(f, now, ids_only);
+    if !ids_only && f.q.is_some() {
+        // A text search cannot use an index: one scan that returns the matching ids in order
+        // beats a count scan plus an index walk that must visit every row to find few matches.
+        let all: Vec<i64> = query()
+            .order(e::employee_id.asc())
+            .select(e::id)
+            .load(conn)?;
+        let total = all.len() as i64;
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
+        let end = start
+            .saturating_add(usize::try_from(limit).unwrap_or(0))
+            .min(all.len());
+        return Ok((rows_by_id(conn, &all[start..end])?, total));
+    }
     let total: i64 = query().count().get_result(conn)?;
     if offset >= total {
         // Nothing to show: do not scan a second time for it.
@@ -119,12 +133,19 @@ fn search_page(
         .limit(limit)
         .select(e::id)
         .load(conn)?;
-    let rows = e::employees
-        .filter(e::id.eq_any(&ids))
+    Ok((rows_by_id(conn, &ids)?, total))
+}
+
+fn rows_by_id(conn: &mut MysqlConnection, ids: &[i64]) -> QueryResult<Vec<Employee>> {
+    use employees::dsl as e;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    e::employees
+        .filter(e::id.eq_any(ids))
         .order(e::employee_id.asc())
         .select(Employee::as_select())
-        .load(conn)?;
-    Ok((rows, total))
+        .load(conn)
 }
 
 pub fn locked_employees(
