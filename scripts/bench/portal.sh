@@ -465,15 +465,12 @@ employees, page 1	the page's ids	SELECT id FROM employees ORDER BY employee_id A
 employees, page $DEEP_PAGE	the page's ids	SELECT id FROM employees ORDER BY employee_id ASC LIMIT 50 OFFSET $EMP_OFFSET_DEEP
 employees, last page ($LAST_PAGE)	the page's ids	SELECT id FROM employees ORDER BY employee_id ASC LIMIT 50 OFFSET $EMP_OFFSET_LAST
 every employee list	the page's rows by id (deferred join; the 50 ids of page $DEEP_PAGE)	SELECT $EMP_COLS FROM employees WHERE id IN ($DEEP_PAGE_IDS) ORDER BY employee_id ASC
-employees, name contains $NAME_QUERY	count	SELECT COUNT(*) FROM employees WHERE $(SEARCH_WHERE "$NAME_QUERY")
-employees, name contains $NAME_QUERY	the page's ids	SELECT id FROM employees WHERE $(SEARCH_WHERE "$NAME_QUERY") ORDER BY employee_id ASC LIMIT 50 OFFSET 0
-employees, kana contains $KANA_QUERY	count	SELECT COUNT(*) FROM employees WHERE $(SEARCH_WHERE "$KANA_QUERY")
-employees, kana contains $KANA_QUERY	the page's ids	SELECT id FROM employees WHERE $(SEARCH_WHERE "$KANA_QUERY") ORDER BY employee_id ASC LIMIT 50 OFFSET 0
+employees, name contains $NAME_QUERY	the matching ids, in order (one scan)	SELECT id FROM employees WHERE $(SEARCH_WHERE "$NAME_QUERY") ORDER BY employee_id ASC
+employees, kana contains $KANA_QUERY	the matching ids, in order (one scan)	SELECT id FROM employees WHERE $(SEARCH_WHERE "$KANA_QUERY") ORDER BY employee_id ASC
 employees, ID starts $ID_PREFIX	count (ID-like: ID prefix only)	SELECT COUNT(*) FROM employees WHERE employee_id LIKE '$ID_PREFIX%'
 employees, ID starts $ID_PREFIX	the page's ids	SELECT id FROM employees WHERE employee_id LIKE '$ID_PREFIX%' ORDER BY employee_id ASC LIMIT 50 OFFSET 0
 employees, search $MISS_QUERY (no match)	count (ID-like: ID prefix only, finds none)	SELECT COUNT(*) FROM employees WHERE employee_id LIKE '$MISS_QUERY%'
-employees, search $MISS_QUERY (no match)	count (fallback: full search)	SELECT COUNT(*) FROM employees WHERE $(SEARCH_WHERE "$MISS_QUERY")
-employees, search $MISS_QUERY (no match)	the page's ids (fallback)	SELECT id FROM employees WHERE $(SEARCH_WHERE "$MISS_QUERY") ORDER BY employee_id ASC LIMIT 50 OFFSET 0
+employees, search $MISS_QUERY (no match)	the matching ids, in order (fallback, one scan)	SELECT id FROM employees WHERE $(SEARCH_WHERE "$MISS_QUERY") ORDER BY employee_id ASC
 employees, locked	count	SELECT COUNT(*) FROM employees WHERE locked_until > '$NOW'
 employees, locked	the page's ids	SELECT id FROM employees WHERE locked_until > '$NOW' ORDER BY employee_id ASC LIMIT 50 OFFSET 0
 employees, must change password	count	SELECT COUNT(*) FROM employees WHERE password_must_change = TRUE AND password_hash IS NOT NULL
