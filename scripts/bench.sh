@@ -76,26 +76,12 @@ command -v cargo >/dev/null 2>&1 || die "cargo not found (run scripts/setup-host
 # ---------------------------------------------------------------------------------------
 SERVER_PID=""
 WORK=$(mktemp -d)
-stop_server() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        note "stopping the server (pid $SERVER_PID)"
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 1 100); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$SERVER_PID" 2>/dev/null; then
-            note "server did not stop within 10 s; killing it"
-            kill -KILL "$SERVER_PID" 2>/dev/null || true
-        fi
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    SERVER_PID=""
-    rm -f "$PIDFILE"
-}
+# shellcheck source=scripts/bench/lib.sh
+. "$ROOT/scripts/bench/lib.sh"
 cleanup() {
     local rc=$?
     stop_server
+    rm -f "$PIDFILE"
     rm -rf "$WORK"
     exit "$rc"
 }
