@@ -47,6 +47,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub bcrypt_cost: u32,
     pub sheet_font: PathBuf,
+    /// Printed at the top of every account sheet.
+    pub organisation: String,
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
     pub hr_email: Option<String>,
@@ -278,6 +280,15 @@ impl Settings {
             r.get("STAFFGATE_SHEET_FONT")
                 .unwrap_or_else(|| DEFAULT_SHEET_FONT.into()),
         );
+        let organisation = r
+            .get("STAFFGATE_ORGANIZATION")
+            .unwrap_or_else(|| "staffgate".into());
+        if organisation.chars().count() > 60 {
+            r.problems.push(format!(
+                "STAFFGATE_ORGANIZATION is {} characters long; at most 60 fit on the account sheet",
+                organisation.chars().count()
+            ));
+        }
         let smtp_url = r.secret("STAFFGATE_SMTP_URL");
         let mail_from = r.get("STAFFGATE_MAIL_FROM");
         let hr_email = r.get("STAFFGATE_HR_EMAIL");
@@ -338,6 +349,7 @@ impl Settings {
             cors_origins,
             bcrypt_cost,
             sheet_font,
+            organisation,
             smtp_url,
             mail_from,
             hr_email,

@@ -21,6 +21,7 @@ use crate::services::clock::Clock;
 use crate::services::hashing::HashingPool;
 use crate::services::jwt::SigningKey;
 use crate::services::mail::DisabledMailer;
+use crate::services::sheets::FontCache;
 use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +71,7 @@ impl AppState {
         };
         let hashing = HashingPool::new(settings.hashing_threads, settings.bcrypt_cost)
             .map_err(|e| StartupError::Config(e.to_string()))?;
+        let sheet_font = Arc::new(FontCache::new(settings.sheet_font.clone()));
         Ok(AppState {
             settings: Arc::new(settings),
             pool,
@@ -79,6 +81,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             mailer: Arc::new(DisabledMailer),
             session_key,
+            sheet_font,
         })
     }
 }

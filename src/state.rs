@@ -9,6 +9,7 @@ use crate::services::clock::Clock;
 use crate::services::hashing::HashingPool;
 use crate::services::jwt::SigningKey;
 use crate::services::mail::Mailer;
+use crate::services::sheets::FontCache;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -21,4 +22,6 @@ pub struct AppState {
     pub mailer: Arc<dyn Mailer>,
     /// Signs and encrypts the portal's session cookie.
     pub session_key: actix_web::cookie::Key,
+    /// The account-sheet font, loaded on first print.
+    pub sheet_font: Arc<FontCache>,
 }

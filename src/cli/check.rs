@@ -1,6 +1,5 @@
 //! `staffgate check`: configuration, database and font; lists every problem, exit 1 if any.
 
-use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -8,6 +7,7 @@ use diesel::{Connection, MysqlConnection};
 
 use crate::config::{Settings, redact_url};
 use crate::db;
+use crate::services::sheets::SheetFont;
 
 pub async fn run() -> Result<ExitCode, String> {
     let (settings, mut problems) = Settings::from_env_all();
@@ -52,19 +52,8 @@ fn database_problems(url: &str) -> Vec<String> {
     }
 }
 
-/// The account-sheet font must exist and be a TrueType/OpenType font.
+/// The account-sheet font must exist, parse, and have Japanese glyphs (the same load the
+/// first print does).
 pub fn font_problem(path: &Path) -> Option<String> {
-    let mut magic = [0u8; 4];
-    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic));
-    match read {
-        Err(e) => Some(format!(
-            "STAFFGATE_SHEET_FONT {}: cannot read ({e}); install fonts-ipaexfont-gothic or point to a TTF/OTF with Japanese glyphs",
-            path.display()
-        )),
-        Ok(()) if [*b"\0\x01\0\0", *b"OTTO", *b"true", *b"ttcf"].contains(&magic) => None,
-        Ok(()) => Some(format!(
-            "STAFFGATE_SHEET_FONT {}: not a TrueType/OpenType font",
-            path.display()
-        )),
-    }
+    SheetFont::load(path).err().map(|e| e.to_string())
 }

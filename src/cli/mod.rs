@@ -5,6 +5,7 @@ mod create_admin;
 mod import;
 mod issue_token;
 mod migrate;
+mod print_sheets;
 mod serve;
 mod unlock;
 
@@ -45,6 +46,8 @@ pub enum Command {
     IssueToken(issue_token::Args),
     /// Unlock a locked account; the reason is recorded.
     Unlock(unlock::Args),
+    /// Print account sheets to one PDF (reissues every printed employee's QR code).
+    PrintSheets(print_sheets::Args),
 }
 
 /// Language for operator messages: English when LANG/LC_ALL say so, Japanese otherwise.
@@ -79,6 +82,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::ImportEmployees(args) => import::run(args).await,
             Command::IssueToken(args) => issue_token::run(args).await,
             Command::Unlock(args) => unlock::run(args).await,
+            Command::PrintSheets(args) => print_sheets::run(args).await,
         }
     });
     match result {
@@ -146,6 +150,34 @@ mod tests {
                 "--password-stdin"
             ]),
             Ok(())
+        );
+        assert_eq!(
+            ok(&[
+                "staffgate",
+                "print-sheets",
+                "--employee",
+                "E1",
+                "--employee",
+                "E2",
+                "-o",
+                "s.pdf"
+            ]),
+            Ok(())
+        );
+        assert_eq!(
+            ok(&[
+                "staffgate",
+                "print-sheets",
+                "--all-pending",
+                "-o",
+                "s.pdf",
+                "--yes"
+            ]),
+            Ok(())
+        );
+        assert!(
+            ok(&["staffgate", "print-sheets", "-o", "s.pdf"]).is_err(),
+            "whom to print for is required"
         );
         assert!(
             ok(&["staffgate", "unlock", "E1"]).is_err(),

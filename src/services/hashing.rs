@@ -49,6 +49,7 @@ impl Drop for Queued<'_> {
 #[derive(Clone)]
 pub struct HashingPool {
     permits: Arc<Semaphore>,
+    threads: usize,
     waiting: Arc<AtomicUsize>,
     max_waiting: usize,
     cost: u32,
@@ -62,6 +63,7 @@ impl HashingPool {
         let dummy_hash = bcrypt::hash("staffgate-timing-equaliser", cost)?;
         Ok(Self {
             permits: Arc::new(Semaphore::new(threads.max(1))),
+            threads: threads.max(1),
             waiting: Arc::new(AtomicUsize::new(0)),
             max_waiting: threads.max(1) * 64,
             cost,
@@ -103,6 +105,56 @@ impl HashingPool {
         let cost = self.cost;
         self.run(move || bcrypt::hash(plain, cost).map(PasswordHash))
             .await
+    }
+
+    /// Hashes a batch (initial passwords for printed sheets) on every hashing thread. Each hash
+    /// takes its own turn at the pool, so sign-ins arriving meanwhile wait for one hash, not
+    /// for the batch. Results are in the order of `passwords`.
+    pub async fn hash_many(
+        &self,
+        passwords: Vec<Password>,
+    ) -> Result<Vec<PasswordHash>, HashingError> {
+        let total = passwords.len();
+        let jobs = Arc::new(passwords);
+        let next = Arc::new(AtomicUsize::new(0));
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..self.threads.min(total) {
+            let (jobs, next, permits, cost) =
+                (jobs.clone(), next.clone(), self.permits.clone(), self.cost);
+            workers.spawn(async move {
+                let mut done = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(password) = jobs.get(i) else {
+                        break;
+                    };
+                    let permit = permits
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .map_err(|_| HashingError::Join)?;
+                    let plain = password.expose().to_owned();
+                    let hash = tokio::task::spawn_blocking(move || {
+                        let r = bcrypt::hash(plain, cost);
+                        drop(permit);
+                        r
+                    })
+                    .await
+                    .map_err(|_| HashingError::Join)??;
+                    done.push((i, PasswordHash(hash)));
+                }
+                Ok::<_, HashingError>(done)
+            });
+        }
+        let mut out: Vec<Option<PasswordHash>> = vec![None; total];
+        while let Some(joined) = workers.join_next().await {
+            for (i, hash) in joined.map_err(|_| HashingError::Join)?? {
+                out[i] = Some(hash);
+            }
+        }
+        out.into_iter()
+            .map(|h| h.ok_or(HashingError::Join))
+            .collect()
     }
 
     /// Verifies against `hash`, or against a dummy hash when there is none, so an unknown ID

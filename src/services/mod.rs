@@ -11,6 +11,7 @@ pub mod passwords;
 pub mod portal;
 pub mod qr;
 pub mod sessions;
+pub mod sheets;
 pub mod signin;
 pub mod tokens;
 

@@ -191,6 +191,7 @@ pub fn hash(password: &str) -> String {
 pub struct Seed<'a> {
     pub code: &'a str,
     pub name: &'a str,
+    pub department: &'a str,
     pub permission: f64,
     pub password: Option<&'a str>,
     pub must_change: bool,
@@ -202,6 +203,7 @@ impl Default for Seed<'_> {
         Self {
             code: "N0001",
             name: "看護 花子",
+            department: "看護部",
             permission: 1.0,
             password: Some("Sakura-Nurse-2026"),
             must_change: false,
@@ -230,7 +232,7 @@ impl TestApp {
                 employee_id: s.code,
                 name: s.name,
                 name_kana: "カンゴ ハナコ",
-                department: "看護部",
+                department: s.department,
                 email: None,
                 permission_level: s.permission,
                 status: s.status,

@@ -16,4 +16,5 @@ mod password;
 mod portal;
 mod schema;
 mod sessions;
+mod sheets;
 mod unlock;

@@ -8,3 +8,4 @@ pub mod history;
 pub mod onetime_tokens;
 pub mod portal_sessions;
 pub mod refresh_tokens;
+pub mod sheets;

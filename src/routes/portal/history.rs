@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::Admin;
 use super::employees::{Pager, event_view};
-use super::view::{Chrome, PortalError, encode, jst, page};
+use super::view::{Chrome, PortalError, encode, file_stamp, jst, page};
 use crate::db::queries::audit;
 use crate::db::queries::directory::{self, Cursor, HistoryFilter, HistoryRow};
 use crate::db::queries::employees as employee_rows;
@@ -449,12 +449,7 @@ async fn export(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpRespon
             }
         }
     });
-    let stamp = me
-        .state
-        .clock
-        .now()
-        .with_timezone(&JST)
-        .format("%Y%m%d-%H%M");
+    let stamp = file_stamp(me.state.clock.now());
     Ok(HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header((

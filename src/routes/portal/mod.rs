@@ -7,6 +7,7 @@ mod employees;
 mod guard;
 mod history;
 mod import;
+mod sheets;
 pub mod store;
 mod view;
 
@@ -99,6 +100,7 @@ pub fn scope(
         .configure(employees::configure)
         .configure(import::configure)
         .configure(history::configure)
+        .configure(sheets::configure)
         .configure(audit::configure)
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(PortalError::NotFound)

@@ -74,6 +74,11 @@ pub fn jst(t: &NaiveDateTime) -> String {
         .to_string()
 }
 
+/// `20261121-1804`: JST, for the names of downloaded files.
+pub fn file_stamp(now: chrono::DateTime<chrono::Utc>) -> String {
+    now.with_timezone(&JST).format("%Y%m%d-%H%M").to_string()
+}
+
 /// Renders a template with a status; a rendering failure is a logged 500.
 pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
     match page.render() {

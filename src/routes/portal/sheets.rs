@@ -1,0 +1,361 @@
+//! Account sheets: choose whom to print for, confirm what will be reissued, download the PDF.
+
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::Admin;
+use super::view::{Chrome, PortalError, encode, file_stamp, jst, page, see_other};
+use crate::db::queries::sheets::{self as q, Department};
+use crate::db::{self, DbError};
+use crate::domain::{EmployeeId, ValidityHours};
+use crate::services::clock::format_jst;
+use crate::services::portal::actor;
+use crate::services::sheets::{self, Plan, Selection, SheetError};
+
+/// Sheets go out on paper and are handed over in person: a week by default.
+const DEFAULT_VALIDITY: u32 = 168;
+/// The confirmation page lists this many people by name.
+const LISTED: usize = 300;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/sheets", web::get().to(index))
+        .route("/sheets/confirm", web::get().to(confirm))
+        .route("/sheets/print", web::post().to(print));
+}
+
+#[derive(Template)]
+#[template(path = "admin/sheets/index.html")]
+struct IndexPage {
+    c: Chrome,
+    departments: Vec<Department>,
+    pending: i64,
+}
+
+async fn index(me: Admin) -> Result<HttpResponse, PortalError> {
+    let (departments, pending) = db::run(&me.state.pool, |conn| {
+        let departments = q::departments(conn)?;
+        let pending = q::pending_count(conn)?;
+        Ok::<_, DbError>((departments, pending))
+    })
+    .await?;
+    Ok(page(&IndexPage {
+        c: me.chrome("sheets"),
+        departments,
+        pending,
+    }))
+}
+
+/// A selection as the forms carry it: `e` (repeated, from the employee list's checkboxes),
+/// `ids` (typed, separated by spaces, commas or new lines), `department`, or `pending=1`.
+#[derive(Default)]
+struct SelectionParams {
+    codes: Vec<String>,
+    department: Option<String>,
+    pending: bool,
+    validity: Option<String>,
+}
+
+impl SelectionParams {
+    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut p = Self::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "e" | "ids" | "employees" => p.codes.extend(
+                    v.split(|c: char| c.is_whitespace() || c == ',' || c == '、')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                ),
+                "department" if !v.trim().is_empty() => p.department = Some(v.trim().to_owned()),
+                "pending" => p.pending = v == "1",
+                "validity" => p.validity = Some(v),
+                _ => {}
+            }
+        }
+        p
+    }
+
+    fn selection(&self) -> Result<Selection, (String, String)> {
+        if self.pending {
+            return Ok(Selection::Pending);
+        }
+        if let Some(d) = &self.department {
+            return Ok(Selection::Department(d.chars().take(100).collect()));
+        }
+        if self.codes.is_empty() {
+            return Err((
+                "印刷する職員を選んでください。".into(),
+                "Choose whom to print sheets for.".into(),
+            ));
+        }
+        if self.codes.len() > sheets::MAX_BATCH {
+            let e = SheetError::TooMany {
+                count: self.codes.len(),
+            };
+            return Err(e.messages());
+        }
+        let mut ids = Vec::with_capacity(self.codes.len());
+        let mut bad = Vec::new();
+        for c in &self.codes {
+            match EmployeeId::parse(c) {
+                Ok(id) => ids.push(id),
+                Err(_) => bad.push(c.chars().take(40).collect::<String>()),
+            }
+        }
+        if !bad.is_empty() {
+            return Err((
+                format!("社員IDの形式が正しくありません: {}", bad.join("、")),
+                format!("Not a valid employee ID: {}.", bad.join(", ")),
+            ));
+        }
+        Ok(Selection::Employees(ids))
+    }
+
+    fn validity(&self) -> Result<ValidityHours, (String, String)> {
+        let raw = self
+            .validity
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty());
+        let hours = match raw {
+            None => Some(i64::from(DEFAULT_VALIDITY)),
+            Some(v) => v.parse::<i64>().ok(),
+        };
+        hours
+            .and_then(|h| ValidityHours::parse(Some(h)).ok())
+            .ok_or_else(|| {
+                (
+                    "有効期間は1〜168時間の整数で指定してください。".into(),
+                    "The validity must be a whole number of hours from 1 to 168.".into(),
+                )
+            })
+    }
+
+    /// The confirmation page for this selection.
+    fn confirm_url(&self) -> String {
+        let mut parts = Vec::new();
+        if self.pending {
+            parts.push("pending=1".to_owned());
+        } else if let Some(d) = &self.department {
+            parts.push(format!("department={}", encode(d)));
+        } else {
+            parts.extend(self.codes.iter().map(|c| format!("e={}", encode(c))));
+        }
+        if let Some(v) = &self.validity {
+            parts.push(format!("validity={}", encode(v)));
+        }
+        format!("/admin/sheets/confirm?{}", parts.join("&"))
+    }
+}
+
+pub struct PlannedRow {
+    pub code: String,
+    pub name: String,
+    pub department: String,
+    pub initial_password: bool,
+    pub last_printed: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/sheets/confirm.html")]
+struct ConfirmPage {
+    c: Chrome,
+    what_ja: String,
+    what_en: String,
+    count: usize,
+    live_tokens: i64,
+    initial_passwords: usize,
+    skipped: usize,
+    rows: Vec<PlannedRow>,
+    more: usize,
+    kind: &'static str,
+    department: String,
+    employees: String,
+    validity: u32,
+    expires: String,
+    validity_options: Vec<(u32, &'static str, &'static str)>,
+}
+
+async fn confirm(me: Admin, req: HttpRequest) -> Result<HttpResponse, PortalError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
+        .map_err(|e| PortalError::BadRequest(e.to_string()))?;
+    let params = SelectionParams::from_pairs(pairs);
+    let (sel, validity) = match (params.selection(), params.validity()) {
+        (Ok(s), Ok(v)) => (s, v),
+        (Err((ja, en)), _) | (_, Err((ja, en))) => {
+            me.flash_error(&ja, &en);
+            return Ok(see_other("/admin/sheets"));
+        }
+    };
+    let plan = match sheets::plan(&me.state, &actor(&me.employee), &sel).await {
+        Ok(plan) => plan,
+        Err(e) => {
+            let (ja, en) = failure(&e);
+            me.flash_error(&ja, &en);
+            return Ok(see_other("/admin/sheets"));
+        }
+    };
+    let (what_ja, what_en) = describe(&sel);
+    let (kind, department, employees) = match &sel {
+        Selection::Employees(ids) => (
+            "employees",
+            String::new(),
+            ids.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(" "),
+        ),
+        Selection::Department(d) => ("department", d.clone(), String::new()),
+        Selection::Pending => ("pending", String::new(), String::new()),
+    };
+    let Plan {
+        employees: planned,
+        skipped,
+        live_tokens,
+        initial_passwords,
+    } = plan;
+    let count = planned.len();
+    let listed: Vec<i64> = planned.iter().take(LISTED).map(|e| e.id).collect();
+    let last = db::run(&me.state.pool, move |conn| {
+        q::last_prints(conn, &listed).map_err(DbError::from)
+    })
+    .await?;
+    let rows = planned
+        .iter()
+        .take(LISTED)
+        .map(|e| PlannedRow {
+            last_printed: last
+                .iter()
+                .find(|l| l.0 == e.id)
+                .map(|(_, at, reprint)| format!("{}（{}）", jst(at), reprint + 1))
+                .unwrap_or_default(),
+            code: e.employee_id.clone(),
+            name: e.name.clone(),
+            department: e.department.clone(),
+            initial_password: e.password_hash.is_none() || e.password_must_change,
+        })
+        .collect();
+    let expires = format_jst(sheets::expiry_of(me.state.clock.now(), validity));
+    Ok(page(&ConfirmPage {
+        c: me.chrome("sheets"),
+        what_ja,
+        what_en,
+        count,
+        live_tokens,
+        initial_passwords,
+        skipped,
+        rows,
+        more: count.saturating_sub(LISTED),
+        kind,
+        department,
+        employees,
+        validity: validity.hours(),
+        expires,
+        validity_options: vec![
+            (24, "24時間", "24 hours"),
+            (72, "72時間（3日）", "72 hours (3 days)"),
+            (168, "7日間", "7 days"),
+        ],
+    }))
+}
+
+fn describe(sel: &Selection) -> (String, String) {
+    match sel {
+        Selection::Employees(ids) if ids.len() == 1 => (
+            format!("社員ID {}", ids[0].as_str()),
+            format!("employee {}", ids[0].as_str()),
+        ),
+        Selection::Employees(ids) => (
+            format!("選択した職員 {} 名", ids.len()),
+            format!("{} selected employees", ids.len()),
+        ),
+        Selection::Department(d) => (
+            format!("部署「{d}」の在籍者"),
+            format!("active staff of {d}"),
+        ),
+        Selection::Pending => (
+            "パスワードをまだ設定していない在籍者全員".into(),
+            "every active employee without a password of their own".into(),
+        ),
+    }
+}
+
+/// The message for a failed plan or print; unexpected failures are logged, not shown.
+fn failure(e: &SheetError) -> (String, String) {
+    if matches!(e, SheetError::Db(_) | SheetError::Internal(_)) {
+        tracing::error!(error = %e, "printing account sheets failed");
+    }
+    e.messages()
+}
+
+#[derive(Deserialize)]
+struct PrintForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    department: String,
+    #[serde(default)]
+    employees: String,
+    #[serde(default)]
+    validity: String,
+    #[serde(default)]
+    expected: String,
+}
+
+impl PrintForm {
+    fn params(&self) -> SelectionParams {
+        let mut pairs = vec![("validity".to_owned(), self.validity.clone())];
+        match self.kind.as_str() {
+            "pending" => pairs.push(("pending".into(), "1".into())),
+            "department" => pairs.push(("department".into(), self.department.clone())),
+            _ => pairs.push(("employees".into(), self.employees.clone())),
+        }
+        SelectionParams::from_pairs(pairs)
+    }
+}
+
+/// Issues and prints: the answer is the PDF itself (never cached), or back to the
+/// confirmation page with the reason when nothing was printed.
+async fn print(me: Admin, form: web::Form<PrintForm>) -> Result<HttpResponse, PortalError> {
+    me.check_csrf(&form.csrf)?;
+    let params = form.params();
+    let back = params.confirm_url();
+    let (sel, validity) = match (params.selection(), params.validity()) {
+        (Ok(s), Ok(v)) => (s, v),
+        (Err((ja, en)), _) | (_, Err((ja, en))) => {
+            me.flash_error(&ja, &en);
+            return Ok(see_other("/admin/sheets"));
+        }
+    };
+    let Ok(expected) = form.expected.trim().parse::<usize>() else {
+        return Err(PortalError::BadRequest("expected count missing".into()));
+    };
+    let printed = match sheets::print(
+        &me.state,
+        actor(&me.employee),
+        sel,
+        validity,
+        Some(expected),
+        me.client.clone(),
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            let (ja, en) = failure(&e);
+            me.flash_error(&ja, &en);
+            return Ok(see_other(&back));
+        }
+    };
+    let stamp = file_stamp(me.state.clock.now());
+    let filename = format!("account-sheets-{stamp}-{}.pdf", printed.count);
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "application/pdf"))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .insert_header((CACHE_CONTROL, "no-store, private"))
+        .insert_header(("X-Sheet-Count", printed.count.to_string()))
+        .body(printed.pdf))
+}
