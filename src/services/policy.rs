@@ -120,7 +120,7 @@ pub async fn update(
             if n > 0 {
                 audit::insert(
                     conn,
-                    "password_policy_changed",
+                    "policy_changed",
                     actor.id(),
                     &actor.label(),
                     &json!({ "changes": changes, "ip": client.ip }),

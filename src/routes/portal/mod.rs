@@ -7,6 +7,7 @@ mod employees;
 mod guard;
 mod history;
 mod import;
+mod policy;
 pub mod store;
 mod view;
 
@@ -100,6 +101,7 @@ pub fn scope(
         .configure(import::configure)
         .configure(history::configure)
         .configure(audit::configure)
+        .configure(policy::configure)
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(PortalError::NotFound)
         }))
