@@ -501,6 +501,38 @@ mod tests {
     }
 
     #[test]
+    fn the_expiry_policy_seed_is_read_and_checked() {
+        let s = load(&[
+            ("DATABASE_URL", "mysql://root@127.0.0.1:3306/x"),
+            ("STAFFGATE_PASSWORD_WARN_DAYS", "30"),
+            ("STAFFGATE_PASSWORD_EXPIRE_DAYS", "60"),
+            ("STAFFGATE_PASSWORD_LONG_EXEMPT", "true"),
+        ])
+        .expect("loads");
+        assert_eq!(
+            (s.expiry_defaults.warn_days, s.expiry_defaults.expire_days),
+            (30, 60)
+        );
+        assert!(s.expiry_defaults.enabled && s.expiry_defaults.long_exempt);
+        let all = load(&[
+            ("DATABASE_URL", "mysql://root@127.0.0.1:3306/x"),
+            ("STAFFGATE_PASSWORD_WARN_DAYS", "200"),
+            ("STAFFGATE_PASSWORD_EXPIRY", "maybe"),
+            ("STAFFGATE_EXPIRY_SPREAD_DAYS", "400"),
+        ])
+        .err()
+        .unwrap_or_default()
+        .join("\n");
+        for needle in [
+            "warn_days",
+            "STAFFGATE_PASSWORD_EXPIRY",
+            "STAFFGATE_EXPIRY_SPREAD_DAYS",
+        ] {
+            assert!(all.contains(needle), "missing {needle} in {all}");
+        }
+    }
+
+    #[test]
     fn debug_output_hides_secrets() {
         let s = load(&[("DATABASE_URL", "mysql://app:s3cret@db:3306/sg")]).expect("loads");
         assert!(!format!("{s:?}").contains("s3cret"));

@@ -24,6 +24,13 @@ fn status(body: &Value) -> (Value, bool, bool) {
     )
 }
 
+/// `/me` with the access token of a token response.
+async fn me_of(app: &TestApp, tokens: &Value) -> Value {
+    let res = app.me(tokens["accessToken"].as_str().unwrap()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn tokens_and_me_report_the_status_at_89_91_and_181_days() {
     let app = spawn_app().await;
@@ -32,12 +39,7 @@ async fn tokens_and_me_report_the_status_at_89_91_and_181_days() {
     app.clock.advance(Duration::days(89));
     let t = app.tokens(STAFF_ID, STAFF_PW).await;
     assert_eq!(status(&t), (json!(EXPIRES), false, false));
-    let me: Value = app
-        .me(t["accessToken"].as_str().unwrap())
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me = me_of(&app, &t).await;
     assert_eq!(status(&me), (json!(EXPIRES), false, false));
 
     app.clock.advance(Duration::days(2));
@@ -81,13 +83,7 @@ async fn tokens_and_me_report_the_status_at_89_91_and_181_days() {
     let t: Value = res.json().await.unwrap();
     assert_eq!(t["scope"], "full");
     assert_eq!(status(&t), (json!("2027-03-28T00:00:00Z"), false, false));
-    let me: Value = app
-        .me(t["accessToken"].as_str().unwrap())
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(!status(&me).2);
+    assert!(!status(&me_of(&app, &t).await).2);
 }
 
 #[tokio::test]
@@ -181,6 +177,25 @@ async fn admin_now(app: &TestApp) -> Portal {
     p
 }
 
+/// Posts the policy form (the long-password exemption left off).
+async fn save_policy(
+    p: &Portal,
+    enabled: bool,
+    warn: &str,
+    expire: &str,
+    long: &str,
+) -> reqwest::Response {
+    let mut form = vec![
+        ("warn_days", warn),
+        ("expire_days", expire),
+        ("long_length", long),
+    ];
+    if enabled {
+        form.push(("enabled", "1"));
+    }
+    p.submit("/admin/policy", "/admin/policy", &form).await
+}
+
 fn policy_values(app: &TestApp) -> Vec<(String, String)> {
     use diesel::prelude::*;
     use staffgate::db::schema::settings::dsl as s;
@@ -203,18 +218,7 @@ async fn the_policy_page_edits_validates_audits_and_switches_off() {
     assert_eq!(seeded.len(), 5, "seeded from configuration: {seeded:?}");
 
     // Invalid: every problem is named, in Japanese, and nothing is written.
-    let res = p
-        .submit(
-            "/admin/policy",
-            "/admin/policy",
-            &[
-                ("enabled", "1"),
-                ("warn_days", "70"),
-                ("expire_days", "60"),
-                ("long_length", "8"),
-            ],
-        )
-        .await;
+    let res = save_policy(&p, true, "70", "60", "8").await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text().await.unwrap();
     assert!(
@@ -227,18 +231,7 @@ async fn the_policy_page_edits_validates_audits_and_switches_off() {
     assert_eq!(app.count("admin_audit"), 0);
 
     // Valid: saved, audited old -> new, shown with who and when.
-    let res = p
-        .submit(
-            "/admin/policy",
-            "/admin/policy",
-            &[
-                ("enabled", "1"),
-                ("warn_days", "30"),
-                ("expire_days", "60"),
-                ("long_length", "13"),
-            ],
-        )
-        .await;
+    let res = save_policy(&p, true, "30", "60", "13").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/admin/policy");
     let html = p.html("/admin/policy").await;
@@ -271,17 +264,7 @@ async fn the_policy_page_edits_validates_audits_and_switches_off() {
     assert!(detail.contains("2026-05-31 09:00"), "{detail}");
 
     // Switched off: nothing expires.
-    let res = p
-        .submit(
-            "/admin/policy",
-            "/admin/policy",
-            &[
-                ("warn_days", "30"),
-                ("expire_days", "60"),
-                ("long_length", "13"),
-            ],
-        )
-        .await;
+    let res = save_policy(&p, false, "30", "60", "13").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let t = app.tokens(STAFF_ID, STAFF_PW).await;
     assert_eq!(t["scope"], "full");
