@@ -312,4 +312,28 @@ async fn an_expired_admin_password_reaches_only_the_password_page() {
     let res = p.get("/admin/employees").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/admin/password");
+    let html = p.html("/admin/password").await;
+    assert!(
+        html.contains("パスワードの有効期限が切れています"),
+        "{html}"
+    );
+    // After the change the portal opens.
+    let res = p
+        .submit(
+            "/admin/password",
+            "/admin/password",
+            &[
+                ("current_password", ADMIN_PW),
+                ("new_password", "Atarashii-Jinji-Pass-2"),
+                ("confirm_password", "Atarashii-Jinji-Pass-2"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        res.text().await.unwrap()
+    );
+    assert_eq!(p.get("/admin/employees").await.status(), StatusCode::OK);
 }
