@@ -52,6 +52,14 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
     pub hr_email: Option<String>,
+    /// One HR mail a day listing the day's locks instead of one mail per lock.
+    pub hr_lock_digest: bool,
+    /// Seconds between outbox runs (0: no background worker).
+    pub mail_poll_seconds: u64,
+    /// The expiry policy until an admin edits it (seeds the `settings` rows that are missing).
+    pub expiry_defaults: crate::domain::ExpiryPolicy,
+    /// Window over which the first expiry of bulk-created accounts is spread.
+    pub expiry_spread_days: i32,
     pub password_min_length: usize,
     pub admin_permission: f64,
     pub db_pool_size: u32,
@@ -296,6 +304,39 @@ impl Settings {
             r.problems
                 .push("STAFFGATE_MAIL_FROM is required when STAFFGATE_SMTP_URL is set".into());
         }
+        let hr_lock_digest = r.flag("STAFFGATE_HR_LOCK_DIGEST");
+        let mail_poll_seconds = r.parse("STAFFGATE_MAIL_POLL_SECONDS", 15u64, "a whole number");
+        let defaults = crate::domain::ExpiryPolicy::default();
+        let expiry_raw = crate::domain::expiry::RawPolicy {
+            enabled: r
+                .get("STAFFGATE_PASSWORD_EXPIRY")
+                .is_none_or(|_| r.flag("STAFFGATE_PASSWORD_EXPIRY")),
+            warn_days: r
+                .get("STAFFGATE_PASSWORD_WARN_DAYS")
+                .unwrap_or_else(|| defaults.warn_days.to_string()),
+            expire_days: r
+                .get("STAFFGATE_PASSWORD_EXPIRE_DAYS")
+                .unwrap_or_else(|| defaults.expire_days.to_string()),
+            long_exempt: r.flag("STAFFGATE_PASSWORD_LONG_EXEMPT"),
+            long_length: r
+                .get("STAFFGATE_PASSWORD_LONG_LENGTH")
+                .unwrap_or_else(|| defaults.long_length.to_string()),
+        };
+        let expiry_defaults = match crate::domain::ExpiryPolicy::parse(&expiry_raw) {
+            Ok(p) => p,
+            Err(errors) => {
+                for e in errors {
+                    r.problems
+                        .push(format!("password expiry ({}): {}", e.field, e.message_en));
+                }
+                defaults
+            }
+        };
+        let expiry_spread_days = r.parse("STAFFGATE_EXPIRY_SPREAD_DAYS", 30i32, "a whole number");
+        if !(0..=365).contains(&expiry_spread_days) {
+            r.problems
+                .push("STAFFGATE_EXPIRY_SPREAD_DAYS must be between 0 and 365".into());
+        }
         let password_min_length =
             r.parse("STAFFGATE_PASSWORD_MIN_LENGTH", 8usize, "a whole number");
         if !(8..=64).contains(&password_min_length) {
@@ -353,6 +394,10 @@ impl Settings {
             smtp_url,
             mail_from,
             hr_email,
+            hr_lock_digest,
+            mail_poll_seconds,
+            expiry_defaults,
+            expiry_spread_days,
             password_min_length,
             admin_permission,
             db_pool_size,
@@ -465,6 +510,38 @@ mod tests {
                 .any(|p| p.contains("cannot read"))
         );
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn the_expiry_policy_seed_is_read_and_checked() {
+        let s = load(&[
+            ("DATABASE_URL", "mysql://root@127.0.0.1:3306/x"),
+            ("STAFFGATE_PASSWORD_WARN_DAYS", "30"),
+            ("STAFFGATE_PASSWORD_EXPIRE_DAYS", "60"),
+            ("STAFFGATE_PASSWORD_LONG_EXEMPT", "true"),
+        ])
+        .expect("loads");
+        assert_eq!(
+            (s.expiry_defaults.warn_days, s.expiry_defaults.expire_days),
+            (30, 60)
+        );
+        assert!(s.expiry_defaults.enabled && s.expiry_defaults.long_exempt);
+        let all = load(&[
+            ("DATABASE_URL", "mysql://root@127.0.0.1:3306/x"),
+            ("STAFFGATE_PASSWORD_WARN_DAYS", "200"),
+            ("STAFFGATE_PASSWORD_EXPIRY", "maybe"),
+            ("STAFFGATE_EXPIRY_SPREAD_DAYS", "400"),
+        ])
+        .err()
+        .unwrap_or_default()
+        .join("\n");
+        for needle in [
+            "warn_days",
+            "STAFFGATE_PASSWORD_EXPIRY",
+            "STAFFGATE_EXPIRY_SPREAD_DAYS",
+        ] {
+            assert!(all.contains(needle), "missing {needle} in {all}");
+        }
     }
 
     #[test]

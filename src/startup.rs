@@ -20,7 +20,7 @@ use crate::routes;
 use crate::services::clock::Clock;
 use crate::services::hashing::HashingPool;
 use crate::services::jwt::SigningKey;
-use crate::services::mail::DisabledMailer;
+use crate::services::mail::{DisabledMailer, Mailer, SmtpMailer};
 use crate::services::sheets::FontCache;
 use crate::state::AppState;
 
@@ -72,6 +72,12 @@ impl AppState {
         let hashing = HashingPool::new(settings.hashing_threads, settings.bcrypt_cost)
             .map_err(|e| StartupError::Config(e.to_string()))?;
         let sheet_font = Arc::new(FontCache::new(settings.sheet_font.clone()));
+        let mailer: Arc<dyn Mailer> = match (&settings.smtp_url, &settings.mail_from) {
+            (Some(url), Some(from)) => Arc::new(
+                SmtpMailer::new(url, from).map_err(|e| StartupError::Config(e.to_string()))?,
+            ),
+            _ => Arc::new(DisabledMailer),
+        };
         Ok(AppState {
             settings: Arc::new(settings),
             pool,
@@ -79,7 +85,7 @@ impl AppState {
             keys: Arc::new(keys),
             hashing,
             metrics: Arc::new(Metrics::default()),
-            mailer: Arc::new(DisabledMailer),
+            mailer,
             session_key,
             sheet_font,
         })
@@ -98,6 +104,7 @@ impl Application {
         let listener =
             TcpListener::bind(&addr).map_err(|source| StartupError::Bind { addr, source })?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        seed_policy(&state);
         let server = serve(listener, state.clone())?;
         Ok(Application {
             port,
@@ -112,9 +119,31 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let pruner = tokio::spawn(prune_attempts(self.state.clone()));
+        let mail = (self.state.mailer.enabled() && self.state.settings.mail_poll_seconds > 0)
+            .then(|| tokio::spawn(crate::services::outbox::worker(self.state.clone())));
         let result = self.server.await;
         pruner.abort();
+        if let Some(mail) = mail {
+            mail.abort();
+        }
         result
+    }
+}
+
+/// Writes the configured expiry policy into `settings` where no value is stored yet. Until it
+/// succeeds the configured values apply anyway, so a failure is only logged.
+fn seed_policy(state: &AppState) {
+    let now = state.clock.now_naive();
+    let result = state
+        .pool
+        .get()
+        .map_err(|e| e.to_string())
+        .and_then(|mut conn| {
+            crate::services::policy::seed(&mut conn, &state.settings, now)
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "seeding the password policy failed");
     }
 }
 

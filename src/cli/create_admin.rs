@@ -75,6 +75,7 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         .hash(&password)
         .await
         .map_err(|e| e.to_string())?;
+    let length_class = crate::domain::expiry::length_class(&password);
     let admin_level = state.settings.admin_permission.max(9.0);
     let now = state.clock.now_naive();
     let department = args.department.clone();
@@ -96,6 +97,8 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
                             password_hash: Some(&hash.0),
                             password_must_change: false,
                             password_updated_at: Some(now),
+                            password_length_class: length_class,
+                            password_expiry_offset_days: 0,
                             created_at: now,
                             updated_at: now,
                         },
@@ -111,6 +114,8 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
                             e::password_hash.eq(Some(&hash.0)),
                             e::password_must_change.eq(false),
                             e::password_updated_at.eq(Some(now)),
+                            e::password_length_class.eq(length_class),
+                            e::password_expiry_offset_days.eq(0),
                             e::failed_login_count.eq(0),
                             e::locked_until.eq(None::<chrono::NaiveDateTime>),
                             e::updated_at.eq(now),

@@ -20,6 +20,8 @@ pub struct Employee {
     pub password_hash: Option<String>,
     pub password_must_change: bool,
     pub password_updated_at: Option<NaiveDateTime>,
+    pub password_length_class: i32,
+    pub password_expiry_offset_days: i32,
     pub failed_login_count: i32,
     pub locked_until: Option<NaiveDateTime>,
     pub last_login_at: Option<NaiveDateTime>,
@@ -57,6 +59,8 @@ pub struct NewEmployee<'a> {
     pub password_hash: Option<&'a str>,
     pub password_must_change: bool,
     pub password_updated_at: Option<NaiveDateTime>,
+    pub password_length_class: i32,
+    pub password_expiry_offset_days: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }

@@ -1,6 +1,7 @@
 //! Input types that cannot be invalid once parsed: parse, don't validate.
 
 mod employee_id;
+pub mod expiry;
 mod password;
 mod permission;
 mod status;
@@ -8,6 +9,7 @@ pub mod token;
 mod validity;
 
 pub use employee_id::EmployeeId;
+pub use expiry::ExpiryPolicy;
 pub use password::Password;
 pub use permission::PermissionLevel;
 pub use status::{EmployeeStatus, TokenPurpose};

@@ -345,13 +345,21 @@ where
         return Err(AuthError::Policy(violations));
     }
     let hash = state.hashing.hash(&new).await?;
+    let length_class = crate::domain::expiry::length_class(&new);
 
     let st = state.clone();
     db::run(&state.pool, move |conn| {
         let now = st.clock.now_naive();
         conn.transaction::<_, AuthError, _>(|conn| {
             // Guarded by the password version we read: a setup token is spent by the first change.
-            if employees::set_password(conn, emp.id, &hash.0, false, emp.password_updated_at, now)? != 1 {
+            let first_choice = emp.password_hash.is_none() || emp.password_must_change;
+            let row = employees::NewPassword {
+                hash: &hash.0,
+                must_change: false,
+                length_class,
+                expiry_offset_days: if first_choice { emp.password_expiry_offset_days } else { 0 },
+            };
+            if employees::set_password(conn, emp.id, &row, emp.password_updated_at, now)? != 1 {
                 return Err(AuthError::Unauthorized);
             }
             let revoked = crate::db::queries::refresh_tokens::revoke_all_for_employee(conn, emp.id, None, now)?;

@@ -11,6 +11,7 @@ use crate::db::models::NewEmployee;
 use crate::db::queries::audit;
 use crate::db::schema::employees::dsl as e;
 use crate::db::{self, DbError};
+use crate::domain::expiry::spread_offset;
 use crate::domain::{EmployeeId, ParseError, PermissionLevel};
 use crate::state::AppState;
 
@@ -403,7 +404,8 @@ impl<'a> LineCounter<'a> {
 type Existing = (String, String, String, String, Option<String>, f64);
 
 /// Validates, then (unless `dry_run` or any row is invalid) upserts every row by employee_id in
-/// one transaction. New employees start without a password and must set one.
+/// one transaction. New employees start without a password and must set one; their first
+/// expiry is spread over `STAFFGATE_EXPIRY_SPREAD_DAYS` (see `domain::expiry::spread_offset`).
 pub async fn import(
     state: &AppState,
     actor: Actor,
@@ -416,6 +418,7 @@ pub async fn import(
         .await
         .map_err(|_| ImportError::Db(DbError::Join))?;
     let st = state.clone();
+    let spread = state.settings.expiry_spread_days;
     db::run(&state.pool, move |conn| {
         let now = st.clock.now_naive();
         conn.transaction::<_, ImportError, _>(|conn| {
@@ -511,6 +514,8 @@ pub async fn import(
                         password_hash: None,
                         password_must_change: true,
                         password_updated_at: None,
+                        password_length_class: 0,
+                        password_expiry_offset_days: spread_offset(&r.employee_id, spread),
                         created_at: now,
                         updated_at: now,
                     })

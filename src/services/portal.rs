@@ -1,11 +1,12 @@
 //! The portal's sign-in, a small state machine: the password step (same lockout, limits and
 //! ledger as the API), then whatever the account still owes before it may use the portal.
-//! Today that is a forced password change; a second factor joins here as one more step.
+//! Today that is a forced password change (initial or expired password); a second factor joins here as one more step.
 
 use serde_json::json;
 
 use super::auth::{self, AuthError};
 use super::history::{self, Event, Record};
+use super::sessions::PasswordStatus;
 use super::{Actor, ClientInfo};
 use crate::db;
 use crate::db::models::Employee;
@@ -16,7 +17,7 @@ use crate::state::AppState;
 /// Where a portal session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    /// Signed in with an initial (or reset) password: may only set a new one.
+    /// Signed in with an initial (or reset) or expired password: may only set a new one.
     PasswordChange,
     Complete,
 }
@@ -38,8 +39,8 @@ impl Step {
     }
 
     /// The step that follows a successful password, for this account.
-    pub fn after_password(emp: &Employee) -> Step {
-        if emp.password_must_change {
+    pub fn after_password(status: &PasswordStatus) -> Step {
+        if status.must_change {
             Step::PasswordChange
         } else {
             Step::Complete
@@ -94,14 +95,19 @@ pub async fn sign_in(
                 return Ok(Err(AuthError::Forbidden));
             }
             employees::mark_signed_in(conn, emp.id, now)?;
-            let step = Step::after_password(&emp);
+            let status = PasswordStatus::load(conn, st, &emp, now)?;
+            let step = Step::after_password(&status);
             history::write(
                 conn,
                 Record::about(
                     Event::PasswordLoginOk,
                     &emp,
                     &c2,
-                    json!({ "channel": "portal", "mustChange": emp.password_must_change }),
+                    json!({
+                        "channel": "portal",
+                        "mustChange": status.must_change,
+                        "expired": status.expired,
+                    }),
                     now,
                 ),
             )?;

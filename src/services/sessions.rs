@@ -8,11 +8,12 @@ use super::ClientInfo;
 use super::auth::{AuthError, Principal, TokenProblem};
 use super::history::{self, Event, Record};
 use super::jwt::{ACCESS_TTL_SECONDS, AccessClaims, ISSUER, Scope};
+use super::policy;
 use crate::db;
 use crate::db::models::Employee;
 use crate::db::queries::{employees, refresh_tokens};
 use crate::domain::token::random_hex;
-use crate::domain::{EmployeeStatus, PlainToken};
+use crate::domain::{EmployeeStatus, ExpiryPolicy, PlainToken};
 use crate::metrics::Metrics;
 use crate::services::clock::to_utc;
 use crate::state::AppState;
@@ -21,19 +22,52 @@ pub const REFRESH_TTL_DAYS: i64 = 30;
 
 #[derive(Debug, Clone)]
 pub struct PasswordStatus {
+    /// Only a password change is allowed: an initial password, or an expired one.
     pub must_change: bool,
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The owner should be told that the password expires soon (or has expired).
     pub warn: bool,
+    pub expired: bool,
 }
 
 impl PasswordStatus {
-    pub fn of(emp: &Employee) -> Self {
+    pub fn of(emp: &Employee, policy: &ExpiryPolicy, now: NaiveDateTime) -> Self {
+        let initial = emp.password_must_change || emp.password_hash.is_none();
+        let expires = emp.password_hash.as_ref().and_then(|_| {
+            policy.expires_at(
+                emp.password_updated_at,
+                emp.password_length_class,
+                emp.password_expiry_offset_days,
+            )
+        });
+        let expired = expires.is_some_and(|t| t <= now);
         Self {
-            must_change: emp.password_must_change || emp.password_hash.is_none(),
-            expires_at: None,
-            warn: false,
+            must_change: initial || expired,
+            expires_at: expires.map(to_utc),
+            warn: expires.is_some_and(|t| policy.warn_from(t) <= now),
+            expired,
         }
     }
+
+    /// Reads the policy in force and applies it to `emp`.
+    pub fn load(
+        conn: &mut MysqlConnection,
+        state: &AppState,
+        emp: &Employee,
+        now: NaiveDateTime,
+    ) -> Result<Self, AuthError> {
+        let policy = policy::current(conn, &state.settings)?;
+        Ok(Self::of(emp, &policy, now))
+    }
+}
+
+/// The password status of `emp` under the policy in force now.
+pub async fn password_status(state: &AppState, emp: Employee) -> Result<PasswordStatus, AuthError> {
+    let st = state.clone();
+    db::run(&state.pool, move |conn| {
+        PasswordStatus::load(conn, &st, &emp, st.clock.now_naive())
+    })
+    .await
 }
 
 /// What a successful sign-in hands out. `refresh_token` is None for a setup session.
@@ -109,7 +143,7 @@ pub fn setup_session(
         refresh_token: None,
         refresh_expires_in: None,
         scope: Scope::PasswordChange,
-        password_status: PasswordStatus::of(emp),
+        password_status: PasswordStatus::load(conn, state, emp, now)?,
     })
 }
 
@@ -122,7 +156,7 @@ pub fn issue(
     device_label: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<TokenSet, AuthError> {
-    let status = PasswordStatus::of(emp);
+    let status = PasswordStatus::load(conn, state, emp, now)?;
     if status.must_change {
         return setup_session(conn, state, emp, now);
     }
@@ -204,6 +238,11 @@ pub async fn refresh(
                 refresh_tokens::revoke_family(conn, &row.family, now)?;
                 return Ok(RefreshOutcome::Refused(AuthError::Disabled));
             }
+            // An expired password turns a refresh into a setup session: change first.
+            let status = PasswordStatus::load(conn, &st, &emp, now)?;
+            if status.must_change {
+                return setup_session(conn, &st, &emp, now).map(RefreshOutcome::Rotated);
+            }
             let next = PlainToken::generate()?;
             let next_id = refresh_tokens::insert(
                 conn,
@@ -235,7 +274,7 @@ pub async fn refresh(
                 refresh_token: Some(next),
                 refresh_expires_in: Some(REFRESH_TTL_DAYS * 86_400),
                 scope: Scope::Full,
-                password_status: PasswordStatus::of(&emp),
+                password_status: status,
             }))
         })
     })

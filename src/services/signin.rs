@@ -279,6 +279,7 @@ pub fn settle(
                 now,
             ),
         )?;
+        super::outbox::queue_lock(conn, st, &emp, client, now)?;
         Metrics::inc(&st.metrics.accounts_locked);
     }
     Ok(Verdict::Rejected)

@@ -239,6 +239,12 @@ impl TestApp {
                 password_hash: hashed.as_deref(),
                 password_must_change: s.must_change,
                 password_updated_at: s.password.map(|_| now),
+                password_length_class: s.password.map_or(0, |p| {
+                    staffgate::domain::expiry::length_class(
+                        &staffgate::domain::Password::parse(p.into(), "password").unwrap(),
+                    )
+                }),
+                password_expiry_offset_days: 0,
                 created_at: now,
                 updated_at: now,
             },

@@ -6,7 +6,9 @@ use diesel::mysql::Mysql;
 use diesel::prelude::*;
 
 use crate::db::models::{Employee, OnetimeToken};
+use crate::db::queries::employees::expires_between;
 use crate::db::schema::{admin_audit, employees, login_history, onetime_tokens};
+use crate::domain::ExpiryPolicy;
 
 /// Escapes LIKE wildcards so a search for `50%` means those characters.
 pub fn like_escape(s: &str) -> String {
@@ -20,6 +22,16 @@ pub fn like_escape(s: &str) -> String {
     out
 }
 
+/// Employees by where their password stands against the expiry policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryFilter {
+    /// Expires within `EXPIRING_SOON_DAYS`.
+    Soon,
+    Expired,
+}
+
+pub const EXPIRING_SOON_DAYS: i64 = 14;
+
 #[derive(Debug, Clone, Default)]
 pub struct EmployeeFilter {
     /// ID prefix, or part of the name, kana or department.
@@ -29,6 +41,9 @@ pub struct EmployeeFilter {
     pub no_password: bool,
     pub never_signed_in: bool,
     pub status: Option<String>,
+    pub expiry: Option<ExpiryFilter>,
+    /// The policy the expiry filter applies (read with the query).
+    pub policy: ExpiryPolicy,
 }
 
 type BoxedEmployees<'a> = employees::BoxedQuery<'a, Mysql>;
@@ -69,7 +84,37 @@ fn filtered<'a>(f: &'a EmployeeFilter, now: NaiveDateTime, ids_only: bool) -> Bo
     if let Some(s) = f.status.as_deref() {
         q = q.filter(e::status.eq(s));
     }
+    match f.expiry {
+        Some(ExpiryFilter::Expired) => q = q.filter(expires_between(&f.policy, None, now)),
+        Some(ExpiryFilter::Soon) => {
+            let until = now + chrono::Duration::days(EXPIRING_SOON_DAYS);
+            q = q.filter(expires_between(&f.policy, Some(now), until));
+        }
+        None => {}
+    }
     q
+}
+
+/// Active employees whose password expires within `EXPIRING_SOON_DAYS`, and whose password
+/// has expired, under `policy`.
+pub fn password_expiry_counts(
+    conn: &mut MysqlConnection,
+    policy: &ExpiryPolicy,
+    now: NaiveDateTime,
+) -> QueryResult<(i64, i64)> {
+    use employees::dsl as e;
+    let until = now + chrono::Duration::days(EXPIRING_SOON_DAYS);
+    let soon = e::employees
+        .filter(e::status.eq("active"))
+        .filter(expires_between(policy, Some(now), until))
+        .count()
+        .get_result(conn)?;
+    let expired = e::employees
+        .filter(e::status.eq("active"))
+        .filter(expires_between(policy, None, now))
+        .count()
+        .get_result(conn)?;
+    Ok((soon, expired))
 }
 
 /// One page of employees by employee ID, and how many match in all. A query that looks like
@@ -171,13 +216,17 @@ pub struct Dashboard {
     pub failures_24h: i64,
     pub never_signed_in: i64,
     pub employees_active: i64,
+    pub passwords_expiring: i64,
+    pub passwords_expired: i64,
 }
 
 pub fn dashboard(
     conn: &mut MysqlConnection,
     now: NaiveDateTime,
     today_start: NaiveDateTime,
+    policy: &ExpiryPolicy,
 ) -> QueryResult<Dashboard> {
+    let (passwords_expiring, passwords_expired) = password_expiry_counts(conn, policy, now)?;
     use employees::dsl as e;
     use login_history::dsl as h;
     use onetime_tokens::dsl as t;
@@ -216,6 +265,8 @@ pub fn dashboard(
             .filter(e::status.eq("active"))
             .count()
             .get_result(conn)?,
+        passwords_expiring,
+        passwords_expired,
     })
 }
 

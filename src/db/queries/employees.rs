@@ -1,11 +1,14 @@
 //! employees: lookups, the atomic failure counter, password and lock state.
 
 use chrono::NaiveDateTime;
+use diesel::dsl::sql;
+use diesel::mysql::Mysql;
 use diesel::prelude::*;
-use diesel::sql_types::{Bigint, Datetime, Integer};
+use diesel::sql_types::{Bigint, Bool, Datetime, Integer};
 
 use crate::db::models::{Employee, NewEmployee};
 use crate::db::schema::employees::dsl as e;
+use crate::domain::ExpiryPolicy;
 
 pub fn find_by_code(conn: &mut MysqlConnection, code: &str) -> QueryResult<Option<Employee>> {
     e::employees
@@ -139,18 +142,31 @@ pub fn unlock(conn: &mut MysqlConnection, id: i64, now: NaiveDateTime) -> QueryR
     Ok(was_locked)
 }
 
+/// A new password as the table keeps it.
+pub struct NewPassword<'a> {
+    pub hash: &'a str,
+    pub must_change: bool,
+    /// See `domain::expiry::length_class`.
+    pub length_class: i32,
+    /// The first-expiry spread offset to keep (the first password an account chooses keeps
+    /// it; every later one expires after the full period).
+    pub expiry_offset_days: i32,
+}
+
 /// Sets a new hash, guarded by the password version the caller saw (optimistic: a concurrent
 /// change makes this match zero rows).
 pub fn set_password(
     conn: &mut MysqlConnection,
     id: i64,
-    hash: &str,
-    must_change: bool,
+    new: &NewPassword<'_>,
     seen_updated_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     let target = e::employees.filter(e::id.eq(id));
+    let (hash, must_change) = (new.hash, new.must_change);
     let values = (
+        e::password_length_class.eq(new.length_class),
+        e::password_expiry_offset_days.eq(new.expiry_offset_days),
         e::password_hash.eq(Some(hash)),
         e::password_must_change.eq(must_change),
         e::password_updated_at.eq(Some(now)),
@@ -166,4 +182,71 @@ pub fn set_password(
             .set(values)
             .execute(conn),
     }
+}
+
+/// SQL for "the password expires within (`from`, `until`]" under `policy` (`from` None: any
+/// time up to `until`), matching `ExpiryPolicy::expires_at`. The numbers come from a validated
+/// policy, the times are bound.
+pub fn expires_between(
+    policy: &ExpiryPolicy,
+    from: Option<NaiveDateTime>,
+    until: NaiveDateTime,
+) -> Box<dyn BoxableExpression<e::employees, Mysql, SqlType = Bool>> {
+    if !policy.enabled {
+        return Box::new(sql::<Bool>("FALSE"));
+    }
+    let exempt = if policy.long_exempt {
+        format!(" AND password_length_class < {}", policy.long_length)
+    } else {
+        String::new()
+    };
+    let expires = format!(
+        "DATE_ADD(password_updated_at, INTERVAL ({} - LEAST(GREATEST(password_expiry_offset_days, 0), {})) DAY)",
+        policy.expire_days,
+        policy.expire_days / 2
+    );
+    let head = sql::<Bool>(&format!(
+        "(password_hash IS NOT NULL AND password_updated_at IS NOT NULL{exempt} AND {expires} <= "
+    ))
+    .bind::<Datetime, _>(until);
+    match from {
+        Some(from) => Box::new(
+            head.sql(&format!(" AND {expires} > "))
+                .bind::<Datetime, _>(from)
+                .sql(")"),
+        ),
+        None => Box::new(head.sql(")")),
+    }
+}
+
+/// Active employees with an address whose password expires within (`from`, `until`] and who
+/// have chosen it themselves (an initial password is changed at sign-in anyway).
+pub fn expiring_with_email(
+    conn: &mut MysqlConnection,
+    policy: &ExpiryPolicy,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<Vec<Employee>> {
+    e::employees
+        .filter(e::status.eq("active"))
+        .filter(e::email.is_not_null())
+        .filter(e::password_must_change.eq(false))
+        .filter(expires_between(policy, Some(from), until))
+        .select(Employee::as_select())
+        .load(conn)
+}
+
+pub fn by_ids(
+    conn: &mut MysqlConnection,
+    ids: impl Iterator<Item = i64>,
+) -> QueryResult<std::collections::HashMap<i64, Employee>> {
+    let ids: Vec<i64> = ids.collect();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<Employee> = e::employees
+        .filter(e::id.eq_any(ids))
+        .select(Employee::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
 }

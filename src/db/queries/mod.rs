@@ -6,6 +6,8 @@ pub mod directory;
 pub mod employees;
 pub mod history;
 pub mod onetime_tokens;
+pub mod outbox;
 pub mod portal_sessions;
 pub mod refresh_tokens;
+pub mod settings;
 pub mod sheets;

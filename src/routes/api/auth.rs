@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::routes::extract::{AnySession, Client, Session};
 use crate::services::auth;
 use crate::services::clock::to_utc;
-use crate::services::sessions::{self, PasswordStatus};
+use crate::services::sessions;
 use crate::state::AppState;
 
 fn no_store(mut res: HttpResponse) -> HttpResponse {
@@ -131,9 +131,13 @@ pub(super) async fn logout(
 
 #[get("/me")]
 #[tracing::instrument(skip_all)]
-pub(super) async fn me(Session(principal): Session) -> HttpResponse {
+pub(super) async fn me(
+    state: web::Data<AppState>,
+    Session(principal): Session,
+) -> Result<HttpResponse, ApiError> {
+    let status = sessions::password_status(&state, principal.employee.clone()).await?;
     let e = &principal.employee;
-    no_store(HttpResponse::Ok().json(json!({
+    Ok(no_store(HttpResponse::Ok().json(json!({
         "employeeId": e.employee_id,
         "name": e.name,
         "nameKana": e.name_kana,
@@ -142,6 +146,6 @@ pub(super) async fn me(Session(principal): Session) -> HttpResponse {
         "permissionLevel": e.permission_level,
         "status": e.status,
         "lastLoginAt": e.last_login_at.map(|t| rfc3339(to_utc(t))),
-        "passwordStatus": PasswordStatusDto::from(&PasswordStatus::of(e)),
-    })))
+        "passwordStatus": PasswordStatusDto::from(&status),
+    }))))
 }

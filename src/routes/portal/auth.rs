@@ -415,6 +415,8 @@ async fn end_one(me: Admin, form: web::Form<EndOne>) -> Result<HttpResponse, Por
 struct PasswordPage {
     c: Chrome,
     must_change: bool,
+    /// The change is owed because the password expired (not an initial one).
+    expired: bool,
     errors: Vec<String>,
     min_length: usize,
     hint: String,
@@ -425,6 +427,7 @@ fn password_page_for(me: &SignedIn, errors: Vec<String>) -> PasswordPage {
     PasswordPage {
         c: me.chrome("password"),
         must_change: me.step == Step::PasswordChange,
+        expired: me.step == Step::PasswordChange && !me.employee.password_must_change,
         errors,
         min_length: min,
         hint: me

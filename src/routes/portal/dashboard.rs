@@ -9,6 +9,7 @@ use crate::db::models::Employee;
 use crate::db::queries::directory::{self, Dashboard};
 use crate::db::{self, DbError};
 use crate::services::clock::JST;
+use crate::services::policy;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(dashboard))
@@ -49,7 +50,8 @@ async fn dashboard(me: Admin) -> Result<HttpResponse, PortalError> {
         .unwrap_or(now.naive_utc());
     let naive = now.naive_utc();
     let (d, locked, expiring) = db::run(&me.state.pool, move |conn| {
-        let d = directory::dashboard(conn, naive, today_start)?;
+        let policy = policy::current(conn, &st.settings)?;
+        let d = directory::dashboard(conn, naive, today_start, &policy)?;
         let locked = directory::locked_employees(conn, naive, 10)?;
         let expiring = directory::tokens_expiring(conn, naive, chrono::Duration::hours(24), 10)?;
         Ok::<_, DbError>((d, locked, expiring))

@@ -9,14 +9,18 @@ use serde::Deserialize;
 use super::Admin;
 use super::view::{Chrome, PortalError, encode, jst, page, render, see_other};
 use crate::db::models::{Employee, OnetimeToken};
-use crate::db::queries::directory::{self, EmployeeFilter, HistoryFilter, HistoryRow};
+use crate::db::queries::directory::{
+    self, EmployeeFilter, ExpiryFilter, HistoryFilter, HistoryRow,
+};
 use crate::db::queries::employees as employee_rows;
 use crate::db::{self, DbError};
-use crate::domain::{EmployeeId, EmployeeStatus, TokenPurpose, ValidityHours};
+use crate::domain::{EmployeeId, EmployeeStatus, ExpiryPolicy, TokenPurpose, ValidityHours};
 use crate::services::auth::{self, AuthError};
 use crate::services::clock::JST;
 use crate::services::history::Event;
+use crate::services::policy;
 use crate::services::portal::actor;
+use crate::services::sessions::PasswordStatus;
 use crate::services::tokens;
 
 const PAGE_SIZE: i64 = 50;
@@ -41,6 +45,7 @@ struct ListQuery {
     no_password: Option<String>,
     never: Option<String>,
     status: Option<String>,
+    expiry: Option<String>,
     page: Option<String>,
 }
 
@@ -66,6 +71,12 @@ impl ListQuery {
                 .as_deref()
                 .filter(|s| ["active", "suspended", "retired"].contains(s))
                 .map(str::to_owned),
+            expiry: match self.expiry.as_deref() {
+                Some("soon") => Some(ExpiryFilter::Soon),
+                Some("expired") => Some(ExpiryFilter::Expired),
+                _ => None,
+            },
+            policy: ExpiryPolicy::default(),
         }
     }
 
@@ -88,6 +99,11 @@ impl ListQuery {
         if let Some(s) = &f.status {
             parts.push(format!("status={s}"));
         }
+        match f.expiry {
+            Some(ExpiryFilter::Soon) => parts.push("expiry=soon".into()),
+            Some(ExpiryFilter::Expired) => parts.push("expiry=expired".into()),
+            None => {}
+        }
         if page > 1 {
             parts.push(format!("page={page}"));
         }
@@ -109,6 +125,9 @@ pub struct Pager {
 pub struct EmployeeView {
     pub e: Employee,
     pub locked_until: Option<String>,
+    /// When the password expires (JST), empty when it does not.
+    pub password_expires: String,
+    pub password_expired: bool,
     pub last_login: String,
     pub state_ja: &'static str,
     pub state_en: &'static str,
@@ -116,8 +135,9 @@ pub struct EmployeeView {
 }
 
 impl EmployeeView {
-    pub fn of(e: Employee, now: chrono::NaiveDateTime) -> Self {
+    pub fn of(e: Employee, now: chrono::NaiveDateTime, policy: &ExpiryPolicy) -> Self {
         let locked_until = e.locked_until.filter(|t| *t > now).as_ref().map(jst);
+        let password = PasswordStatus::of(&e, policy, now);
         let (state_ja, state_en, state_class) = match e.status() {
             EmployeeStatus::Suspended => ("停止中", "Suspended", "muted"),
             EmployeeStatus::Retired => ("退職", "Retired", "muted"),
@@ -128,11 +148,19 @@ impl EmployeeView {
             EmployeeStatus::Active if e.password_must_change => {
                 ("初期パスワード", "Must change password", "warn")
             }
+            EmployeeStatus::Active if password.expired => {
+                ("パスワード期限切れ", "Password expired", "warn")
+            }
             EmployeeStatus::Active => ("利用中", "Active", "ok"),
         };
         Self {
             last_login: e.last_login_at.as_ref().map(jst).unwrap_or_default(),
             locked_until,
+            password_expires: password
+                .expires_at
+                .map(|t| jst(&t.naive_utc()))
+                .unwrap_or_default(),
+            password_expired: password.expired,
             state_ja,
             state_en,
             state_class,
@@ -150,6 +178,7 @@ struct ListPage {
     total: i64,
     pager: Pager,
     status: String,
+    expiry: &'static str,
 }
 
 async fn list(me: Admin, query: web::Query<ListQuery>) -> Result<HttpResponse, PortalError> {
@@ -161,10 +190,13 @@ async fn list(me: Admin, query: web::Query<ListQuery>) -> Result<HttpResponse, P
         .filter(|p| (1..=100_000).contains(p))
         .unwrap_or(1);
     let now = me.state.clock.now_naive();
-    let f2 = f.clone();
-    let (rows, total) = db::run(&me.state.pool, move |conn| {
-        directory::search_employees(conn, &f2, now, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
-            .map_err(DbError::from)
+    let mut f2 = f.clone();
+    let st = me.state.clone();
+    let (rows, total, policy) = db::run(&me.state.pool, move |conn| {
+        f2.policy = policy::current(conn, &st.settings)?;
+        let (rows, total) =
+            directory::search_employees(conn, &f2, now, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)?;
+        Ok::<_, DbError>((rows, total, f2.policy))
     })
     .await?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
@@ -176,8 +208,16 @@ async fn list(me: Admin, query: web::Query<ListQuery>) -> Result<HttpResponse, P
     Ok(page(&ListPage {
         c: me.chrome("employees"),
         status: f.status.clone().unwrap_or_default(),
+        expiry: match f.expiry {
+            Some(ExpiryFilter::Soon) => "soon",
+            Some(ExpiryFilter::Expired) => "expired",
+            None => "",
+        },
         f,
-        rows: rows.into_iter().map(|e| EmployeeView::of(e, now)).collect(),
+        rows: rows
+            .into_iter()
+            .map(|e| EmployeeView::of(e, now, &policy))
+            .collect(),
         total,
         pager,
     }))
@@ -260,7 +300,9 @@ async fn load_employee(me: &Admin, code: &str) -> Result<Employee, PortalError> 
 async fn detail(me: Admin, code: web::Path<String>) -> Result<HttpResponse, PortalError> {
     let emp = load_employee(&me, &code).await?;
     let id = emp.id;
-    let (tokens, events) = db::run(&me.state.pool, move |conn| {
+    let st = me.state.clone();
+    let (tokens, events, policy) = db::run(&me.state.pool, move |conn| {
+        let policy = policy::current(conn, &st.settings)?;
         let tokens = directory::tokens_of(conn, id, 10)?;
         let events = directory::history_page(
             conn,
@@ -271,7 +313,7 @@ async fn detail(me: Admin, code: web::Path<String>) -> Result<HttpResponse, Port
             None,
             20,
         )?;
-        Ok::<_, DbError>((tokens, events))
+        Ok::<_, DbError>((tokens, events, policy))
     })
     .await?;
     let now = me.state.clock.now_naive();
@@ -281,7 +323,7 @@ async fn detail(me: Admin, code: web::Path<String>) -> Result<HttpResponse, Port
         c: me.chrome("employees"),
         tokens: tokens.iter().map(|t| TokenView::of(t, now)).collect(),
         events: events.iter().map(|r| event_view(r, me.lang)).collect(),
-        v: EmployeeView::of(emp, now),
+        v: EmployeeView::of(emp, now, &policy),
         can_issue,
         validity_options: vec![
             (1, "1時間", "1 hour"),
@@ -519,12 +561,17 @@ struct LockedPage {
 
 async fn locked(me: Admin) -> Result<HttpResponse, PortalError> {
     let now = me.state.clock.now_naive();
-    let rows = db::run(&me.state.pool, move |conn| {
-        directory::locked_employees(conn, now, 500).map_err(DbError::from)
+    let st = me.state.clone();
+    let (rows, policy) = db::run(&me.state.pool, move |conn| {
+        let policy = policy::current(conn, &st.settings)?;
+        Ok::<_, DbError>((directory::locked_employees(conn, now, 500)?, policy))
     })
     .await?;
     Ok(page(&LockedPage {
         c: me.chrome("locked"),
-        rows: rows.into_iter().map(|e| EmployeeView::of(e, now)).collect(),
+        rows: rows
+            .into_iter()
+            .map(|e| EmployeeView::of(e, now, &policy))
+            .collect(),
     }))
 }

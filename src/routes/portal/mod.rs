@@ -7,6 +7,7 @@ mod employees;
 mod guard;
 mod history;
 mod import;
+mod policy;
 mod sheets;
 pub mod store;
 mod view;
@@ -102,6 +103,7 @@ pub fn scope(
         .configure(history::configure)
         .configure(sheets::configure)
         .configure(audit::configure)
+        .configure(policy::configure)
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(PortalError::NotFound)
         }))

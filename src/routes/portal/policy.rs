@@ -1,0 +1,236 @@
+//! The password-expiry policy page and the outgoing-mail page.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::Admin;
+use super::view::{Chrome, PortalError, jst, page, render, see_other};
+use crate::db::queries::{employees as employee_rows, outbox};
+use crate::db::{self, DbError};
+use crate::domain::ExpiryPolicy;
+use crate::domain::expiry::{LONG_LENGTH_MAX, LONG_LENGTH_MIN, MAX_EXPIRE_DAYS, RawPolicy};
+use crate::services::policy::{self, StoredPolicy};
+use crate::services::portal::actor;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/policy", web::get().to(show))
+        .route("/policy", web::post().to(save))
+        .route("/mail", web::get().to(mail));
+}
+
+#[derive(Deserialize, Default)]
+struct PolicyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    enabled: String,
+    #[serde(default)]
+    warn_days: String,
+    #[serde(default)]
+    expire_days: String,
+    #[serde(default)]
+    long_exempt: String,
+    #[serde(default)]
+    long_length: String,
+}
+
+impl PolicyForm {
+    fn raw(&self) -> RawPolicy {
+        RawPolicy {
+            enabled: self.enabled == "1",
+            warn_days: self.warn_days.chars().take(12).collect(),
+            expire_days: self.expire_days.chars().take(12).collect(),
+            long_exempt: self.long_exempt == "1",
+            long_length: self.long_length.chars().take(12).collect(),
+        }
+    }
+}
+
+/// A message next to one field.
+pub struct FieldError {
+    pub field: &'static str,
+    pub ja: String,
+    pub en: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/policy/index.html")]
+struct PolicyPage {
+    c: Chrome,
+    form: RawPolicy,
+    errors: Vec<FieldError>,
+    changed: String,
+    mail_on: bool,
+    hr_email: String,
+    digest: bool,
+    spread_days: i32,
+    max_expire: i32,
+    long_min: i32,
+    long_max: i32,
+}
+
+impl PolicyPage {
+    fn error_for(&self, field: &str) -> Option<&FieldError> {
+        self.errors.iter().find(|e| e.field == field)
+    }
+}
+
+fn raw_of(p: &ExpiryPolicy) -> RawPolicy {
+    RawPolicy {
+        enabled: p.enabled,
+        warn_days: p.warn_days.to_string(),
+        expire_days: p.expire_days.to_string(),
+        long_exempt: p.long_exempt,
+        long_length: p.long_length.to_string(),
+    }
+}
+
+async fn policy_page(
+    me: &Admin,
+    form: RawPolicy,
+    errors: Vec<FieldError>,
+) -> Result<PolicyPage, PortalError> {
+    let st = me.state.clone();
+    let (stored, by) = db::run(&me.state.pool, move |conn| {
+        let stored: StoredPolicy = policy::load(conn, &st.settings)?;
+        let by = match stored.updated_by {
+            Some(id) => employee_rows::find(conn, id)?,
+            None => None,
+        };
+        Ok::<_, DbError>((stored, by))
+    })
+    .await?;
+    let changed = match (stored.updated_at, by) {
+        (Some(at), Some(by)) => format!("{} {}（{}）", jst(&at), by.name, by.employee_id),
+        (Some(at), None) => jst(&at),
+        _ => String::new(),
+    };
+    let s = &me.state.settings;
+    Ok(PolicyPage {
+        c: me.chrome("policy"),
+        form,
+        errors,
+        changed,
+        mail_on: me.state.mailer.enabled(),
+        hr_email: s.hr_email.clone().unwrap_or_default(),
+        digest: s.hr_lock_digest,
+        spread_days: s.expiry_spread_days,
+        max_expire: MAX_EXPIRE_DAYS,
+        long_min: LONG_LENGTH_MIN,
+        long_max: LONG_LENGTH_MAX,
+    })
+}
+
+async fn show(me: Admin) -> Result<HttpResponse, PortalError> {
+    let st = me.state.clone();
+    let current = db::run(&me.state.pool, move |conn| {
+        policy::current(conn, &st.settings).map_err(DbError::from)
+    })
+    .await?;
+    Ok(page(&policy_page(&me, raw_of(&current), Vec::new()).await?))
+}
+
+/// Saves a valid form (303 with a message); an invalid one is shown again with every
+/// problem beside its field and nothing written.
+async fn save(me: Admin, form: web::Form<PolicyForm>) -> Result<HttpResponse, PortalError> {
+    me.check_csrf(&form.csrf)?;
+    let raw = form.raw();
+    let new = match ExpiryPolicy::parse(&raw) {
+        Ok(p) => p,
+        Err(problems) => {
+            let errors = problems
+                .into_iter()
+                .map(|p| FieldError {
+                    field: p.field,
+                    ja: p.message_ja,
+                    en: p.message_en,
+                })
+                .collect();
+            let body = policy_page(&me, raw, errors).await?;
+            return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &body));
+        }
+    };
+    let changed = policy::update(&me.state, actor(&me.employee), me.client.clone(), new).await?;
+    if changed == 0 {
+        me.flash_ok("変更はありませんでした。", "Nothing changed.");
+    } else {
+        me.flash_ok(
+            "パスワードの有効期限の設定を保存しました。すべてのサーバーにすぐ反映されます。",
+            "The password expiry policy was saved; every server applies it at once.",
+        );
+    }
+    Ok(see_other("/admin/policy"))
+}
+
+pub struct MailView {
+    pub id: i64,
+    pub recipient: String,
+    pub template_ja: &'static str,
+    pub template_en: &'static str,
+    pub created: String,
+    pub state_ja: &'static str,
+    pub state_en: &'static str,
+    pub state_class: &'static str,
+    pub attempts: i32,
+    pub when: String,
+    pub error: String,
+}
+
+impl MailView {
+    fn of(r: outbox::OutboxRow) -> Self {
+        let (template_ja, template_en) = match r.template.as_str() {
+            "account_locked" => ("アカウントロック（人事部宛）", "Account locked (to HR)"),
+            "lock_digest" => ("ロックの日次報告（人事部宛）", "Daily lock digest (to HR)"),
+            "password_expiring" => ("パスワード期限の予告", "Password expiry notice"),
+            _ => ("その他", "Other"),
+        };
+        let (state_ja, state_en, state_class, when) = match (r.sent_at, r.failed_at) {
+            (Some(at), _) => ("送信済み", "Sent", "ok", jst(&at)),
+            (None, Some(at)) => (
+                "送信失敗（再送なし）",
+                "Failed (given up)",
+                "alert",
+                jst(&at),
+            ),
+            (None, None) if r.attempts > 0 => {
+                ("再送待ち", "Retrying", "warn", jst(&r.next_attempt_at))
+            }
+            (None, None) => ("送信待ち", "Queued", "", jst(&r.next_attempt_at)),
+        };
+        Self {
+            id: r.id,
+            recipient: r.recipient,
+            template_ja,
+            template_en,
+            created: jst(&r.created_at),
+            state_ja,
+            state_en,
+            state_class,
+            attempts: r.attempts,
+            when,
+            error: r.last_error.unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/mail/index.html")]
+struct MailPage {
+    c: Chrome,
+    rows: Vec<MailView>,
+    mail_on: bool,
+}
+
+async fn mail(me: Admin) -> Result<HttpResponse, PortalError> {
+    let rows = db::run(&me.state.pool, move |conn| {
+        outbox::recent(conn, 100).map_err(DbError::from)
+    })
+    .await?;
+    Ok(page(&MailPage {
+        c: me.chrome("mail"),
+        rows: rows.into_iter().map(MailView::of).collect(),
+        mail_on: me.state.mailer.enabled(),
+    }))
+}

@@ -1,0 +1,450 @@
+//! Notification mail through the outbox: what is queued (in the transaction of its event), the
+//! scans that queue expiry warnings and the HR lock digest, and the worker that delivers with
+//! retries. A request never waits for SMTP: it only writes a row.
+
+use askama::Template;
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::MysqlConnection;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::ClientInfo;
+use super::clock::{JST, format_jst, to_utc};
+use super::mail::OutgoingMail;
+use super::policy;
+use crate::db::models::Employee;
+use crate::db::queries::{directory, employees, outbox};
+use crate::db::{self, DbError};
+use crate::state::AppState;
+
+/// A failed message is retried after 1, 2, 4, ... minutes, at most an hour apart, and given up
+/// after this many attempts (about six hours).
+pub const MAX_ATTEMPTS: i32 = 10;
+const BACKOFF_BASE_SECONDS: i64 = 60;
+const BACKOFF_CAP_SECONDS: i64 = 3600;
+/// How long a claimed message is held by the worker that claimed it.
+const LEASE_SECONDS: i64 = 300;
+const BATCH: i64 = 20;
+
+/// The delay before the next attempt after `attempts` failed ones.
+pub fn backoff(attempts: i32) -> Duration {
+    let exp = u32::try_from(attempts.clamp(1, 20) - 1).unwrap_or(0);
+    Duration::seconds((BACKOFF_BASE_SECONDS << exp).min(BACKOFF_CAP_SECONDS))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LockNotice {
+    pub employee_id: String,
+    pub name: String,
+    pub department: String,
+    pub locked_at: DateTime<Utc>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub client_ip: String,
+}
+
+impl LockNotice {
+    pub fn locked_at_jst(&self) -> String {
+        format_jst(self.locked_at)
+    }
+
+    pub fn until_jst(&self) -> String {
+        self.locked_until.map(format_jst).unwrap_or_default()
+    }
+}
+
+/// What a queued message says; stored as JSON in `payload`, rendered when it is sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Notice {
+    AccountLocked(LockNotice),
+    LockDigest {
+        date: String,
+        locks: Vec<LockNotice>,
+    },
+    PasswordExpiring {
+        employee_id: String,
+        name: String,
+        expires_at: DateTime<Utc>,
+    },
+}
+
+#[derive(Template)]
+#[template(path = "email/account_locked.txt")]
+struct LockedText<'a> {
+    n: &'a LockNotice,
+    portal: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/account_locked.html")]
+struct LockedHtml<'a> {
+    n: &'a LockNotice,
+    portal: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/lock_digest.txt")]
+struct DigestText<'a> {
+    date: &'a str,
+    locks: &'a [LockNotice],
+    portal: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/lock_digest.html")]
+struct DigestHtml<'a> {
+    date: &'a str,
+    locks: &'a [LockNotice],
+    portal: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/password_expiring.txt")]
+struct ExpiringText<'a> {
+    name: &'a str,
+    employee_id: &'a str,
+    expires: String,
+    days_left: i64,
+}
+
+#[derive(Template)]
+#[template(path = "email/password_expiring.html")]
+struct ExpiringHtml<'a> {
+    name: &'a str,
+    employee_id: &'a str,
+    expires: String,
+    days_left: i64,
+}
+
+impl Notice {
+    pub fn template(&self) -> &'static str {
+        match self {
+            Notice::AccountLocked(_) => "account_locked",
+            Notice::LockDigest { .. } => "lock_digest",
+            Notice::PasswordExpiring { .. } => "password_expiring",
+        }
+    }
+
+    /// Subject, text and HTML, in Japanese with times in JST.
+    pub fn render(
+        &self,
+        public_url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, String, String), askama::Error> {
+        let portal = format!("{public_url}/admin");
+        Ok(match self {
+            Notice::AccountLocked(n) => (
+                format!(
+                    "【staffgate】アカウントがロックされました（社員ID {}）",
+                    n.employee_id
+                ),
+                LockedText { n, portal: &portal }.render()?,
+                LockedHtml { n, portal: &portal }.render()?,
+            ),
+            Notice::LockDigest { date, locks } => (
+                format!(
+                    "【staffgate】{date} のアカウントロック（{}件）",
+                    locks.len()
+                ),
+                DigestText {
+                    date,
+                    locks,
+                    portal: &portal,
+                }
+                .render()?,
+                DigestHtml {
+                    date,
+                    locks,
+                    portal: &portal,
+                }
+                .render()?,
+            ),
+            Notice::PasswordExpiring {
+                employee_id,
+                name,
+                expires_at,
+            } => {
+                let expires = format_jst(*expires_at);
+                let days_left = (*expires_at - now).num_days().max(0);
+                (
+                    format!("【staffgate】パスワードの有効期限が近づいています（{expires}まで）"),
+                    ExpiringText {
+                        name,
+                        employee_id,
+                        expires: expires.clone(),
+                        days_left,
+                    }
+                    .render()?,
+                    ExpiringHtml {
+                        name,
+                        employee_id,
+                        expires,
+                        days_left,
+                    }
+                    .render()?,
+                )
+            }
+        })
+    }
+}
+
+fn enqueue(
+    conn: &mut MysqlConnection,
+    to: &str,
+    notice: &Notice,
+    dedupe_key: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let payload = serde_json::to_string(notice)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    outbox::enqueue(conn, to, notice.template(), dedupe_key, &payload, now)
+}
+
+/// Tells HR that `emp` was just locked, in the caller's transaction (unless mail is off, no HR
+/// address is configured, or HR gets a daily digest instead).
+pub fn queue_lock(
+    conn: &mut MysqlConnection,
+    state: &AppState,
+    emp: &Employee,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let Some(hr) = state.settings.hr_email.as_deref() else {
+        return Ok(0);
+    };
+    if !state.mailer.enabled() || state.settings.hr_lock_digest {
+        return Ok(0);
+    }
+    let notice = Notice::AccountLocked(LockNotice {
+        employee_id: emp.employee_id.clone(),
+        name: emp.name.clone(),
+        department: emp.department.clone(),
+        locked_at: to_utc(now),
+        locked_until: emp.locked_until.map(to_utc),
+        client_ip: client.ip.clone(),
+    });
+    let key = format!("lock:{}:{}", emp.id, now.and_utc().timestamp_micros());
+    enqueue(conn, hr, &notice, Some(&key), now)
+}
+
+/// Queues one warning per password (the key names the password version) for every employee
+/// with an address whose password is inside the warning period. Safe to run on every node.
+pub fn queue_expiry_warnings(
+    conn: &mut MysqlConnection,
+    state: &AppState,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let policy = policy::current(conn, &state.settings)?;
+    if !policy.enabled {
+        return Ok(0);
+    }
+    let within = Duration::days(i64::from(policy.expire_days - policy.warn_days));
+    let mut queued = 0;
+    for emp in employees::expiring_with_email(conn, &policy, now, now + within)? {
+        let Some(to) = emp.email.as_deref() else {
+            continue;
+        };
+        let Some(expires) = policy.expires_at(
+            emp.password_updated_at,
+            emp.password_length_class,
+            emp.password_expiry_offset_days,
+        ) else {
+            continue;
+        };
+        let notice = Notice::PasswordExpiring {
+            employee_id: emp.employee_id.clone(),
+            name: emp.name.clone(),
+            expires_at: to_utc(expires),
+        };
+        let key = format!("expiry:{}:{}", emp.id, emp.password_version());
+        queued += enqueue(conn, to, &notice, Some(&key), now)?;
+    }
+    Ok(queued)
+}
+
+/// In digest mode, queues one HR mail for the last finished day (JST) that had locks.
+pub fn queue_lock_digest(
+    conn: &mut MysqlConnection,
+    state: &AppState,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let Some(hr) = state.settings.hr_email.as_deref() else {
+        return Ok(0);
+    };
+    if !state.settings.hr_lock_digest {
+        return Ok(0);
+    }
+    let today = to_utc(now).with_timezone(&JST).date_naive();
+    let Some(day) = today.pred_opt() else {
+        return Ok(0);
+    };
+    let start = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(JST).single())
+            .map(|t| t.naive_utc())
+    };
+    let (Some(from), Some(until)) = (start(day), start(today)) else {
+        return Ok(0);
+    };
+    let rows = directory::history_page(
+        conn,
+        &directory::HistoryFilter {
+            event: Some("locked".into()),
+            from: Some(from),
+            until: Some(until),
+            ..Default::default()
+        },
+        None,
+        1000,
+    )?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let people = employees::by_ids(conn, rows.iter().filter_map(|r| r.employee_ref))?;
+    let mut locks: Vec<LockNotice> = rows
+        .iter()
+        .map(|r| {
+            let emp = r.employee_ref.and_then(|id| people.get(&id));
+            let detail: serde_json::Value = r
+                .detail
+                .as_deref()
+                .and_then(|d| serde_json::from_str(d).ok())
+                .unwrap_or_default();
+            LockNotice {
+                employee_id: r.employee_code.clone().unwrap_or_default(),
+                name: emp.map(|e| e.name.clone()).unwrap_or_default(),
+                department: emp.map(|e| e.department.clone()).unwrap_or_default(),
+                locked_at: to_utc(r.created_at),
+                locked_until: detail["lockedUntil"]
+                    .as_str()
+                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                    .map(|t| t.with_timezone(&Utc)),
+                client_ip: r.client_ip.clone().unwrap_or_default(),
+            }
+        })
+        .collect();
+    locks.reverse();
+    let date = day.format("%Y-%m-%d").to_string();
+    let key = format!("lock_digest:{date}");
+    enqueue(
+        conn,
+        hr,
+        &Notice::LockDigest { date, locks },
+        Some(&key),
+        now,
+    )
+}
+
+/// Runs the scans that queue mail (expiry warnings, the HR digest).
+pub async fn scan(state: &AppState) -> Result<usize, DbError> {
+    if !state.mailer.enabled() {
+        return Ok(0);
+    }
+    let st = state.clone();
+    db::run(&state.pool, move |conn| {
+        let now = st.clock.now_naive();
+        let n = queue_expiry_warnings(conn, &st, now)? + queue_lock_digest(conn, &st, now)?;
+        Ok(n)
+    })
+    .await
+}
+
+/// What one delivery run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Delivery {
+    pub sent: usize,
+    pub retrying: usize,
+    pub gave_up: usize,
+}
+
+/// Claims the due messages and sends them. Safe on any number of nodes at once: a claimed row
+/// is invisible to other workers until its lease runs out.
+pub async fn deliver_due(state: &AppState) -> Result<Delivery, DbError> {
+    let mut done = Delivery::default();
+    if !state.mailer.enabled() {
+        return Ok(done);
+    }
+    let now = state.clock.now_naive();
+    let lease = now + Duration::seconds(LEASE_SECONDS);
+    let rows = db::run(&state.pool, move |conn| {
+        outbox::claim_due(conn, now, lease, BATCH).map_err(DbError::from)
+    })
+    .await?;
+    for row in rows {
+        let outcome = match serde_json::from_str::<Notice>(&row.payload) {
+            Ok(notice) => match notice.render(&state.settings.public_url, to_utc(now)) {
+                Ok((subject, text, html)) => {
+                    let mail = OutgoingMail {
+                        to: row.recipient.clone(),
+                        subject,
+                        text,
+                        html: Some(html),
+                        date: to_utc(now).into(),
+                    };
+                    state.mailer.send(&mail).await.map_err(|e| (e.0, false))
+                }
+                Err(e) => Err((format!("template: {e}"), true)),
+            },
+            Err(e) => Err((format!("payload: {e}"), true)),
+        };
+        let at = state.clock.now_naive();
+        let id = row.id;
+        match outcome {
+            Ok(()) => {
+                db::run(&state.pool, move |conn| {
+                    outbox::mark_sent(conn, id, at).map_err(DbError::from)
+                })
+                .await?;
+                done.sent += 1;
+            }
+            Err((error, permanent)) => {
+                let attempts = row.attempts + 1;
+                let give_up = permanent || attempts >= MAX_ATTEMPTS;
+                let retry_at = at + backoff(attempts);
+                tracing::warn!(outbox_id = id, attempts, give_up, error = %error, "mail not delivered");
+                let error: String = error.chars().take(480).collect();
+                db::run(&state.pool, move |conn| {
+                    outbox::mark_failed(conn, id, &error, retry_at, give_up, at)
+                        .map_err(DbError::from)
+                })
+                .await?;
+                if give_up {
+                    done.gave_up += 1;
+                } else {
+                    done.retrying += 1;
+                }
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// The background worker: delivers every `mail_poll_seconds`, scans about once an hour.
+pub async fn worker(state: AppState) {
+    let every = std::time::Duration::from_secs(state.settings.mail_poll_seconds.max(1));
+    let mut tick = tokio::time::interval(every);
+    let mut last_scan: Option<tokio::time::Instant> = None;
+    loop {
+        tick.tick().await;
+        if last_scan.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(3600)) {
+            last_scan = Some(tokio::time::Instant::now());
+            if let Err(e) = scan(&state).await {
+                tracing::warn!(error = %e, "mail scan failed");
+            }
+        }
+        if let Err(e) = deliver_due(&state).await {
+            tracing::warn!(error = %e, "mail delivery run failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        let secs: Vec<i64> = (1..=8).map(|a| backoff(a).num_seconds()).collect();
+        assert_eq!(secs, [60, 120, 240, 480, 960, 1920, 3600, 3600]);
+    }
+}
