@@ -649,3 +649,59 @@ async fn print_sheets_from_the_command_line_writes_a_private_pdf() {
 fn leftovers(dir: &Path) -> usize {
     std::fs::read_dir(dir).unwrap().count()
 }
+
+#[tokio::test]
+async fn in_the_browser_an_admin_ticks_employees_confirms_and_downloads_their_sheets() {
+    use crate::browser::Browser;
+    let app = spawn_portal().await;
+    app.seed_admin();
+    app.seed(pending("N0101", "病棟 一子", "看護部"));
+    app.seed(pending("N0102", "病棟 二子", "看護部"));
+    app.seed(pending("N0103", "病棟 三子", "看護部"));
+
+    let browser = Browser::start().await;
+    browser.resize(1280, 900).await;
+    browser.goto(&app.url("/admin/employees?q=N010")).await;
+    browser.wait_for("#employee_id").await;
+    browser.fill("#employee_id", ADMIN_ID).await;
+    browser.fill("#password", ADMIN_PW).await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for("#employees").await;
+
+    browser.click("input[name=e][value=N0101]").await;
+    browser.click("input[name=e][value=N0103]").await;
+    browser.click("#print-selected").await;
+    browser.wait_for("#reissue-count").await;
+    assert_eq!(
+        browser.text("#reissue-count").await,
+        "2 件のトークン（QRコード）を再発行します"
+    );
+    assert!(browser.text("#planned").await.contains("病棟 三子"));
+
+    // The confirmation box is required: without it nothing is sent.
+    browser.click("#print").await;
+    assert!(
+        browser
+            .current_url()
+            .await
+            .contains("/admin/sheets/confirm")
+    );
+    assert_eq!(app.count("sheet_prints"), 0);
+
+    browser.click("#print-confirm").await;
+    browser.click("#print").await;
+    let mut printed = 0;
+    for _ in 0..100 {
+        printed = app.count("sheet_prints");
+        if printed == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(printed, 2, "the two ticked employees got sheets");
+    for code in ["N0101", "N0103"] {
+        assert!(app.events(code).contains(&"sheet_printed".to_owned()));
+    }
+    assert!(!app.events("N0102").contains(&"sheet_printed".to_owned()));
+    browser.close().await;
+}
