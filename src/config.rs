@@ -57,6 +57,10 @@ pub struct Settings {
     pub workers: Option<usize>,
     pub max_body_bytes: usize,
     pub limits: Limits,
+    /// login_history rows older than this many days move to login_history_archive.
+    pub history_retention_days: i64,
+    /// Whether this node takes part in the monthly archive run (one node runs it).
+    pub archive_schedule: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -94,6 +98,11 @@ pub fn redact_url(url: &str) -> String {
 
 pub const DEFAULT_SHEET_FONT: &str = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf";
 pub const MIN_BCRYPT_COST: u32 = 10;
+/// Retention of the live login history: three years by default; never less than 30 days, so
+/// a typo cannot empty the history HR looks at every day.
+pub const DEFAULT_HISTORY_RETENTION_DAYS: i64 = 1095;
+pub const MIN_HISTORY_RETENTION_DAYS: i64 = 30;
+pub const MAX_HISTORY_RETENTION_DAYS: i64 = 36_500;
 
 fn default_threads() -> usize {
     std::thread::available_parallelism()
@@ -327,6 +336,21 @@ impl Settings {
             ));
         }
 
+        let history_retention_days = r.parse(
+            "STAFFGATE_HISTORY_RETENTION_DAYS",
+            DEFAULT_HISTORY_RETENTION_DAYS,
+            "a whole number of days",
+        );
+        if !(MIN_HISTORY_RETENTION_DAYS..=MAX_HISTORY_RETENTION_DAYS)
+            .contains(&history_retention_days)
+        {
+            r.problems.push(format!(
+                "STAFFGATE_HISTORY_RETENTION_DAYS={history_retention_days} must be between {MIN_HISTORY_RETENTION_DAYS} and {MAX_HISTORY_RETENTION_DAYS} days (default {DEFAULT_HISTORY_RETENTION_DAYS}, three years)"
+            ));
+        }
+        let archive_schedule = r.get("STAFFGATE_ARCHIVE_SCHEDULE").is_none()
+            || r.flag("STAFFGATE_ARCHIVE_SCHEDULE");
+
         let settings = Settings {
             environment,
             database_url,
@@ -348,6 +372,8 @@ impl Settings {
             workers,
             max_body_bytes: 64 * 1024,
             limits,
+            history_retention_days,
+            archive_schedule,
         };
         let mut problems = r.problems;
         if environment == Environment::Production && public_url_set.is_none() {
@@ -453,6 +479,27 @@ mod tests {
                 .any(|p| p.contains("cannot read"))
         );
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn history_retention_is_checked() {
+        let url = ("DATABASE_URL", "mysql://root@127.0.0.1:3306/x");
+        let s = load(&[url]).expect("loads");
+        assert_eq!(s.history_retention_days, 1095);
+        assert!(s.archive_schedule);
+        let s = load(&[url, ("STAFFGATE_HISTORY_RETENTION_DAYS", "400"), ("STAFFGATE_ARCHIVE_SCHEDULE", "off")])
+            .expect("loads");
+        assert_eq!(s.history_retention_days, 400);
+        assert!(!s.archive_schedule);
+        for bad in ["7", "0", "-5", "three years", "99999"] {
+            let problems = load(&[url, ("STAFFGATE_HISTORY_RETENTION_DAYS", bad)])
+                .err()
+                .unwrap_or_default();
+            assert!(
+                problems.iter().any(|p| p.contains("STAFFGATE_HISTORY_RETENTION_DAYS")),
+                "{bad}: {problems:?}"
+            );
+        }
     }
 
     #[test]
