@@ -1,5 +1,6 @@
 //! The command line: one module per subcommand.
 
+mod archive_history;
 mod check;
 mod create_admin;
 mod import;
@@ -45,6 +46,9 @@ pub enum Command {
     IssueToken(issue_token::Args),
     /// Unlock a locked account; the reason is recorded.
     Unlock(unlock::Args),
+    /// Move login history older than the retention period to the archive (dry run unless
+    /// --execute).
+    ArchiveHistory(archive_history::Args),
 }
 
 /// Language for operator messages: English when LANG/LC_ALL say so, Japanese otherwise.
@@ -79,6 +83,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::ImportEmployees(args) => import::run(args).await,
             Command::IssueToken(args) => issue_token::run(args).await,
             Command::Unlock(args) => unlock::run(args).await,
+            Command::ArchiveHistory(args) => archive_history::run(args).await,
         }
     });
     match result {
@@ -145,6 +150,10 @@ mod tests {
                 "人事 太郎",
                 "--password-stdin"
             ]),
+            Ok(())
+        );
+        assert_eq!(
+            ok(&["staffgate", "archive-history", "--older-than-days", "400", "--execute"]),
             Ok(())
         );
         assert!(

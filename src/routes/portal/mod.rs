@@ -1,5 +1,6 @@
 //! The HR portal: server-rendered pages under /admin, behind a MySQL-backed session.
 
+mod archive;
 mod audit;
 mod auth;
 mod dashboard;
@@ -99,6 +100,7 @@ pub fn scope(
         .configure(employees::configure)
         .configure(import::configure)
         .configure(history::configure)
+        .configure(archive::configure)
         .configure(audit::configure)
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(PortalError::NotFound)
