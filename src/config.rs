@@ -348,8 +348,8 @@ impl Settings {
                 "STAFFGATE_HISTORY_RETENTION_DAYS={history_retention_days} must be between {MIN_HISTORY_RETENTION_DAYS} and {MAX_HISTORY_RETENTION_DAYS} days (default {DEFAULT_HISTORY_RETENTION_DAYS}, three years)"
             ));
         }
-        let archive_schedule = r.get("STAFFGATE_ARCHIVE_SCHEDULE").is_none()
-            || r.flag("STAFFGATE_ARCHIVE_SCHEDULE");
+        let archive_schedule =
+            r.get("STAFFGATE_ARCHIVE_SCHEDULE").is_none() || r.flag("STAFFGATE_ARCHIVE_SCHEDULE");
 
         let settings = Settings {
             environment,
@@ -487,8 +487,12 @@ mod tests {
         let s = load(&[url]).expect("loads");
         assert_eq!(s.history_retention_days, 1095);
         assert!(s.archive_schedule);
-        let s = load(&[url, ("STAFFGATE_HISTORY_RETENTION_DAYS", "400"), ("STAFFGATE_ARCHIVE_SCHEDULE", "off")])
-            .expect("loads");
+        let s = load(&[
+            url,
+            ("STAFFGATE_HISTORY_RETENTION_DAYS", "400"),
+            ("STAFFGATE_ARCHIVE_SCHEDULE", "off"),
+        ])
+        .expect("loads");
         assert_eq!(s.history_retention_days, 400);
         assert!(!s.archive_schedule);
         for bad in ["7", "0", "-5", "three years", "99999"] {
@@ -496,7 +500,9 @@ mod tests {
                 .err()
                 .unwrap_or_default();
             assert!(
-                problems.iter().any(|p| p.contains("STAFFGATE_HISTORY_RETENTION_DAYS")),
+                problems
+                    .iter()
+                    .any(|p| p.contains("STAFFGATE_HISTORY_RETENTION_DAYS")),
                 "{bad}: {problems:?}"
             );
         }

@@ -153,7 +153,13 @@ mod tests {
             Ok(())
         );
         assert_eq!(
-            ok(&["staffgate", "archive-history", "--older-than-days", "400", "--execute"]),
+            ok(&[
+                "staffgate",
+                "archive-history",
+                "--older-than-days",
+                "400",
+                "--execute"
+            ]),
             Ok(())
         );
         assert!(

@@ -255,7 +255,14 @@ fn locked_run(
             "archive runs left running by a stopped process"
         );
     }
-    let run_id = q::start_run(conn, by.trigger.as_str(), by.actor_ref, &by.label, cutoff, now)?;
+    let run_id = q::start_run(
+        conn,
+        by.trigger.as_str(),
+        by.actor_ref,
+        &by.label,
+        cutoff,
+        now,
+    )?;
     tracing::info!(run_id, trigger = by.trigger.as_str(), %cutoff, "archive run started");
     let started = Instant::now();
     let mut out = Outcome {

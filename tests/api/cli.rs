@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::*;
 
-fn staffgate(db_url: &str, args: &[&str], stdin: Option<&str>) -> Output {
+pub fn staffgate(db_url: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_staffgate"));
     cmd.args(args)
         .env_clear()
@@ -33,7 +33,7 @@ fn staffgate(db_url: &str, args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn text(o: &Output) -> String {
+pub fn text(o: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),

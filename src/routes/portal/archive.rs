@@ -62,7 +62,11 @@ fn run_view(me: &Admin, r: RunRow) -> RunView {
         "done" => ("完了", "Done", "ok"),
         "running" => ("実行中", "Running", "warn"),
         "stopped" => ("途中で停止（上限）", "Stopped at the limit", "warn"),
-        "interrupted" => ("中断（次回に再開）", "Interrupted (resumes next time)", "alert"),
+        "interrupted" => (
+            "中断（次回に再開）",
+            "Interrupted (resumes next time)",
+            "alert",
+        ),
         _ => ("失敗", "Failed", "alert"),
     };
     RunView {
@@ -163,8 +167,7 @@ async fn run(me: Admin, form: web::Form<RunForm>) -> Result<HttpResponse, Portal
     };
     let state = me.state.get_ref().clone();
     // The run belongs to the server, not to this request: it goes on if the browser leaves.
-    let mut task =
-        tokio::spawn(async move { archive::execute(&state, plan, by, |_| {}).await });
+    let mut task = tokio::spawn(async move { archive::execute(&state, plan, by, |_| {}).await });
     match tokio::time::timeout(WAIT_FOR_RUN, &mut task).await {
         Ok(Ok(Ok(out))) => flash_outcome(&me, &out),
         Ok(Ok(Err(e))) => {

@@ -480,7 +480,9 @@ async fn export(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpRespon
         .insert_header((
             CONTENT_DISPOSITION,
             match source {
-                HistorySource::Live => format!("attachment; filename=\"login-history-{stamp}.csv\""),
+                HistorySource::Live => {
+                    format!("attachment; filename=\"login-history-{stamp}.csv\"")
+                }
                 HistorySource::Archive => {
                     format!("attachment; filename=\"login-history-archive-{stamp}.csv\"")
                 }
