@@ -142,7 +142,7 @@ SELECT CONCAT('B', LPAD(seq, 4, '0')), CONCAT('職員 ', seq), '', '看護部', 
        b.password_hash, FALSE, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)
 FROM seq_2_to_$STAFF JOIN employees b ON b.employee_id = 'B0001';
 
--- Old rows (3 to 4 years ago) and young rows (the last 3 years) alternate in blocks of
+-- Old rows (1100 to ~1500 days ago) and young rows (within the last 1090 days) alternate in blocks of
 -- 1,000 ids, so the archive cannot just take a prefix of the id range.
 INSERT INTO login_history (event, employee_ref, employee_code, actor_ref, client_ip,
                            user_agent, detail, created_at)
@@ -152,7 +152,7 @@ SELECT ELT(1 + seq % 4, 'password_login_ok', 'refresh', 'password_login_ok', 'pa
        'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
        '{"channel":"api"}',
        IF(young,
-          UTC_TIMESTAMP(6) - INTERVAL (seq * 470) SECOND,
+          UTC_TIMESTAMP(6) - INTERVAL ((seq * 79) % 94176000) SECOND,
           UTC_TIMESTAMP(6) - INTERVAL 1100 DAY - INTERVAL (seq * 29) SECOND)
 FROM (SELECT seq, (seq DIV 1000) % 6 = 5 AS young FROM seq_1_to_$((OLD_ROWS + YOUNG_ROWS))) s;
 SQL

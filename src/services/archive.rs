@@ -317,8 +317,16 @@ fn move_batches(
             if ids.is_empty() {
                 return Ok(None);
             }
-            let copied = q::copy_to_archive(conn, &ids, now)? as i64;
-            let deleted = q::delete_archived(conn, &ids)? as i64;
+            let copied = q::copy_to_archive(conn, &ids, now)?;
+            // Every row copied just now: delete by id. Otherwise some copies were already
+            // there (an earlier attempt, or a different row with the same id): delete only
+            // the rows whose copy matches.
+            let deleted = if copied == ids.len() {
+                q::delete_copied(conn, &ids)?
+            } else {
+                q::delete_archived(conn, &ids)?
+            };
+            let (copied, deleted) = (copied as i64, deleted as i64);
             if deleted == 0 {
                 return Err(ArchiveError::Conflict(ids.into_iter().take(10).collect()));
             }

@@ -489,3 +489,39 @@ async fn the_command_line_dry_run_and_execute() {
     assert_eq!(app.count("login_history_archive"), 1_200);
     assert_eq!(checksum(&mut app.db.conn()), before);
 }
+
+#[tokio::test]
+async fn a_row_whose_id_the_archive_already_holds_differently_is_kept_not_lost() {
+    let app = spawn_app().await;
+    let cutoff = seed_mixed(&app, 1_500);
+    let clash = {
+        let mut conn = app.db.conn();
+        let id = q::next_ids(&mut conn, cutoff, 1).unwrap()[0];
+        diesel::sql_query(
+            "INSERT INTO login_history_archive (id, event, created_at, archived_at) \
+             VALUES (?, 'logout', '2001-01-01', '2001-01-01')",
+        )
+        .bind::<Bigint, _>(id)
+        .execute(&mut conn)
+        .unwrap();
+        id
+    };
+    let plan = Plan::new(1095).unwrap().batch_size(1_000).unwrap();
+    let res = archive::execute(&app.state, plan, by_cli(), |_| {}).await;
+    assert!(
+        matches!(&res, Err(ArchiveError::Conflict(ids)) if ids == &vec![clash]),
+        "{res:?}"
+    );
+    // Every other old row moved; the clashing one is still in the live history.
+    assert_eq!(app.count("login_history"), 501);
+    assert_eq!(
+        scalar(
+            &mut app.db.conn(),
+            &format!("SELECT COUNT(*) AS n FROM login_history WHERE id = {clash}")
+        ),
+        1
+    );
+    let runs = q::recent_runs(&mut app.db.conn(), 1).unwrap();
+    assert_eq!(runs[0].status, "failed");
+    assert!(runs[0].error.as_deref().unwrap_or("").contains("conflict"));
+}

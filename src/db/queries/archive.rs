@@ -100,6 +100,19 @@ pub fn copy_to_archive(
     .execute(conn)
 }
 
+/// Deletes the rows with these ids. Only for ids that `copy_to_archive` has just copied, all
+/// of them, in this transaction: their copies are there and equal.
+pub fn delete_copied(conn: &mut MysqlConnection, ids: &[i64]) -> QueryResult<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::sql_query(format!(
+        "DELETE FROM login_history WHERE id IN ({})",
+        id_list(ids)
+    ))
+    .execute(conn)
+}
+
 /// Deletes the rows with these ids whose copy (same id, same time) is in the archive.
 pub fn delete_archived(conn: &mut MysqlConnection, ids: &[i64]) -> QueryResult<usize> {
     if ids.is_empty() {
