@@ -74,20 +74,7 @@ SERVER_PID=""
 WORK=$(mktemp -d)
 # shellcheck source=scripts/bench/lib.sh
 . "$ROOT/scripts/bench/lib.sh"
-cleanup() {
-    local rc=$?
-    stop_server
-    if [ "${BENCH_ARCHIVE_KEEP_DB:-0}" != 1 ]; then
-        mariadb -e "DROP DATABASE IF EXISTS \`$DB\`" 2>/dev/null || true
-    else
-        note "database $DB kept (BENCH_ARCHIVE_KEEP_DB=1)"
-    fi
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+cleanup_on_exit "$DB" "${BENCH_ARCHIVE_KEEP_DB:-0}"
 
 if curl -fsS -o /dev/null --max-time 1 "$BASE_URL/healthz" 2>/dev/null; then
     die "something already answers on $BASE_URL; set BENCH_ARCHIVE_PORT to a free port"
@@ -103,21 +90,13 @@ FLUSH_AT_COMMIT=$(mariadb -N -B -e 'SELECT @@innodb_flush_log_at_trx_commit')
 DATE_UTC=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 GIT_REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-export CARGO_TARGET_DIR=$TARGET_DIR
-if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-    log "cargo build --release --bin staffgate --example archive_bench (target dir $TARGET_DIR)"
-    cargo build --release --locked --bin staffgate --example archive_bench
-fi
-[ -x "$BIN" ] || die "$BIN is missing"
-[ -x "$BENCH" ] || die "$BENCH is missing"
+build_release archive_bench
 
 # ---------------------------------------------------------------------------------------
 # Database
 # ---------------------------------------------------------------------------------------
 export DATABASE_URL="mysql://root@127.0.0.1:3306/$DB"
-log "fresh database $DB"
-mariadb -e "DROP DATABASE IF EXISTS \`$DB\`; CREATE DATABASE \`$DB\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" ||
-    die "cannot create the database $DB (as the local MariaDB root)"
+fresh_database "$DB"
 export STAFFGATE_ENV=development
 export STAFFGATE_BIND="127.0.0.1:$PORT"
 export STAFFGATE_PUBLIC_URL="$BASE_URL"
