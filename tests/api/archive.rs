@@ -380,8 +380,14 @@ async fn hr_previews_runs_browses_and_exports_the_archive_in_the_portal() {
     let p = Portal::signed_in_admin(&app).await;
     seed_mixed(&app, 120);
 
+    // A run whose process died: shown as interrupted, and the button is there to resume.
+    let cutoff = app.clock.now_naive() - Duration::days(1095);
+    q::start_run(&mut app.db.conn(), "cli", None, "cli", cutoff, cutoff).unwrap();
+
     let html = p.html("/admin/history/archive").await;
     assert!(html.contains("id=\"pending\">120<"), "{html}");
+    assert!(html.contains("中断（次回に再開）"), "{html}");
+    assert!(html.contains("id=\"archive-form\""), "{html}");
     // The cutoff in JST: 2026-04-01 09:00 JST less 1095 days.
     assert!(html.contains("2023-04-02 09:00"), "cutoff shown in JST");
     assert_eq!(

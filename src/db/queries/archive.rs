@@ -255,6 +255,20 @@ pub fn try_lock(conn: &mut MysqlConnection) -> QueryResult<bool> {
     Ok(got.got == Some(1))
 }
 
+/// Whether no run holds the archive lock now (a `running` row without it is a run that died).
+pub fn lock_is_free(conn: &mut MysqlConnection) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Free {
+        #[diesel(sql_type = Nullable<Bigint>)]
+        free: Option<i64>,
+    }
+    let free: Free = diesel::sql_query(
+        "SELECT IS_FREE_LOCK(LEFT(CONCAT('staffgate.archive:', DATABASE()), 64)) AS free",
+    )
+    .get_result(conn)?;
+    Ok(free.free == Some(1))
+}
+
 pub fn unlock(conn: &mut MysqlConnection) -> QueryResult<()> {
     diesel::sql_query("DO RELEASE_LOCK(LEFT(CONCAT('staffgate.archive:', DATABASE()), 64))")
         .execute(conn)

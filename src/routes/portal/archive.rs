@@ -96,10 +96,17 @@ async fn show(me: Admin) -> Result<HttpResponse, PortalError> {
     let preview = archive::preview(&me.state, &plan)
         .await
         .map_err(|e| PortalError::Internal(e.to_string()))?;
-    let runs = db::run(&me.state.pool, |conn| {
-        q::recent_runs(conn, 20).map_err(DbError::from)
+    let (mut runs, lock_free) = db::run(&me.state.pool, |conn| {
+        Ok::<_, DbError>((q::recent_runs(conn, 20)?, q::lock_is_free(conn)?))
     })
     .await?;
+    // A run row left `running` while nobody holds the lock belongs to a process that died;
+    // the next run marks it so, and resumes its work.
+    if lock_free {
+        for r in runs.iter_mut().filter(|r| r.status == "running") {
+            r.status = "interrupted".into();
+        }
+    }
     let p = &preview.pending;
     Ok(page(&ArchivePage {
         days: plan.older_than_days,
