@@ -47,6 +47,9 @@ impl Trigger {
 pub enum ArchiveError {
     #[error("another archive run is in progress")]
     Busy,
+    /// The scheduled run of this month has already happened (found under the lock).
+    #[error("this month's scheduled run has already happened")]
+    AlreadyRan,
     #[error("the retention period must be at least {MIN_HISTORY_RETENTION_DAYS} days (got {0})")]
     TooRecent(i64),
     #[error("a batch holds 1 to {MAX_BATCH} rows (got {0})")]
@@ -71,6 +74,10 @@ impl ArchiveError {
             ArchiveError::Busy => (
                 "別のアーカイブ処理が実行中です。終わってから、もう一度お試しください。".into(),
                 "Another archive run is in progress. Try again when it has finished.".into(),
+            ),
+            ArchiveError::AlreadyRan => (
+                "今月の自動実行は済んでいます。".into(),
+                "This month's scheduled run has already happened.".into(),
             ),
             ArchiveError::TooRecent(d) => (
                 format!(
@@ -107,6 +114,9 @@ pub struct Plan {
     pub batch_size: i64,
     /// Stop after this many batches (the rest waits for the next run).
     pub max_batches: Option<u32>,
+    /// Only if no scheduled run has finished since then (checked under the lock, so two
+    /// nodes that both saw "not yet" do not both run).
+    pub unless_scheduled_since: Option<NaiveDateTime>,
 }
 
 impl Plan {
@@ -118,6 +128,7 @@ impl Plan {
             older_than_days,
             batch_size: MAX_BATCH,
             max_batches: None,
+            unless_scheduled_since: None,
         })
     }
 
@@ -245,6 +256,11 @@ fn locked_run(
     by: &RunBy,
     mut progress: impl FnMut(Progress),
 ) -> Result<Outcome, ArchiveError> {
+    if let Some(since) = plan.unless_scheduled_since
+        && q::scheduled_done_since(conn, since)?
+    {
+        return Err(ArchiveError::AlreadyRan);
+    }
     q::read_committed(conn)?;
     let now = state.clock.now_naive();
     let cutoff = plan.cutoff(now);
@@ -416,7 +432,10 @@ pub async fn scheduled_tick(state: &AppState) -> Result<Option<Outcome>, Archive
     if done {
         return Ok(None);
     }
-    let plan = Plan::new(state.settings.history_retention_days)?;
+    let plan = Plan {
+        unless_scheduled_since: Some(since),
+        ..Plan::new(state.settings.history_retention_days)?
+    };
     let by = RunBy {
         trigger: Trigger::Schedule,
         actor_ref: None,
@@ -424,7 +443,7 @@ pub async fn scheduled_tick(state: &AppState) -> Result<Option<Outcome>, Archive
     };
     match execute(state, plan, by, |_| {}).await {
         Ok(out) => Ok(Some(out)),
-        Err(ArchiveError::Busy) => Ok(None),
+        Err(ArchiveError::Busy | ArchiveError::AlreadyRan) => Ok(None),
         Err(e) => Err(e),
     }
 }
