@@ -61,6 +61,8 @@ pub struct Settings {
     pub history_retention_days: i64,
     /// Whether this node takes part in the monthly archive run (one node runs it).
     pub archive_schedule: bool,
+    /// After each archive batch, pause this many times as long as the batch took.
+    pub archive_pause_ratio: f64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -351,6 +353,14 @@ impl Settings {
         let archive_schedule =
             r.get("STAFFGATE_ARCHIVE_SCHEDULE").is_none() || r.flag("STAFFGATE_ARCHIVE_SCHEDULE");
 
+        let archive_pause_ratio = r.parse("STAFFGATE_ARCHIVE_PAUSE_RATIO", 1.0f64, "a number");
+        if !(0.0..=crate::services::archive::MAX_PAUSE_RATIO).contains(&archive_pause_ratio) {
+            r.problems.push(format!(
+                "STAFFGATE_ARCHIVE_PAUSE_RATIO={archive_pause_ratio} must be between 0 and {}",
+                crate::services::archive::MAX_PAUSE_RATIO
+            ));
+        }
+
         let settings = Settings {
             environment,
             database_url,
@@ -374,6 +384,7 @@ impl Settings {
             limits,
             history_retention_days,
             archive_schedule,
+            archive_pause_ratio,
         };
         let mut problems = r.problems;
         if environment == Environment::Production && public_url_set.is_none() {

@@ -25,6 +25,7 @@
 #   BENCH_ARCHIVE_PORT        server port on 127.0.0.1 [18091]
 #   BENCH_ARCHIVE_RATE        sign-ins per second in every phase [10]
 #   BENCH_ARCHIVE_SECONDS     length of each baseline [20]
+#   BENCH_ARCHIVE_PAUSE_RATIO the run's --pause-ratio (its default) [1]
 #   BENCH_ARCHIVE_ROWS        old rows to archive [1000000]
 #   BENCH_ARCHIVE_REPORT      where the report goes [scripts/bench/archive-report.md]
 #   BENCH_ARCHIVE_KEEP_DB=1   leave the database in place afterwards
@@ -38,6 +39,7 @@ readonly DB=${BENCH_ARCHIVE_DB:-staffgate_bench_archive}
 readonly PORT=${BENCH_ARCHIVE_PORT:-18091}
 readonly RATE=${BENCH_ARCHIVE_RATE:-10}
 readonly SECONDS_BASE=${BENCH_ARCHIVE_SECONDS:-20}
+readonly PAUSE=${BENCH_ARCHIVE_PAUSE_RATIO:-1}
 readonly OLD_ROWS=${BENCH_ARCHIVE_ROWS:-1000000}
 readonly YOUNG_ROWS=200000
 readonly REPORT=${BENCH_ARCHIVE_REPORT:-$ROOT/scripts/bench/archive-report.md}
@@ -57,6 +59,7 @@ die() {
 for n in PORT RATE SECONDS_BASE OLD_ROWS; do
     [[ "${!n}" =~ ^[1-9][0-9]*$ ]] || die "$n must be a positive integer, got '${!n}'"
 done
+[[ "$PAUSE" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "BENCH_ARCHIVE_PAUSE_RATIO must be a number, got '$PAUSE'"
 [[ "$DB" =~ ^[A-Za-z0-9_]+$ ]] || die "BENCH_ARCHIVE_DB must be letters, digits and _ only"
 [ "$OLD_ROWS" -le 10000000 ] || die "BENCH_ARCHIVE_ROWS is at most 10,000,000"
 command -v python3 >/dev/null 2>&1 || die "python3 is needed to compute the ratios"
@@ -167,7 +170,7 @@ log "baseline: $RATE sign-ins/s for $SECONDS_BASE s"
 bench baseline --seconds "$SECONDS_BASE" >"$WORK/baseline.json" || die "baseline sign-ins failed"
 cat "$WORK/baseline.json" >&2
 log "the same load while staffgate archive-history --execute runs"
-bench during -- sh -c "cd '$WORK' && exec '$BIN' archive-history --execute >'$WORK/archive.log' 2>&1" \
+bench during -- sh -c "cd '$WORK' && exec '$BIN' archive-history --execute --pause-ratio $PAUSE >'$WORK/archive.log' 2>&1" \
     >"$WORK/during.json" || {
     tail -n 20 "$WORK/archive.log" >&2
     die "sign-ins or the archive run failed during the run"

@@ -26,6 +26,10 @@ pub struct Args {
     /// Stop after this many batches; the next run goes on from there.
     #[arg(long)]
     pub max_batches: Option<u32>,
+    /// After each batch, pause this many times as long as the batch took (0 to 20), leaving
+    /// the database to sign-ins [default: STAFFGATE_ARCHIVE_PAUSE_RATIO, 1].
+    #[arg(long)]
+    pub pause_ratio: Option<f64>,
 }
 
 fn refuse(lang: Lang, e: &ArchiveError) -> String {
@@ -39,7 +43,13 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     let days = args
         .older_than_days
         .unwrap_or(state.settings.history_retention_days);
-    let plan = match Plan::new(days).and_then(|p| p.batch_size(args.batch_size)) {
+    let pause = args
+        .pause_ratio
+        .unwrap_or(state.settings.archive_pause_ratio);
+    let plan = match Plan::new(days)
+        .and_then(|p| p.batch_size(args.batch_size))
+        .and_then(|p| p.pause_ratio(pause))
+    {
         Ok(plan) => plan,
         Err(e) => {
             eprintln!("{}", refuse(lang, &e));
@@ -108,13 +118,14 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     };
     let secs = out.duration.as_secs_f64();
     let rate = out.rows_per_second();
+    let waited = out.waited.as_secs_f64();
     match lang {
         Lang::Ja => println!(
-            "完了: {} 件を {} バッチで移しました（うち中断された前回の実行で複製済み {} 件）。{secs:.1} 秒、毎秒 {rate:.0} 件。",
+            "完了: {} 件を {} バッチで移しました（うち中断された前回の実行で複製済み {} 件）。{secs:.1} 秒（待機 {waited:.1} 秒）、毎秒 {rate:.0} 件。",
             out.archived, out.batches, out.already_archived
         ),
         Lang::En => println!(
-            "Done: moved {} in {} batches ({} already copied by an interrupted earlier run). {secs:.1} s, {rate:.0} rows/s.",
+            "Done: moved {} in {} batches ({} already copied by an interrupted earlier run). {secs:.1} s ({waited:.1} s waiting), {rate:.0} rows/s.",
             out.archived, out.batches, out.already_archived
         ),
     }

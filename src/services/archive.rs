@@ -21,6 +21,13 @@ use crate::state::AppState;
 
 /// The most rows one batch (one transaction) moves.
 pub const MAX_BATCH: i64 = 5_000;
+pub const MAX_PAUSE_RATIO: f64 = 20.0;
+
+/// A batch waits while InnoDB's redo log is fuller than this: past it the server soon flushes
+/// pages in a hurry and every write, a sign-in's commit too, waits for that.
+const REDO_FILL_LIMIT: f64 = 0.5;
+/// The longest a batch waits for the redo log to drain before it goes ahead anyway.
+const REDO_WAIT_MAX: Duration = Duration::from_secs(60);
 
 /// The monthly run starts in the first hour of this window (JST) in which the node looks,
 /// on the first night of the month that it has not happened yet: the quietest hours.
@@ -54,6 +61,8 @@ pub enum ArchiveError {
     TooRecent(i64),
     #[error("a batch holds 1 to {MAX_BATCH} rows (got {0})")]
     BatchSize(i64),
+    #[error("the pause ratio is 0 to {MAX_PAUSE_RATIO} (got {0})")]
+    PauseRatio(f64),
     /// Rows that cannot be moved because the archive holds different rows with their ids.
     #[error("login_history rows {0:?} conflict with rows already in the archive")]
     Conflict(Vec<i64>),
@@ -91,6 +100,10 @@ impl ArchiveError {
                 format!("1回に移す行数は1〜{MAX_BATCH}行です（指定: {n}）。"),
                 format!("A batch holds 1 to {MAX_BATCH} rows (given: {n})."),
             ),
+            ArchiveError::PauseRatio(r) => (
+                format!("休止の比率は0〜{MAX_PAUSE_RATIO}です（指定: {r}）。"),
+                format!("The pause ratio is 0 to {MAX_PAUSE_RATIO} (given: {r})."),
+            ),
             ArchiveError::Conflict(ids) => (
                 format!(
                     "アーカイブに同じIDの別の記録があるため、移せない記録があります（ID: {ids:?}）。システム管理者に連絡してください。"
@@ -114,6 +127,9 @@ pub struct Plan {
     pub batch_size: i64,
     /// Stop after this many batches (the rest waits for the next run).
     pub max_batches: Option<u32>,
+    /// After each batch, pause this many times as long as the batch took, so the database
+    /// spends at most 1 / (1 + ratio) of its time on the archive.
+    pub pause_ratio: f64,
     /// Only if no scheduled run has finished since then (checked under the lock, so two
     /// nodes that both saw "not yet" do not both run).
     pub unless_scheduled_since: Option<NaiveDateTime>,
@@ -128,6 +144,7 @@ impl Plan {
             older_than_days,
             batch_size: MAX_BATCH,
             max_batches: None,
+            pause_ratio: 0.0,
             unless_scheduled_since: None,
         })
     }
@@ -137,6 +154,14 @@ impl Plan {
             return Err(ArchiveError::BatchSize(n));
         }
         self.batch_size = n;
+        Ok(self)
+    }
+
+    pub fn pause_ratio(mut self, ratio: f64) -> Result<Plan, ArchiveError> {
+        if !(0.0..=MAX_PAUSE_RATIO).contains(&ratio) {
+            return Err(ArchiveError::PauseRatio(ratio));
+        }
+        self.pause_ratio = ratio;
         Ok(self)
     }
 
@@ -201,6 +226,8 @@ pub struct Outcome {
     pub already_archived: i64,
     pub batches: u32,
     pub duration: Duration,
+    /// Of the duration, the time spent waiting for the database (redo log, pauses).
+    pub waited: Duration,
 }
 
 impl Outcome {
@@ -289,6 +316,7 @@ fn locked_run(
         already_archived: 0,
         batches: 0,
         duration: Duration::ZERO,
+        waited: Duration::ZERO,
     };
     let moved = move_batches(conn, state, plan, cutoff, &mut out, &mut progress);
     out.duration = started.elapsed();
@@ -326,8 +354,10 @@ fn move_batches(
         if plan.max_batches.is_some_and(|max| out.batches >= max) {
             return Ok(Finish::Stopped);
         }
+        out.waited += wait_for_redo_room(conn)?;
         let now = state.clock.now_naive();
         let run_id = out.run_id;
+        let batch_started = Instant::now();
         let moved = conn.transaction::<_, ArchiveError, _>(|conn| {
             let ids = q::next_ids(conn, cutoff, plan.batch_size)?;
             if ids.is_empty() {
@@ -362,7 +392,24 @@ fn move_batches(
             archived: out.archived,
             already_archived: out.already_archived,
         });
+        if plan.pause_ratio > 0.0 {
+            let pause = batch_started.elapsed().mul_f64(plan.pause_ratio);
+            std::thread::sleep(pause);
+            out.waited += pause;
+        }
     }
+}
+
+/// Waits (up to REDO_WAIT_MAX) until the redo log has room; returns how long it waited.
+fn wait_for_redo_room(conn: &mut MysqlConnection) -> Result<Duration, ArchiveError> {
+    let started = Instant::now();
+    while started.elapsed() < REDO_WAIT_MAX {
+        match q::redo_fill(conn)? {
+            Some(fill) if fill >= REDO_FILL_LIMIT => std::thread::sleep(Duration::from_millis(100)),
+            _ => break,
+        }
+    }
+    Ok(started.elapsed())
 }
 
 fn record_finish(
@@ -386,6 +433,7 @@ fn record_finish(
         "alreadyArchived": out.already_archived,
         "batches": out.batches,
         "durationMs": ms,
+        "waitedMs": i64::try_from(out.waited.as_millis()).unwrap_or(i64::MAX),
         "rowsPerSecond": out.rows_per_second().round(),
     });
     let error = error.map(|e| e.chars().take(500).collect::<String>());
@@ -435,6 +483,7 @@ pub async fn scheduled_tick(state: &AppState) -> Result<Option<Outcome>, Archive
     let plan = Plan {
         unless_scheduled_since: Some(since),
         ..Plan::new(state.settings.history_retention_days)?
+            .pause_ratio(state.settings.archive_pause_ratio)?
     };
     let by = RunBy {
         trigger: Trigger::Schedule,

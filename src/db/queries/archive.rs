@@ -255,6 +255,38 @@ pub fn try_lock(conn: &mut MysqlConnection) -> QueryResult<bool> {
     Ok(got.got == Some(1))
 }
 
+/// How full InnoDB's redo log is (checkpoint age over its maximum), where the server says
+/// (MariaDB does; MySQL 8 does not: `None`).
+pub fn redo_fill(conn: &mut MysqlConnection) -> QueryResult<Option<f64>> {
+    #[derive(QueryableByName)]
+    struct Status {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    let rows: Vec<Status> = diesel::sql_query(
+        "SELECT VARIABLE_NAME AS name, VARIABLE_VALUE AS value \
+         FROM information_schema.GLOBAL_STATUS \
+         WHERE VARIABLE_NAME IN ('INNODB_CHECKPOINT_AGE', 'INNODB_CHECKPOINT_MAX_AGE')",
+    )
+    .load(conn)?;
+    let value = |n: &str| {
+        rows.iter()
+            .find(|r| r.name.eq_ignore_ascii_case(n))
+            .and_then(|r| r.value.parse::<f64>().ok())
+    };
+    Ok(
+        match (
+            value("INNODB_CHECKPOINT_AGE"),
+            value("INNODB_CHECKPOINT_MAX_AGE"),
+        ) {
+            (Some(age), Some(max)) if max > 0.0 => Some(age / max),
+            _ => None,
+        },
+    )
+}
+
 /// Whether no run holds the archive lock now (a `running` row without it is a run that died).
 pub fn lock_is_free(conn: &mut MysqlConnection) -> QueryResult<bool> {
     #[derive(QueryableByName)]
