@@ -506,6 +506,15 @@ mod tests {
         .expect("loads");
         assert_eq!(s.history_retention_days, 400);
         assert!(!s.archive_schedule);
+        let problems = load(&[url, ("STAFFGATE_ARCHIVE_PAUSE_RATIO", "-1")])
+            .err()
+            .unwrap_or_default();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("STAFFGATE_ARCHIVE_PAUSE_RATIO")),
+            "{problems:?}"
+        );
         for bad in ["7", "0", "-5", "three years", "99999"] {
             let problems = load(&[url, ("STAFFGATE_HISTORY_RETENTION_DAYS", bad)])
                 .err()

@@ -27,7 +27,7 @@ pub const MAX_PAUSE_RATIO: f64 = 20.0;
 /// pages in a hurry and every write, a sign-in's commit too, waits for that.
 const REDO_FILL_LIMIT: f64 = 0.5;
 /// The longest a batch waits for the redo log to drain before it goes ahead anyway.
-const REDO_WAIT_MAX: Duration = Duration::from_secs(60);
+const REDO_WAIT_MAX: Duration = Duration::from_secs(10);
 
 /// The monthly run starts in the first hour of this window (JST) in which the node looks,
 /// on the first night of the month that it has not happened yet: the quietest hours.
@@ -523,6 +523,10 @@ mod tests {
         assert_eq!(plan.batch_size, MAX_BATCH);
         assert!(plan.clone().batch_size(5_001).is_err());
         assert!(plan.clone().batch_size(0).is_err());
+        assert!(plan.clone().pause_ratio(-0.5).is_err());
+        assert!(plan.clone().pause_ratio(f64::NAN).is_err());
+        assert!(plan.clone().pause_ratio(21.0).is_err());
+        assert_eq!(plan.clone().pause_ratio(1.5).unwrap().pause_ratio, 1.5);
         assert_eq!(
             plan.cutoff(at(2026, 4, 1, 0)),
             at(2023, 4, 2, 0),
