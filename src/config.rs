@@ -67,6 +67,12 @@ pub struct Settings {
     pub workers: Option<usize>,
     pub max_body_bytes: usize,
     pub limits: Limits,
+    /// login_history rows older than this many days move to login_history_archive.
+    pub history_retention_days: i64,
+    /// Whether this node takes part in the monthly archive run (one node runs it).
+    pub archive_schedule: bool,
+    /// After each archive batch, pause this many times as long as the batch took.
+    pub archive_pause_ratio: f64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -104,6 +110,11 @@ pub fn redact_url(url: &str) -> String {
 
 pub const DEFAULT_SHEET_FONT: &str = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf";
 pub const MIN_BCRYPT_COST: u32 = 10;
+/// Retention of the live login history: three years by default; never less than 30 days, so
+/// a typo cannot empty the history HR looks at every day.
+pub const DEFAULT_HISTORY_RETENTION_DAYS: i64 = 1095;
+pub const MIN_HISTORY_RETENTION_DAYS: i64 = 30;
+pub const MAX_HISTORY_RETENTION_DAYS: i64 = 36_500;
 
 fn default_threads() -> usize {
     std::thread::available_parallelism()
@@ -379,6 +390,29 @@ impl Settings {
             ));
         }
 
+        let history_retention_days = r.parse(
+            "STAFFGATE_HISTORY_RETENTION_DAYS",
+            DEFAULT_HISTORY_RETENTION_DAYS,
+            "a whole number of days",
+        );
+        if !(MIN_HISTORY_RETENTION_DAYS..=MAX_HISTORY_RETENTION_DAYS)
+            .contains(&history_retention_days)
+        {
+            r.problems.push(format!(
+                "STAFFGATE_HISTORY_RETENTION_DAYS={history_retention_days} must be between {MIN_HISTORY_RETENTION_DAYS} and {MAX_HISTORY_RETENTION_DAYS} days (default {DEFAULT_HISTORY_RETENTION_DAYS}, three years)"
+            ));
+        }
+        let archive_schedule =
+            r.get("STAFFGATE_ARCHIVE_SCHEDULE").is_none() || r.flag("STAFFGATE_ARCHIVE_SCHEDULE");
+
+        let archive_pause_ratio = r.parse("STAFFGATE_ARCHIVE_PAUSE_RATIO", 1.0f64, "a number");
+        if !(0.0..=crate::services::archive::MAX_PAUSE_RATIO).contains(&archive_pause_ratio) {
+            r.problems.push(format!(
+                "STAFFGATE_ARCHIVE_PAUSE_RATIO={archive_pause_ratio} must be between 0 and {}",
+                crate::services::archive::MAX_PAUSE_RATIO
+            ));
+        }
+
         let settings = Settings {
             environment,
             database_url,
@@ -405,6 +439,9 @@ impl Settings {
             workers,
             max_body_bytes: 64 * 1024,
             limits,
+            history_retention_days,
+            archive_schedule,
+            archive_pause_ratio,
         };
         let mut problems = r.problems;
         if environment == Environment::Production && public_url_set.is_none() {
@@ -541,6 +578,42 @@ mod tests {
             "STAFFGATE_EXPIRY_SPREAD_DAYS",
         ] {
             assert!(all.contains(needle), "missing {needle} in {all}");
+        }
+    }
+
+    #[test]
+    fn history_retention_is_checked() {
+        let url = ("DATABASE_URL", "mysql://root@127.0.0.1:3306/x");
+        let s = load(&[url]).expect("loads");
+        assert_eq!(s.history_retention_days, 1095);
+        assert!(s.archive_schedule);
+        let s = load(&[
+            url,
+            ("STAFFGATE_HISTORY_RETENTION_DAYS", "400"),
+            ("STAFFGATE_ARCHIVE_SCHEDULE", "off"),
+        ])
+        .expect("loads");
+        assert_eq!(s.history_retention_days, 400);
+        assert!(!s.archive_schedule);
+        let problems = load(&[url, ("STAFFGATE_ARCHIVE_PAUSE_RATIO", "-1")])
+            .err()
+            .unwrap_or_default();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("STAFFGATE_ARCHIVE_PAUSE_RATIO")),
+            "{problems:?}"
+        );
+        for bad in ["7", "0", "-5", "three years", "99999"] {
+            let problems = load(&[url, ("STAFFGATE_HISTORY_RETENTION_DAYS", bad)])
+                .err()
+                .unwrap_or_default();
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.contains("STAFFGATE_HISTORY_RETENTION_DAYS")),
+                "{bad}: {problems:?}"
+            );
         }
     }
 

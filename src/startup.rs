@@ -121,8 +121,10 @@ impl Application {
         let pruner = tokio::spawn(prune_attempts(self.state.clone()));
         let mail = (self.state.mailer.enabled() && self.state.settings.mail_poll_seconds > 0)
             .then(|| tokio::spawn(crate::services::outbox::worker(self.state.clone())));
+        let archiver = tokio::spawn(archive_schedule(self.state.clone()));
         let result = self.server.await;
         pruner.abort();
+        archiver.abort();
         if let Some(mail) = mail {
             mail.abort();
         }
@@ -162,6 +164,24 @@ async fn prune_attempts(state: AppState) {
         .await;
         if let Err(e) = result {
             tracing::warn!(error = %e, "pruning login_attempts failed");
+        }
+    }
+}
+
+/// The monthly login-history archive: every node looks hourly; the first to take the
+/// archive lock in the night window of a month that has no finished scheduled run runs it.
+async fn archive_schedule(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match crate::services::archive::scheduled_tick(&state).await {
+            Ok(Some(out)) => tracing::info!(
+                archived = out.archived,
+                batches = out.batches,
+                "monthly login-history archive done"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "monthly login-history archive failed"),
         }
     }
 }

@@ -88,20 +88,7 @@ SERVER_PID=""
 WORK=$(mktemp -d)
 # shellcheck source=scripts/bench/lib.sh
 . "$ROOT/scripts/bench/lib.sh"
-cleanup() {
-    local rc=$?
-    stop_server
-    if [ "${BENCH_PORTAL_KEEP_DB:-0}" != 1 ]; then
-        mariadb -e "DROP DATABASE IF EXISTS \`$DB\`" 2>/dev/null || true
-    else
-        note "database $DB kept (BENCH_PORTAL_KEEP_DB=1)"
-    fi
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+cleanup_on_exit "$DB" "${BENCH_PORTAL_KEEP_DB:-0}"
 
 if curl -fsS -o /dev/null --max-time 1 "$BASE_URL/healthz" 2>/dev/null; then
     die "something already answers on $BASE_URL; set BENCH_PORTAL_PORT to a free port"
@@ -130,21 +117,13 @@ note "$CORES cores, ${CPU_MODEL:-unknown CPU}, MariaDB $MARIADB_VERSION, $RUSTC_
 # ---------------------------------------------------------------------------------------
 # Build
 # ---------------------------------------------------------------------------------------
-export CARGO_TARGET_DIR=$TARGET_DIR
-if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-    log "cargo build --release --bin staffgate --example portal_bench (target dir $TARGET_DIR)"
-    cargo build --release --locked --bin staffgate --example portal_bench
-fi
-[ -x "$BIN" ] || die "$BIN is missing"
-[ -x "$BENCH" ] || die "$BENCH is missing"
+build_release portal_bench
 
 # ---------------------------------------------------------------------------------------
 # Database
 # ---------------------------------------------------------------------------------------
 export DATABASE_URL="$DB_URL_BASE/$DB"
-log "fresh database $DB"
-mariadb -e "DROP DATABASE IF EXISTS \`$DB\`; CREATE DATABASE \`$DB\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" ||
-    die "cannot create the database $DB (as the local MariaDB root)"
+fresh_database "$DB"
 
 # The server and the CLI run from an empty directory so a developer's .env cannot leak in.
 export STAFFGATE_ENV=development

@@ -1,5 +1,6 @@
 //! The command line: one module per subcommand.
 
+mod archive_history;
 mod check;
 mod create_admin;
 mod import;
@@ -48,6 +49,9 @@ pub enum Command {
     Unlock(unlock::Args),
     /// Print account sheets to one PDF (reissues every printed employee's QR code).
     PrintSheets(print_sheets::Args),
+    /// Move login history older than the retention period to the archive (dry run unless
+    /// --execute).
+    ArchiveHistory(archive_history::Args),
 }
 
 /// Language for operator messages: English when LANG/LC_ALL say so, Japanese otherwise.
@@ -83,6 +87,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::IssueToken(args) => issue_token::run(args).await,
             Command::Unlock(args) => unlock::run(args).await,
             Command::PrintSheets(args) => print_sheets::run(args).await,
+            Command::ArchiveHistory(args) => archive_history::run(args).await,
         }
     });
     match result {
@@ -178,6 +183,16 @@ mod tests {
         assert!(
             ok(&["staffgate", "print-sheets", "-o", "s.pdf"]).is_err(),
             "whom to print for is required"
+        );
+        assert_eq!(
+            ok(&[
+                "staffgate",
+                "archive-history",
+                "--older-than-days",
+                "400",
+                "--execute"
+            ]),
+            Ok(())
         );
         assert!(
             ok(&["staffgate", "unlock", "E1"]).is_err(),

@@ -37,6 +37,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    history_archive_runs (id) {
+        id -> Bigint,
+        trigger_kind -> Varchar,
+        actor_ref -> Nullable<Bigint>,
+        actor_label -> Varchar,
+        cutoff -> Datetime,
+        status -> Varchar,
+        rows_archived -> Bigint,
+        rows_already_archived -> Bigint,
+        batches -> Integer,
+        started_at -> Datetime,
+        finished_at -> Nullable<Datetime>,
+        duration_ms -> Nullable<Bigint>,
+        error -> Nullable<Varchar>,
+    }
+}
+
+diesel::table! {
     login_attempts (id) {
         id -> Bigint,
         login_key -> Varchar,
@@ -164,6 +182,7 @@ diesel::joinable!(sheet_prints -> employees (employee_ref));
 diesel::allow_tables_to_appear_in_same_query!(
     admin_audit,
     employees,
+    history_archive_runs,
     login_attempts,
     login_history,
     login_history_archive,

@@ -1,5 +1,6 @@
 //! Business logic. No HTTP types here: routes, the CLI and tests all call these functions.
 
+pub mod archive;
 pub mod auth;
 pub mod clock;
 pub mod hashing;

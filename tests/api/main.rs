@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod archive;
 mod authenticate;
 mod browser;
 mod cli;

@@ -36,6 +36,7 @@ fn migrations_go_up_down_and_up_again() {
         [
             "admin_audit",
             "employees",
+            "history_archive_runs",
             "login_attempts",
             "login_history",
             "login_history_archive",

@@ -7,7 +7,9 @@ use diesel::prelude::*;
 
 use crate::db::models::{Employee, OnetimeToken};
 use crate::db::queries::employees::expires_between;
-use crate::db::schema::{admin_audit, employees, login_history, onetime_tokens};
+use crate::db::schema::{
+    admin_audit, employees, login_history, login_history_archive, onetime_tokens,
+};
 use crate::domain::ExpiryPolicy;
 
 /// Escapes LIKE wildcards so a search for `50%` means those characters.
@@ -343,8 +345,17 @@ pub struct HistoryRow {
     pub created_at: NaiveDateTime,
 }
 
+/// Which table a history list reads: the live login_history or its archive (same columns).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HistorySource {
+    #[default]
+    Live,
+    Archive,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct HistoryFilter {
+    pub source: HistorySource,
     pub employee: Option<i64>,
     pub event: Option<String>,
     pub from: Option<NaiveDateTime>,
@@ -358,6 +369,46 @@ pub struct Cursor {
     pub id: i64,
 }
 
+/// The one history query, written once for both tables (they share their columns and their
+/// created_at, (employee_ref, created_at) and (event, created_at) indexes).
+macro_rules! history_query {
+    ($table:ident, $conn:expr, $f:expr, $before:expr, $limit:expr) => {{
+        use $table::dsl as h;
+        let mut q = h::$table.into_boxed::<Mysql>();
+        if let Some(emp) = $f.employee {
+            q = q.filter(h::employee_ref.eq(emp));
+        }
+        if let Some(ev) = $f.event.as_deref() {
+            q = q.filter(h::event.eq(ev.to_owned()));
+        }
+        if let Some(from) = $f.from {
+            q = q.filter(h::created_at.ge(from));
+        }
+        if let Some(until) = $f.until {
+            q = q.filter(h::created_at.lt(until));
+        }
+        if let Some(c) = $before {
+            q = q
+                .filter(h::created_at.le(c.created_at))
+                .filter(h::created_at.lt(c.created_at).or(h::id.lt(c.id)));
+        }
+        q.order((h::created_at.desc(), h::id.desc()))
+            .limit($limit)
+            .select((
+                h::id,
+                h::event,
+                h::employee_ref,
+                h::employee_code,
+                h::actor_ref,
+                h::client_ip,
+                h::user_agent,
+                h::detail,
+                h::created_at,
+            ))
+            .load($conn)
+    }};
+}
+
 /// Newest first, keyset-paginated: the cost of a page does not grow with how far back it is,
 /// and no COUNT over a million rows is needed.
 pub fn history_page(
@@ -366,39 +417,10 @@ pub fn history_page(
     before: Option<Cursor>,
     limit: i64,
 ) -> QueryResult<Vec<HistoryRow>> {
-    use login_history::dsl as h;
-    let mut q = h::login_history.into_boxed::<Mysql>();
-    if let Some(emp) = f.employee {
-        q = q.filter(h::employee_ref.eq(emp));
+    match f.source {
+        HistorySource::Live => history_query!(login_history, conn, f, before, limit),
+        HistorySource::Archive => history_query!(login_history_archive, conn, f, before, limit),
     }
-    if let Some(ev) = f.event.as_deref() {
-        q = q.filter(h::event.eq(ev.to_owned()));
-    }
-    if let Some(from) = f.from {
-        q = q.filter(h::created_at.ge(from));
-    }
-    if let Some(until) = f.until {
-        q = q.filter(h::created_at.lt(until));
-    }
-    if let Some(c) = before {
-        q = q
-            .filter(h::created_at.le(c.created_at))
-            .filter(h::created_at.lt(c.created_at).or(h::id.lt(c.id)));
-    }
-    q.order((h::created_at.desc(), h::id.desc()))
-        .limit(limit)
-        .select((
-            h::id,
-            h::event,
-            h::employee_ref,
-            h::employee_code,
-            h::actor_ref,
-            h::client_ip,
-            h::user_agent,
-            h::detail,
-            h::created_at,
-        ))
-        .load(conn)
 }
 
 #[derive(Debug, Clone, Queryable)]

@@ -1,5 +1,6 @@
 //! Plain query functions on `&mut MysqlConnection`, so any of them composes in a transaction.
 
+pub mod archive;
 pub mod attempts;
 pub mod audit;
 pub mod directory;

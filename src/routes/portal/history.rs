@@ -1,4 +1,5 @@
-//! Login history: filters (employee, event, JST date range), keyset pages, streaming CSV export.
+//! Login history and its archive (one page, a source switch): filters (employee, event, JST
+//! date range), keyset pages, streaming CSV export.
 
 use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::web::Bytes;
@@ -11,7 +12,7 @@ use super::Admin;
 use super::employees::{Pager, event_view};
 use super::view::{Chrome, PortalError, encode, file_stamp, jst, page};
 use crate::db::queries::audit;
-use crate::db::queries::directory::{self, Cursor, HistoryFilter, HistoryRow};
+use crate::db::queries::directory::{self, Cursor, HistoryFilter, HistoryRow, HistorySource};
 use crate::db::queries::employees as employee_rows;
 use crate::db::{self, DbError, DbPool};
 use crate::i18n::Lang;
@@ -28,6 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[derive(Deserialize, Default, Clone)]
 struct HistoryQuery {
+    /// `archive` for the archive; the live history otherwise.
+    source: Option<String>,
     employee: Option<String>,
     event: Option<String>,
     from: Option<String>,
@@ -71,7 +74,10 @@ fn parse_cursor(raw: &Option<String>) -> Option<Cursor> {
 
 async fn parse(me: &Admin, q: &HistoryQuery) -> Result<Parsed, PortalError> {
     let mut problems = Vec::new();
-    let mut filter = HistoryFilter::default();
+    let mut filter = HistoryFilter {
+        source: source_of(q),
+        ..HistoryFilter::default()
+    };
     let mut nobody = false;
     if let Some(code) = q
         .employee
@@ -139,8 +145,18 @@ async fn parse(me: &Admin, q: &HistoryQuery) -> Result<Parsed, PortalError> {
     })
 }
 
+fn source_of(q: &HistoryQuery) -> HistorySource {
+    match q.source.as_deref() {
+        Some("archive") => HistorySource::Archive,
+        _ => HistorySource::Live,
+    }
+}
+
 fn query_string(q: &HistoryQuery) -> String {
     let mut parts = Vec::new();
+    if source_of(q) == HistorySource::Archive {
+        parts.push("source=archive".to_owned());
+    }
     for (name, value) in [
         ("employee", &q.employee),
         ("event", &q.event),
@@ -168,6 +184,7 @@ pub struct HistoryView {
 #[template(path = "admin/history/index.html")]
 struct HistoryPage {
     c: Chrome,
+    archive: bool,
     rows: Vec<HistoryView>,
     problems: Vec<String>,
     events: Vec<(&'static str, String)>,
@@ -280,6 +297,7 @@ async fn list(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpResponse
         } else {
             format!("/admin/history/export.csv?{qs}")
         },
+        archive: parsed.filter.source == HistorySource::Archive,
         c: me.chrome("history"),
         rows: view,
         problems: parsed.problems,
@@ -361,7 +379,9 @@ async fn export(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpRespon
     // Who took a copy of whose sign-in records, and which.
     let st = me.state.clone();
     let (actor_id, actor_label) = (me.employee.id, me.employee.employee_id.clone());
+    let source = source_of(&q);
     let detail = serde_json::json!({
+        "source": if source == HistorySource::Archive { "archive" } else { "live" },
         "employee": q.employee, "event": q.event, "from": q.from, "to": q.to,
     });
     db::run(&me.state.pool, move |conn| {
@@ -454,7 +474,14 @@ async fn export(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpRespon
         .insert_header((CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header((
             CONTENT_DISPOSITION,
-            format!("attachment; filename=\"login-history-{stamp}.csv\""),
+            match source {
+                HistorySource::Live => {
+                    format!("attachment; filename=\"login-history-{stamp}.csv\"")
+                }
+                HistorySource::Archive => {
+                    format!("attachment; filename=\"login-history-archive-{stamp}.csv\"")
+                }
+            },
         ))
         .streaming(stream))
 }

@@ -1,5 +1,6 @@
 //! The HR portal: server-rendered pages under /admin, behind a MySQL-backed session.
 
+mod archive;
 mod audit;
 mod auth;
 mod dashboard;
@@ -102,6 +103,7 @@ pub fn scope(
         .configure(import::configure)
         .configure(history::configure)
         .configure(sheets::configure)
+        .configure(archive::configure)
         .configure(audit::configure)
         .configure(policy::configure)
         .default_service(web::to(|| async {
