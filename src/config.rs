@@ -21,6 +21,11 @@ pub struct Limits {
     pub key_ip_failures: i64,
     pub ip_failures: i64,
     pub window_minutes: i64,
+    /// How long an attempt waits server-side for a free check slot of its account or address
+    /// before it is answered 503 (a slot frees when another attempt's check settles).
+    pub admission_wait_ms: u64,
+    /// A check pending longer than this (its node died) counts as a failure and frees its slot.
+    pub pending_stale_seconds: i64,
 }
 
 impl Default for Limits {
@@ -31,6 +36,8 @@ impl Default for Limits {
             key_ip_failures: 5,
             ip_failures: 100,
             window_minutes: 15,
+            admission_wait_ms: 5_000,
+            pending_stale_seconds: 60,
         }
     }
 }
@@ -381,8 +388,15 @@ impl Settings {
         )));
         let limits = Limits {
             ip_failures: r.parse("STAFFGATE_IP_FAILURE_LIMIT", 100i64, "a whole number"),
+            admission_wait_ms: r.parse("STAFFGATE_SIGNIN_WAIT_MS", 5_000u64, "a whole number"),
             ..Limits::default()
         };
+        if !(100..=30_000).contains(&limits.admission_wait_ms) {
+            r.problems.push(format!(
+                "STAFFGATE_SIGNIN_WAIT_MS={} must be between 100 and 30000",
+                limits.admission_wait_ms
+            ));
+        }
         if limits.ip_failures < limits.key_ip_failures {
             r.problems.push(format!(
                 "STAFFGATE_IP_FAILURE_LIMIT={} must be at least {}",

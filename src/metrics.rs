@@ -16,6 +16,8 @@ pub struct Metrics {
     pub onetime_issued: AtomicU64,
     pub onetime_redeemed: AtomicU64,
     pub refreshes: AtomicU64,
+    pub logins_deferred: AtomicU64,
+    pub tx_retries: AtomicU64,
 }
 
 impl Metrics {
@@ -25,7 +27,7 @@ impl Metrics {
 
     pub fn render(&self, hashing_queued: usize, db_connections: u32, db_idle: u32) -> String {
         let mut out = String::with_capacity(2048);
-        let counters: [(&str, &str, &AtomicU64); 11] = [
+        let counters: [(&str, &str, &AtomicU64); 13] = [
             (
                 "staffgate_http_requests_total",
                 "HTTP requests served",
@@ -80,6 +82,16 @@ impl Metrics {
                 "staffgate_refreshes_total",
                 "Refresh token rotations",
                 &self.refreshes,
+            ),
+            (
+                "staffgate_logins_deferred_total",
+                "Sign-ins answered 503 after waiting too long for a free check slot of their account or address",
+                &self.logins_deferred,
+            ),
+            (
+                "staffgate_db_transaction_retries_total",
+                "Transactions run again after a deadlock or lock wait timeout",
+                &self.tx_retries,
             ),
         ];
         for (name, help, value) in counters {

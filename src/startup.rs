@@ -159,6 +159,7 @@ async fn prune_attempts(state: AppState) {
         let now = state.clock.now_naive();
         let result = db::run(&state.pool, move |conn| {
             db::queries::attempts::prune(conn, cutoff)?;
+            db::queries::signin_gates::prune(conn, cutoff)?;
             db::queries::portal_sessions::prune(conn, now).map_err(db::DbError::from)
         })
         .await;

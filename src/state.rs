@@ -2,8 +2,11 @@
 
 use std::sync::Arc;
 
+use chrono::NaiveDateTime;
+use diesel::MysqlConnection;
+
 use crate::config::Settings;
-use crate::db::DbPool;
+use crate::db::{self, DbPool, TxError};
 use crate::metrics::Metrics;
 use crate::services::clock::Clock;
 use crate::services::hashing::HashingPool;
@@ -24,4 +27,28 @@ pub struct AppState {
     pub session_key: actix_web::cookie::Key,
     /// The account-sheet font, loaded on first print.
     pub sheet_font: Arc<FontCache>,
+}
+
+impl AppState {
+    /// Runs `f(conn, state, now)` in one transaction, run again when InnoDB rolls it back as
+    /// a deadlock victim or after a lock wait timeout (`db::transaction`); `now` is read anew
+    /// for every run. Every write path of the services goes through here.
+    pub async fn transaction<T, E, F>(&self, mut f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: TxError,
+        F: FnMut(&mut MysqlConnection, &AppState, NaiveDateTime) -> Result<T, E> + Send + 'static,
+    {
+        let st = self.clone();
+        let metrics = self.metrics.clone();
+        db::transaction(
+            &self.pool,
+            move || Metrics::inc(&metrics.tx_retries),
+            move |conn| {
+                let now = st.clock.now_naive();
+                f(conn, &st, now)
+            },
+        )
+        .await
+    }
 }

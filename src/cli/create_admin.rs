@@ -79,8 +79,8 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     let admin_level = state.settings.admin_permission.max(9.0);
     let now = state.clock.now_naive();
     let department = args.department.clone();
-    let created = crate::db::run(&state.pool, move |conn| {
-        conn.transaction::<bool, crate::db::DbError, _>(|conn| {
+    let created = state
+        .transaction(move |conn, _, _| -> Result<bool, crate::db::DbError> {
             let existing = employees::find_by_code(conn, id.as_str())?;
             let created = match existing {
                 None => {
@@ -154,9 +154,8 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
             )?;
             Ok(created)
         })
-    })
-    .await
-    .map_err(|e: crate::db::DbError| e.to_string())?;
+        .await
+        .map_err(|e: crate::db::DbError| e.to_string())?;
     let verb = if created {
         "作成しました / created"
     } else {

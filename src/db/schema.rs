@@ -60,6 +60,7 @@ diesel::table! {
         login_key -> Varchar,
         client_ip -> Varchar,
         success -> Bool,
+        settled_at -> Nullable<Datetime>,
         created_at -> Datetime,
     }
 }
@@ -175,6 +176,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    signin_gates (name) {
+        name -> Varchar,
+        touched_at -> Datetime,
+    }
+}
+
 diesel::joinable!(onetime_tokens -> employees (employee_ref));
 diesel::joinable!(refresh_tokens -> employees (employee_ref));
 diesel::joinable!(sheet_prints -> employees (employee_ref));
@@ -192,4 +200,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     settings,
     sheet_prints,
+    signin_gates,
 );

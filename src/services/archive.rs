@@ -16,6 +16,7 @@ use crate::config::MIN_HISTORY_RETENTION_DAYS;
 use crate::db::queries::archive::{self as q, Pending};
 use crate::db::queries::audit;
 use crate::db::{self, DbError};
+use crate::metrics::Metrics;
 use crate::services::clock::JST;
 use crate::state::AppState;
 
@@ -73,6 +74,15 @@ pub enum ArchiveError {
 impl From<diesel::result::Error> for ArchiveError {
     fn from(e: diesel::result::Error) -> Self {
         ArchiveError::Db(DbError::Query(e))
+    }
+}
+
+impl db::TxError for ArchiveError {
+    fn query_error(&self) -> Option<&diesel::result::Error> {
+        match self {
+            ArchiveError::Db(db) => db.query_error(),
+            _ => None,
+        }
     }
 }
 
@@ -358,7 +368,8 @@ fn move_batches(
         let now = state.clock.now_naive();
         let run_id = out.run_id;
         let batch_started = Instant::now();
-        let moved = conn.transaction::<_, ArchiveError, _>(|conn| {
+        let retried = || Metrics::inc(&state.metrics.tx_retries);
+        let moved = db::transaction_on(conn, &retried, |conn| {
             let ids = q::next_ids(conn, cutoff, plan.batch_size)?;
             if ids.is_empty() {
                 return Ok(None);
@@ -437,7 +448,8 @@ fn record_finish(
         "rowsPerSecond": out.rows_per_second().round(),
     });
     let error = error.map(|e| e.chars().take(500).collect::<String>());
-    conn.transaction::<_, ArchiveError, _>(|conn| {
+    let retried = || Metrics::inc(&state.metrics.tx_retries);
+    db::transaction_on(conn, &retried, |conn| {
         q::finish_run(conn, out.run_id, status, now, ms, error.as_deref())?;
         audit::insert(
             conn,

@@ -1,7 +1,6 @@
 //! Password sign-in with lockout and rate limits, bearer checks, password change and unlock.
 
 use chrono::{DateTime, Utc};
-use diesel::Connection;
 use serde_json::json;
 
 use super::history::{self, Event, Record};
@@ -76,6 +75,15 @@ pub enum AuthError {
 impl From<diesel::result::Error> for AuthError {
     fn from(e: diesel::result::Error) -> Self {
         AuthError::Db(DbError::Query(e))
+    }
+}
+
+impl crate::db::TxError for AuthError {
+    fn query_error(&self) -> Option<&diesel::result::Error> {
+        match self {
+            AuthError::Db(db) => db.query_error(),
+            _ => None,
+        }
     }
 }
 
@@ -162,7 +170,7 @@ pub async fn sign_in_with_password<T, F>(
 ) -> Result<T, AuthError>
 where
     T: Send + 'static,
-    F: FnOnce(
+    F: FnMut(
             &mut diesel::MysqlConnection,
             &AppState,
             Employee,
@@ -173,20 +181,18 @@ where
 {
     let ticket = signin::admit(state, &employee_id, &client).await?;
     let verified = signin::check(state, &ticket, &password).await?;
-    let st = state.clone();
-    let outcome = db::run(&state.pool, move |conn| {
-        let now = st.clock.now_naive();
-        conn.transaction::<_, AuthError, _>(|conn| {
+    let mut finish = finish;
+    let outcome = state
+        .transaction(move |conn, st, now| {
             let verdict =
-                signin::settle(conn, &st, &ticket, verified, &client, "wrong_password", now)?;
+                signin::settle(conn, st, &ticket, verified, &client, "wrong_password", now)?;
             match verdict {
-                Verdict::Accepted(emp) => finish(conn, &st, *emp, now),
+                Verdict::Accepted(emp) => finish(conn, st, *emp, now),
                 Verdict::Disabled => Ok(Err(AuthError::Disabled)),
                 Verdict::Rejected => Ok(Err(AuthError::InvalidCredentials)),
             }
         })
-    })
-    .await?;
+        .await?;
     match &outcome {
         Ok(_) => Metrics::inc(&state.metrics.logins_ok),
         Err(_) => Metrics::inc(&state.metrics.logins_failed),
@@ -281,7 +287,7 @@ pub async fn change_password_of<T, F>(
 ) -> Result<T, AuthError>
 where
     T: Send + 'static,
-    F: FnOnce(
+    F: FnMut(
             &mut diesel::MysqlConnection,
             &AppState,
             &Employee,
@@ -303,31 +309,27 @@ where
         // same rate limits, same ledger.
         let ticket = signin::admit(state, &code, &client).await?;
         let verified = signin::check(state, &ticket, &current).await?;
-        let st = state.clone();
         let c2 = client.clone();
-        db::run(&state.pool, move |conn| {
-            let now = st.clock.now_naive();
-            conn.transaction::<_, AuthError, _>(|conn| {
-                // A refusal is returned inside Ok so that its history commits.
-                match signin::settle(
-                    conn,
-                    &st,
-                    &ticket,
-                    verified,
-                    &c2,
-                    "wrong_current_password",
-                    now,
-                )? {
-                    Verdict::Accepted(emp) => {
-                        employees::unlock(conn, emp.id, now)?;
-                        Ok(Ok(()))
+        state
+            .transaction(
+                move |conn, st, now| -> Result<Result<(), AuthError>, AuthError> {
+                    // A refusal is returned inside Ok so that its history commits.
+                    match signin::settle(
+                        conn,
+                        st,
+                        &ticket,
+                        verified,
+                        &c2,
+                        "wrong_current_password",
+                        now,
+                    )? {
+                        Verdict::Accepted(_) => Ok(Ok(())),
+                        Verdict::Disabled => Ok(Err(AuthError::Unauthorized)),
+                        Verdict::Rejected => Ok(Err(AuthError::InvalidCredentials)),
                     }
-                    Verdict::Disabled => Ok(Err(AuthError::Unauthorized)),
-                    Verdict::Rejected => Ok(Err(AuthError::InvalidCredentials)),
-                }
-            })
-        })
-        .await??;
+                },
+            )
+            .await??;
     }
 
     let mut violations =
@@ -347,10 +349,9 @@ where
     let hash = state.hashing.hash(&new).await?;
     let length_class = crate::domain::expiry::length_class(&new);
 
-    let st = state.clone();
-    db::run(&state.pool, move |conn| {
-        let now = st.clock.now_naive();
-        conn.transaction::<_, AuthError, _>(|conn| {
+    let mut finish = finish;
+    state
+        .transaction(move |conn, st, now| {
             // Guarded by the password version we read: a setup token is spent by the first change.
             let first_choice = emp.password_hash.is_none() || emp.password_must_change;
             let row = employees::NewPassword {
@@ -367,10 +368,9 @@ where
             attempts::clear_key(conn, &code.rate_limit_key())?;
             history::write(conn, Record::about(Event::PasswordChanged, &emp, &client, json!({ "via": if via_setup { "setup_session" } else { "session" }, "sessionsRevoked": revoked }), now))?;
             let fresh = employees::find(conn, emp.id)?.ok_or(AuthError::NotFound)?;
-            finish(conn, &st, &fresh, now)
+            finish(conn, st, &fresh, now)
         })
-    })
-    .await
+        .await
 }
 
 #[derive(Debug, Clone)]
@@ -390,10 +390,8 @@ pub async fn unlock(
     reason: String,
     client: ClientInfo,
 ) -> Result<Unlocked, AuthError> {
-    let st = state.clone();
-    db::run(&state.pool, move |conn| {
-        let now = st.clock.now_naive();
-        conn.transaction::<_, AuthError, _>(|conn| {
+    state
+        .transaction(move |conn, _, now| {
             let emp = employees::find_by_code_for_update(conn, employee_id.as_str())?
                 .ok_or(AuthError::NotFound)?;
             actor.may_act_on(&emp)?;
@@ -423,8 +421,7 @@ pub async fn unlock(
                 at: to_utc(now),
             })
         })
-    })
-    .await
+        .await
 }
 
 /// Validates an unlock reason: required, at most 500 characters.

@@ -10,6 +10,10 @@ use crate::db::queries::history::{self, NewHistory};
 pub enum Event {
     PasswordLoginOk,
     PasswordLoginFailed,
+    /// Not checked: the account was locked, a rate limit was reached or the account is disabled.
+    PasswordLoginRefused,
+    /// Not checked: no free check slot within the wait bound (503), not a failure.
+    PasswordLoginDeferred,
     QrLogin,
     PasswordChanged,
     Locked,
@@ -26,9 +30,11 @@ pub enum Event {
 }
 
 impl Event {
-    pub const ALL: [Event; 15] = [
+    pub const ALL: [Event; 17] = [
         Event::PasswordLoginOk,
         Event::PasswordLoginFailed,
+        Event::PasswordLoginRefused,
+        Event::PasswordLoginDeferred,
         Event::QrLogin,
         Event::PasswordChanged,
         Event::Locked,
@@ -53,6 +59,14 @@ impl Event {
         match self {
             Event::PasswordLoginOk => ("サインイン（パスワード）", "Signed in (password)"),
             Event::PasswordLoginFailed => ("サインイン失敗", "Sign-in failed"),
+            Event::PasswordLoginRefused => (
+                "サインイン拒否（ロック中・試行制限・利用停止）",
+                "Sign-in refused (locked, rate limit, disabled)",
+            ),
+            Event::PasswordLoginDeferred => (
+                "サインイン保留（同時試行の待ち時間超過）",
+                "Sign-in deferred (too many at once)",
+            ),
             Event::QrLogin => ("サインイン（QRコード）", "Signed in (QR code)"),
             Event::PasswordChanged => ("パスワード変更", "Password changed"),
             Event::Locked => ("アカウントロック", "Account locked"),
@@ -73,6 +87,8 @@ impl Event {
         match self {
             Event::PasswordLoginOk => "password_login_ok",
             Event::PasswordLoginFailed => "password_login_failed",
+            Event::PasswordLoginRefused => "password_login_refused",
+            Event::PasswordLoginDeferred => "password_login_deferred",
             Event::QrLogin => "qr_login",
             Event::PasswordChanged => "password_changed",
             Event::Locked => "locked",

@@ -12,9 +12,9 @@ use super::ClientInfo;
 use super::clock::{JST, format_jst, to_utc};
 use super::mail::OutgoingMail;
 use super::policy;
+use crate::db::DbError;
 use crate::db::models::Employee;
 use crate::db::queries::{directory, employees, outbox};
-use crate::db::{self, DbError};
 use crate::state::AppState;
 
 /// A failed message is retried after 1, 2, 4, ... minutes, at most an hour apart, and given up
@@ -340,13 +340,11 @@ pub async fn scan(state: &AppState) -> Result<usize, DbError> {
     if !state.mailer.enabled() {
         return Ok(0);
     }
-    let st = state.clone();
-    db::run(&state.pool, move |conn| {
-        let now = st.clock.now_naive();
-        let n = queue_expiry_warnings(conn, &st, now)? + queue_lock_digest(conn, &st, now)?;
-        Ok(n)
-    })
-    .await
+    state
+        .transaction(move |conn, st, now| {
+            Ok(queue_expiry_warnings(conn, st, now)? + queue_lock_digest(conn, st, now)?)
+        })
+        .await
 }
 
 /// What one delivery run did.
@@ -366,10 +364,11 @@ pub async fn deliver_due(state: &AppState) -> Result<Delivery, DbError> {
     }
     let now = state.clock.now_naive();
     let lease = now + Duration::seconds(LEASE_SECONDS);
-    let rows = db::run(&state.pool, move |conn| {
-        outbox::claim_due(conn, now, lease, BATCH).map_err(DbError::from)
-    })
-    .await?;
+    let rows = state
+        .transaction(move |conn, _, _| {
+            outbox::claim_due(conn, now, lease, BATCH).map_err(DbError::from)
+        })
+        .await?;
     for row in rows {
         let outcome = match serde_json::from_str::<Notice>(&row.payload) {
             Ok(notice) => match notice.render(&state.settings.public_url, to_utc(now)) {
@@ -391,10 +390,11 @@ pub async fn deliver_due(state: &AppState) -> Result<Delivery, DbError> {
         let id = row.id;
         match outcome {
             Ok(()) => {
-                db::run(&state.pool, move |conn| {
-                    outbox::mark_sent(conn, id, at).map_err(DbError::from)
-                })
-                .await?;
+                state
+                    .transaction(move |conn, _, _| {
+                        outbox::mark_sent(conn, id, at).map_err(DbError::from)
+                    })
+                    .await?;
                 done.sent += 1;
             }
             Err((error, permanent)) => {
@@ -403,11 +403,12 @@ pub async fn deliver_due(state: &AppState) -> Result<Delivery, DbError> {
                 let retry_at = at + backoff(attempts);
                 tracing::warn!(outbox_id = id, attempts, give_up, error = %error, "mail not delivered");
                 let error: String = error.chars().take(480).collect();
-                db::run(&state.pool, move |conn| {
-                    outbox::mark_failed(conn, id, &error, retry_at, give_up, at)
-                        .map_err(DbError::from)
-                })
-                .await?;
+                state
+                    .transaction(move |conn, _, _| {
+                        outbox::mark_failed(conn, id, &error, retry_at, give_up, at)
+                            .map_err(DbError::from)
+                    })
+                    .await?;
                 if give_up {
                     done.gave_up += 1;
                 } else {

@@ -3,13 +3,12 @@
 //! with every change audited.
 
 use chrono::NaiveDateTime;
-use diesel::{Connection, MysqlConnection, QueryResult};
+use diesel::{MysqlConnection, QueryResult};
 use serde_json::json;
 
 use super::auth::AuthError;
 use super::{Actor, ClientInfo};
 use crate::config::Settings;
-use crate::db;
 use crate::db::queries::{audit, settings as rows};
 use crate::domain::ExpiryPolicy;
 use crate::state::AppState;
@@ -103,10 +102,8 @@ pub async fn update(
     client: ClientInfo,
     new: ExpiryPolicy,
 ) -> Result<usize, AuthError> {
-    let st = state.clone();
-    db::run(&state.pool, move |conn| {
-        let now = st.clock.now_naive();
-        conn.transaction::<_, AuthError, _>(|conn| {
+    state
+        .transaction(move |conn, st, now| {
             let found = rows::load(conn, &NAMES, true)?;
             let old = from_rows(&st.settings.expiry_defaults, &found).policy;
             let mut changes = serde_json::Map::new();
@@ -129,6 +126,5 @@ pub async fn update(
             }
             Ok(n)
         })
-    })
-    .await
+        .await
 }

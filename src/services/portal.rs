@@ -80,7 +80,7 @@ pub async fn sign_in(
         client,
         move |conn, st, emp, now| {
             if !is_admin(st, &emp) {
-                // The password was right: give back the failure reserved at admission.
+                // The password was right: it ends any run of failures (settle did that too).
                 employees::unlock(conn, emp.id, now)?;
                 history::write(
                     conn,

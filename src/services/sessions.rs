@@ -1,7 +1,7 @@
 //! Token sets: access JWT + rotating refresh token; refresh, logout and reuse detection.
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::{Connection, MysqlConnection};
+use diesel::MysqlConnection;
 use serde_json::json;
 
 use super::ClientInfo;
@@ -196,10 +196,8 @@ pub async fn refresh(
     token: PlainToken,
     client: ClientInfo,
 ) -> Result<TokenSet, AuthError> {
-    let st = state.clone();
-    let outcome = db::run(&state.pool, move |conn| {
-        let now = st.clock.now_naive();
-        conn.transaction::<_, AuthError, _>(|conn| {
+    let outcome = state
+        .transaction(move |conn, st, now| {
             let Some(row) = refresh_tokens::find_by_hash_for_update(conn, &token.hash())? else {
                 return Ok(RefreshOutcome::Refused(AuthError::RefreshInvalid(
                     TokenProblem::Unknown,
@@ -239,9 +237,9 @@ pub async fn refresh(
                 return Ok(RefreshOutcome::Refused(AuthError::Disabled));
             }
             // An expired password turns a refresh into a setup session: change first.
-            let status = PasswordStatus::load(conn, &st, &emp, now)?;
+            let status = PasswordStatus::load(conn, st, &emp, now)?;
             if status.must_change {
-                return setup_session(conn, &st, &emp, now).map(RefreshOutcome::Rotated);
+                return setup_session(conn, st, &emp, now).map(RefreshOutcome::Rotated);
             }
             let next = PlainToken::generate()?;
             let next_id = refresh_tokens::insert(
@@ -269,7 +267,7 @@ pub async fn refresh(
                 ),
             )?;
             Ok(RefreshOutcome::Rotated(TokenSet {
-                access_token: sign_access(&st, &emp, Scope::Full, &row.family, now)?,
+                access_token: sign_access(st, &emp, Scope::Full, &row.family, now)?,
                 expires_in: ACCESS_TTL_SECONDS,
                 refresh_token: Some(next),
                 refresh_expires_in: Some(REFRESH_TTL_DAYS * 86_400),
@@ -277,8 +275,7 @@ pub async fn refresh(
                 password_status: status,
             }))
         })
-    })
-    .await?;
+        .await?;
     match outcome {
         RefreshOutcome::Rotated(set) => {
             Metrics::inc(&state.metrics.refreshes);
@@ -294,10 +291,8 @@ pub async fn logout(
     principal: Principal,
     client: ClientInfo,
 ) -> Result<(), AuthError> {
-    let st = state.clone();
-    db::run(&state.pool, move |conn| {
-        let now = st.clock.now_naive();
-        conn.transaction::<_, AuthError, _>(|conn| {
+    state
+        .transaction(move |conn, _, now| {
             let n = if principal.claims.sid.is_empty() {
                 0
             } else {
@@ -317,6 +312,5 @@ pub async fn logout(
             )?;
             Ok(())
         })
-    })
-    .await
+        .await
 }

@@ -1,27 +1,32 @@
 //! Password checks under lockout and rate limits: admit an attempt, run bcrypt, settle it.
 //!
-//! Admission happens before any bcrypt, in one short transaction that holds the employee's
-//! row lock:
-//! - a locked account is refused at once (no hashing while locked);
-//! - the attempt, already committed as a pending failure, must rank within the per-(ID,
-//!   address) and per-address limits (failures of the window with an id up to its own), so
-//!   parallel requests cannot all read "none so far"; the only slack left is an earlier
-//!   insert whose id was allocated but not yet committed when the count ran (microseconds);
-//! - the failure is *reserved* on the employee (atomic increment, lock at the threshold)
-//!   before bcrypt runs, so parallel guesses from any number of addresses or nodes get at most
-//!   `threshold` password checks per lock period. A success clears the reservation.
+//! Every limit counts *settled* failures only; an attempt whose password is still being
+//! checked holds a *slot*. Admission is one short transaction holding the employee's row lock
+//! and the client address's gate (`signin_gates`), so admissions for one account or one
+//! address are decided one at a time on every node. An attempt is admitted only while
+//!
+//! - the account is not locked (nothing is hashed while it is),
+//! - settled failures + checks in flight stay below the lockout threshold for the account,
+//!   below the per-(ID, address) limit and below the per-address ceiling.
+//!
+//! So parallel wrong guesses from any number of addresses or nodes get at most `threshold`
+//! password checks before the lock, while correct passwords never count: a success settles as
+//! a success and frees its slot. An attempt that finds every slot taken (but no limit reached)
+//! waits server-side, polling, for at most `admission_wait_ms`, then is answered 503 and
+//! recorded as `password_login_deferred`, not as a failure.
 
-use chrono::{Duration, NaiveDateTime};
-use diesel::{Connection, MysqlConnection};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+use diesel::MysqlConnection;
 use serde_json::json;
 
 use super::ClientInfo;
 use super::auth::AuthError;
 use super::history::{self, Event, Record};
-use crate::db;
 use crate::db::models::Employee;
-use crate::db::queries::{attempts, employees};
-use crate::domain::{EmployeeId, Password};
+use crate::db::queries::{attempts, employees, signin_gates};
+use crate::domain::{EmployeeId, EmployeeStatus, Password};
 use crate::metrics::Metrics;
 use crate::services::clock::to_utc;
 use crate::state::AppState;
@@ -32,47 +37,60 @@ pub struct Ticket {
     code: String,
     pub employee: Option<Box<Employee>>,
     attempt: i64,
-    /// The failure count including this attempt's reservation (known employees only).
-    reserved: Option<i32>,
 }
 
 enum Admission {
     Admitted(Ticket),
     Refused(AuthError),
+    /// Every slot is taken by checks in flight; try again when one settles.
+    Full,
 }
 
-/// Admits an attempt for `employee_id` from `client`, or says why not (423 / 429).
+/// First and longest pause between two looks for a free slot.
+const POLL_FIRST: Duration = Duration::from_millis(5);
+const POLL_MAX: Duration = Duration::from_millis(50);
+
+/// Admits an attempt for `employee_id` from `client`, waiting for a free slot if need be, or
+/// says why not (423 locked, 429 rate limited, `Busy` after waiting too long).
 pub async fn admit(
     state: &AppState,
     employee_id: &EmployeeId,
     client: &ClientInfo,
 ) -> Result<Ticket, AuthError> {
-    let st = state.clone();
-    let code = employee_id.as_str().to_owned();
-    let key = employee_id.rate_limit_key();
-    let client = client.clone();
-    let admission = db::run(&state.pool, move |conn| {
-        let now = st.clock.now_naive();
-        let attempt = attempts::insert_pending(conn, &key, &client.ip, now)?;
-        let decision = conn.transaction::<_, AuthError, _>(|conn| {
-            decide(conn, &st, &code, &key, &client, attempt, now)
-        });
-        if !matches!(decision, Ok(Admission::Admitted(_))) {
-            attempts::delete(conn, attempt)?;
-        }
-        decision
-    })
-    .await?;
-    match admission {
-        Admission::Admitted(ticket) => Ok(ticket),
-        Admission::Refused(e) => {
-            match &e {
-                AuthError::Locked { .. } => Metrics::inc(&state.metrics.logins_locked),
-                _ => Metrics::inc(&state.metrics.logins_rate_limited),
+    let deadline = Instant::now() + Duration::from_millis(state.settings.limits.admission_wait_ms);
+    let mut pause = POLL_FIRST;
+    loop {
+        let code = employee_id.as_str().to_owned();
+        let key = employee_id.rate_limit_key();
+        let c2 = client.clone();
+        let admission = state
+            .transaction(move |conn, st, now| decide(conn, st, &code, &key, &c2, now))
+            .await?;
+        match admission {
+            Admission::Admitted(ticket) => return Ok(ticket),
+            Admission::Refused(e) => {
+                match &e {
+                    AuthError::Locked { .. } => Metrics::inc(&state.metrics.logins_locked),
+                    _ => Metrics::inc(&state.metrics.logins_rate_limited),
+                }
+                return Err(e);
             }
-            Err(e)
+            Admission::Full if Instant::now() + pause > deadline => {
+                defer(state, employee_id, client).await?;
+                return Err(AuthError::Busy);
+            }
+            Admission::Full => {
+                tokio::time::sleep(jittered(pause)).await;
+                pause = (pause * 2).min(POLL_MAX);
+            }
         }
     }
+}
+
+fn jittered(pause: Duration) -> Duration {
+    let ms = pause.as_millis() as u64;
+    let extra = u64::from(getrandom::u32().unwrap_or(0)) % (ms / 2 + 1);
+    Duration::from_millis(ms + extra)
 }
 
 fn decide(
@@ -81,21 +99,21 @@ fn decide(
     code: &str,
     key: &str,
     client: &ClientInfo,
-    attempt: i64,
     now: NaiveDateTime,
 ) -> Result<Admission, AuthError> {
     let limits = &st.settings.limits;
-    let window = Duration::minutes(limits.window_minutes);
+    let since = now - chrono::Duration::minutes(limits.window_minutes);
+    let stale = now - chrono::Duration::seconds(limits.pending_stale_seconds);
     let mut employee = employees::find_by_code_for_update(conn, code)?;
     if let Some(emp) = &employee {
         if let Some(until) = emp.locked_until.filter(|u| *u > now) {
             history::write(
                 conn,
                 Record::about(
-                    Event::PasswordLoginFailed,
+                    Event::PasswordLoginRefused,
                     emp,
                     client,
-                    json!({ "reason": "locked" }),
+                    json!({ "reason": "locked", "lockedUntil": to_utc(until).to_rfc3339() }),
                     now,
                 ),
             )?;
@@ -107,26 +125,25 @@ fn decide(
             employee = employees::find_by_code_for_update(conn, code)?;
         }
     }
-    let retry_after = |oldest: Option<NaiveDateTime>| {
-        oldest
-            .map(|o| (o + window - now).num_seconds() + 1)
-            .unwrap_or(60)
-            .max(1)
-    };
-    let (rank, oldest) =
-        attempts::failures_for_key_ip(conn, key, &client.ip, now - window, attempt)?;
-    let wait = if rank > limits.key_ip_failures {
-        Some(retry_after(oldest))
+    signin_gates::enter(conn, &gate_name(&client.ip), now)?;
+
+    let key_ip = attempts::tally(conn, Some(key), &client.ip, since, stale)?;
+    let ip = attempts::tally(conn, None, &client.ip, since, stale)?;
+    let exhausted = if key_ip.failed >= limits.key_ip_failures {
+        Some(key_ip)
     } else {
-        let (ip_rank, oldest_ip) =
-            attempts::failures_for_ip(conn, &client.ip, now - window, attempt)?;
-        (ip_rank > limits.ip_failures).then(|| retry_after(oldest_ip))
+        (ip.failed >= limits.ip_failures).then_some(ip)
     };
-    if let Some(wait) = wait {
+    if let Some(tally) = exhausted {
+        let wait = tally
+            .oldest_failure
+            .map(|o| (o + chrono::Duration::minutes(limits.window_minutes) - now).num_seconds() + 1)
+            .unwrap_or(60)
+            .max(1);
         history::write(
             conn,
             Record {
-                event: Event::PasswordLoginFailed,
+                event: Event::PasswordLoginRefused,
                 employee: employee.as_ref().map(|e| e.id),
                 code: Some(code),
                 actor: None,
@@ -139,25 +156,66 @@ fn decide(
             retry_after: wait,
         }));
     }
-    let reserved = match &employee {
+
+    let account_full = match &employee {
         Some(emp) => {
-            let until = now + Duration::minutes(limits.lockout_minutes);
-            employees::record_failure(conn, emp.id, limits.lockout_threshold, until, now)?;
-            Some(emp.failed_login_count + 1)
+            let in_flight = attempts::in_flight_for_key(conn, key, stale)?;
+            i64::from(emp.failed_login_count) + in_flight >= i64::from(limits.lockout_threshold)
         }
-        None => None,
+        None => false,
     };
+    if account_full
+        || key_ip.failed + key_ip.in_flight >= limits.key_ip_failures
+        || ip.failed + ip.in_flight >= limits.ip_failures
+    {
+        return Ok(Admission::Full);
+    }
+    let attempt = attempts::insert_pending(conn, key, &client.ip, now)?;
     Ok(Admission::Admitted(Ticket {
         code: code.to_owned(),
         employee: employee.map(Box::new),
         attempt,
-        reserved,
     }))
 }
 
+fn gate_name(ip: &str) -> String {
+    format!("ip:{ip}")
+}
+
+/// Records an attempt that waited for a slot longer than allowed: not a failure, nothing was
+/// checked.
+async fn defer(
+    state: &AppState,
+    employee_id: &EmployeeId,
+    client: &ClientInfo,
+) -> Result<(), AuthError> {
+    Metrics::inc(&state.metrics.logins_deferred);
+    let code = employee_id.as_str().to_owned();
+    let client = client.clone();
+    let waited = state.settings.limits.admission_wait_ms;
+    state
+        .transaction(move |conn, _, now| -> Result<(), AuthError> {
+            let emp = employees::find_by_code(conn, &code)?;
+            history::write(
+                conn,
+                Record {
+                    event: Event::PasswordLoginDeferred,
+                    employee: emp.as_ref().map(|e| e.id),
+                    code: Some(&code),
+                    actor: None,
+                    client: &client,
+                    detail: json!({ "reason": "too_many_in_flight", "waitedMs": waited }),
+                    now,
+                },
+            )?;
+            Ok(())
+        })
+        .await
+}
+
 /// Runs bcrypt for an admitted attempt (a dummy hash for unknown IDs and accounts without a
-/// password). If the check cannot run at all (hashing pool saturated), the attempt and its
-/// reservation are released so nobody is locked out by the server's own load.
+/// password). If the check cannot run at all (hashing pool saturated), the attempt is removed
+/// so nobody is limited by the server's own load.
 pub async fn check(
     state: &AppState,
     ticket: &Ticket,
@@ -170,26 +228,15 @@ pub async fn check(
     match state.hashing.verify(password, hash.as_deref()).await {
         Ok(ok) => Ok(ok),
         Err(e) => {
-            release(state, ticket).await?;
+            let attempt = ticket.attempt;
+            state
+                .transaction(move |conn, _, _| {
+                    attempts::delete(conn, attempt).map_err(AuthError::from)
+                })
+                .await?;
             Err(e.into())
         }
     }
-}
-
-async fn release(state: &AppState, ticket: &Ticket) -> Result<(), AuthError> {
-    let attempt = ticket.attempt;
-    let employee = ticket.employee.as_ref().map(|e| e.id).zip(ticket.reserved);
-    let threshold = state.settings.limits.lockout_threshold;
-    db::run(&state.pool, move |conn| {
-        conn.transaction::<_, AuthError, _>(|conn| {
-            if let Some((id, reserved)) = employee {
-                employees::release_reservation(conn, id, reserved >= threshold)?;
-            }
-            attempts::delete(conn, attempt)?;
-            Ok(())
-        })
-    })
-    .await
 }
 
 /// The verdict on an admitted attempt, settled in the caller's transaction.
@@ -204,7 +251,7 @@ pub enum Verdict {
 
 /// Records the outcome: locks the employee row first (the same order as admission), re-reads
 /// it so a password change or suspension during bcrypt is honoured, then settles the ledger
-/// and writes the history. `reason` names the failure kind in the history detail.
+/// row and the failure counter and writes the history. `reason` names the failure kind.
 pub fn settle(
     conn: &mut MysqlConnection,
     st: &AppState,
@@ -215,6 +262,7 @@ pub fn settle(
     now: NaiveDateTime,
 ) -> Result<Verdict, AuthError> {
     let Some(seen) = &ticket.employee else {
+        attempts::settle(conn, ticket.attempt, false, now)?;
         history::write(
             conn,
             Record {
@@ -235,15 +283,16 @@ pub fn settle(
         && emp.password_updated_at == seen.password_updated_at
         && emp.password_hash.is_some();
     if still_valid {
-        attempts::mark_success(conn, ticket.attempt)?;
-        if emp.status() == crate::domain::EmployeeStatus::Active {
+        attempts::settle(conn, ticket.attempt, true, now)?;
+        // A right password ends the run of consecutive failures.
+        employees::unlock(conn, emp.id, now)?;
+        if emp.status() == EmployeeStatus::Active {
             return Ok(Verdict::Accepted(Box::new(emp)));
         }
-        employees::unlock(conn, emp.id, now)?;
         history::write(
             conn,
             Record::about(
-                Event::PasswordLoginFailed,
+                Event::PasswordLoginRefused,
                 &emp,
                 client,
                 json!({ "reason": "disabled", "status": emp.status }),
@@ -252,7 +301,13 @@ pub fn settle(
         )?;
         return Ok(Verdict::Disabled);
     }
-    let failed = ticket.reserved.unwrap_or(emp.failed_login_count);
+    attempts::settle(conn, ticket.attempt, false, now)?;
+    let limits = &st.settings.limits;
+    let until = now + chrono::Duration::minutes(limits.lockout_minutes);
+    employees::record_failure(conn, emp.id, limits.lockout_threshold, until, now)?;
+    // The row lock is held, so this count is exact and exactly one settlement reaches the
+    // threshold: it records the lock.
+    let failed = emp.failed_login_count + 1;
     history::write(
         conn,
         Record::about(
@@ -263,23 +318,22 @@ pub fn settle(
             now,
         ),
     )?;
-    // Reservations are atomic increments under the row lock, so exactly one attempt holds
-    // the threshold itself; it records the lock once its password proved wrong.
-    if ticket.reserved == Some(st.settings.limits.lockout_threshold) {
+    if failed == limits.lockout_threshold {
+        let locked = employees::find(conn, emp.id)?.ok_or(AuthError::InvalidCredentials)?;
         history::write(
             conn,
             Record::about(
                 Event::Locked,
-                &emp,
+                &locked,
                 client,
                 json!({
                     "failedCount": failed,
-                    "lockedUntil": emp.locked_until.map(|t| to_utc(t).to_rfc3339()),
+                    "lockedUntil": locked.locked_until.map(|t| to_utc(t).to_rfc3339()),
                 }),
                 now,
             ),
         )?;
-        super::outbox::queue_lock(conn, st, &emp, client, now)?;
+        super::outbox::queue_lock(conn, st, &locked, client, now)?;
         Metrics::inc(&st.metrics.accounts_locked);
     }
     Ok(Verdict::Rejected)

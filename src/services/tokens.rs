@@ -1,14 +1,12 @@
 //! One-time onboarding tokens: issue (revoking older ones) and single-use redemption.
 
 use chrono::{DateTime, Utc};
-use diesel::Connection;
 use serde_json::json;
 
 use super::auth::{AuthError, TokenProblem};
 use super::history::{self, Event, Record};
 use super::sessions::{self, TokenSet};
 use super::{Actor, ClientInfo, qr};
-use crate::db;
 use crate::db::models::Employee;
 use crate::db::queries::{attempts, employees, onetime_tokens};
 use crate::domain::{EmployeeId, EmployeeStatus, PlainToken, TokenPurpose, ValidityHours};
@@ -67,10 +65,9 @@ pub async fn issue(
         .await
         .map_err(|_| AuthError::Internal("QR task failed".into()))?
         .map_err(|e| AuthError::Internal(e.to_string()))?;
-    let st = state.clone();
-    let issued = db::run(&state.pool, move |conn| {
-        let now = st.clock.now_naive();
-        conn.transaction::<_, AuthError, _>(|conn| {
+    let token_hash = token.hash();
+    let issued = state
+        .transaction(move |conn, _, now| {
             let emp = employees::find_by_code_for_update(conn, employee_id.as_str())?
                 .ok_or(AuthError::NotFound)?;
             if emp.status() != EmployeeStatus::Active {
@@ -82,7 +79,7 @@ pub async fn issue(
             let id = onetime_tokens::insert(
                 conn,
                 emp.id,
-                &token.hash(),
+                &token_hash,
                 purpose.as_str(),
                 actor.id(),
                 now,
@@ -121,20 +118,20 @@ pub async fn issue(
                     now,
                 },
             )?;
-            Ok(IssuedToken {
-                token_id: id,
-                employee_id: emp.employee_id,
-                login_url: url,
-                qr_data_url,
-                token,
-                expires_at: to_utc(expires_at),
-                revoked_count: revoked,
-            })
+            Ok((id, emp.employee_id, expires_at, revoked))
         })
-    })
-    .await?;
+        .await?;
     Metrics::inc(&state.metrics.onetime_issued);
-    Ok(issued)
+    let (token_id, employee_id, expires_at, revoked_count) = issued;
+    Ok(IssuedToken {
+        token_id,
+        employee_id,
+        login_url: url,
+        qr_data_url,
+        token,
+        expires_at: to_utc(expires_at),
+        revoked_count,
+    })
 }
 
 /// The result of a QR sign-in: a setup session and whom it belongs to.
@@ -152,79 +149,78 @@ pub async fn redeem(
     token: PlainToken,
     client: ClientInfo,
 ) -> Result<Redeemed, AuthError> {
-    let st = state.clone();
-    let redeemed = db::run(&state.pool, move |conn| {
-        let now = st.clock.now_naive();
-        let hash = token.hash();
-        conn.transaction::<_, AuthError, _>(|conn| {
-            let row = onetime_tokens::find_by_hash(conn, &hash)?
-                .ok_or(AuthError::Token(TokenProblem::Unknown))?;
-            let emp = employees::find(conn, row.employee_ref)?
-                .ok_or(AuthError::Token(TokenProblem::Unknown))?;
-            let refusal = if emp.status() != EmployeeStatus::Active {
-                Some(AuthError::Disabled)
-            } else if !onetime_tokens::redeem(conn, &hash, &client.ip, now)? {
-                let seen = onetime_tokens::find_by_hash(conn, &hash)?;
-                Some(AuthError::Token(match seen {
-                    Some(t) if t.used_at.is_some() => TokenProblem::Used,
-                    Some(t) if t.revoked_at.is_some() => TokenProblem::Revoked,
-                    Some(_) => TokenProblem::Expired,
-                    None => TokenProblem::Unknown,
-                }))
-            } else {
-                None
-            };
-            if let Some(refusal) = refusal {
-                // A replayed or stale sheet is worth knowing about: the refusal is recorded
-                // (and committed) against the employee the token belongs to.
-                let reason = match &refusal {
-                    AuthError::Token(p) => p.as_str(),
-                    _ => "disabled",
+    let hash = token.hash();
+    let redeemed = state
+        .transaction(
+            move |conn, st, now| -> Result<Result<Redeemed, AuthError>, AuthError> {
+                let row = onetime_tokens::find_by_hash(conn, &hash)?
+                    .ok_or(AuthError::Token(TokenProblem::Unknown))?;
+                let emp = employees::find(conn, row.employee_ref)?
+                    .ok_or(AuthError::Token(TokenProblem::Unknown))?;
+                let refusal = if emp.status() != EmployeeStatus::Active {
+                    Some(AuthError::Disabled)
+                } else if !onetime_tokens::redeem(conn, &hash, &client.ip, now)? {
+                    let seen = onetime_tokens::find_by_hash(conn, &hash)?;
+                    Some(AuthError::Token(match seen {
+                        Some(t) if t.used_at.is_some() => TokenProblem::Used,
+                        Some(t) if t.revoked_at.is_some() => TokenProblem::Revoked,
+                        Some(_) => TokenProblem::Expired,
+                        None => TokenProblem::Unknown,
+                    }))
+                } else {
+                    None
                 };
+                if let Some(refusal) = refusal {
+                    // A replayed or stale sheet is worth knowing about: the refusal is recorded
+                    // (and committed) against the employee the token belongs to.
+                    let reason = match &refusal {
+                        AuthError::Token(p) => p.as_str(),
+                        _ => "disabled",
+                    };
+                    history::write(
+                        conn,
+                        Record::about(
+                            Event::TokenRejected,
+                            &emp,
+                            &client,
+                            json!({ "tokenId": row.id, "reason": reason }),
+                            now,
+                        ),
+                    )?;
+                    return Ok(Err(refusal));
+                }
+                // Possession of the sheet proves the person: clear failures and any lock.
+                employees::unlock(conn, emp.id, now)?;
+                let code = EmployeeId::parse(&emp.employee_id).map_err(AuthError::Invalid)?;
+                attempts::clear_key(conn, &code.rate_limit_key())?;
                 history::write(
                     conn,
                     Record::about(
-                        Event::TokenRejected,
+                        Event::TokenUsed,
                         &emp,
                         &client,
-                        json!({ "tokenId": row.id, "reason": reason }),
+                        json!({ "tokenId": row.id, "purpose": row.purpose }),
                         now,
                     ),
                 )?;
-                return Ok(Err(refusal));
-            }
-            // Possession of the sheet proves the person: clear failures and any lock.
-            employees::unlock(conn, emp.id, now)?;
-            let code = EmployeeId::parse(&emp.employee_id).map_err(AuthError::Invalid)?;
-            attempts::clear_key(conn, &code.rate_limit_key())?;
-            history::write(
-                conn,
-                Record::about(
-                    Event::TokenUsed,
-                    &emp,
-                    &client,
-                    json!({ "tokenId": row.id, "purpose": row.purpose }),
-                    now,
-                ),
-            )?;
-            history::write(
-                conn,
-                Record::about(
-                    Event::QrLogin,
-                    &emp,
-                    &client,
-                    json!({ "tokenId": row.id, "session": "setup" }),
-                    now,
-                ),
-            )?;
-            let fresh = employees::find(conn, emp.id)?.ok_or(AuthError::NotFound)?;
-            Ok(Ok(Redeemed {
-                session: sessions::setup_session(conn, &st, &fresh, now)?,
-                employee: fresh,
-            }))
-        })
-    })
-    .await??;
+                history::write(
+                    conn,
+                    Record::about(
+                        Event::QrLogin,
+                        &emp,
+                        &client,
+                        json!({ "tokenId": row.id, "session": "setup" }),
+                        now,
+                    ),
+                )?;
+                let fresh = employees::find(conn, emp.id)?.ok_or(AuthError::NotFound)?;
+                Ok(Ok(Redeemed {
+                    session: sessions::setup_session(conn, st, &fresh, now)?,
+                    employee: fresh,
+                }))
+            },
+        )
+        .await??;
     Metrics::inc(&state.metrics.onetime_redeemed);
     Ok(redeemed)
 }
@@ -239,30 +235,27 @@ pub async fn revoke(
     token_id: i64,
     client: ClientInfo,
 ) -> Result<bool, AuthError> {
-    let st = state.clone();
-    db::run(&state.pool, move |conn| {
-        let now = st.clock.now_naive();
-        conn.transaction::<_, AuthError, _>(|conn| {
-            let emp = employees::find_by_code(conn, employee_id.as_str())?
-                .ok_or(AuthError::NotFound)?;
-            actor.may_act_on(&emp)?;
-            if !onetime_tokens::revoke_one(conn, emp.id, token_id, now)? {
-                return Ok(false);
-            }
-            history::write(
-                conn,
-                Record {
-                    event: Event::TokenRevoked,
-                    employee: Some(emp.id),
-                    code: Some(&emp.employee_id),
-                    actor: actor.id(),
-                    client: &client,
-                    detail: json!({ "tokenId": token_id, "reason": "revoked_by_admin", "actor": actor.label() }),
-                    now,
-                },
-            )?;
-            Ok(true)
+    state
+        .transaction(move |conn, _, now| {
+        let emp = employees::find_by_code(conn, employee_id.as_str())?
+            .ok_or(AuthError::NotFound)?;
+        actor.may_act_on(&emp)?;
+        if !onetime_tokens::revoke_one(conn, emp.id, token_id, now)? {
+            return Ok(false);
+        }
+        history::write(
+            conn,
+            Record {
+                event: Event::TokenRevoked,
+                employee: Some(emp.id),
+                code: Some(&emp.employee_id),
+                actor: actor.id(),
+                client: &client,
+                detail: json!({ "tokenId": token_id, "reason": "revoked_by_admin", "actor": actor.label() }),
+                now,
+            },
+        )?;
+        Ok(true)
         })
-    })
-    .await
+        .await
 }

@@ -236,3 +236,285 @@ async fn one_setup_session_sets_the_password_once_under_parallel_requests() {
         .count();
     assert_eq!(changed, 1);
 }
+
+/// Two nodes on one database with a bcrypt cost high enough that checks really overlap.
+async fn two_nodes() -> (TestApp, TestApp) {
+    let a = spawn_app_configured(|s| s.bcrypt_cost = 8).await;
+    let b = spawn_app_with(a.db.clone(), a.clock.clone(), |s| s.bcrypt_cost = 8).await;
+    a.seed(Seed {
+        password: Some(STAFF_PW),
+        ..Seed::default()
+    });
+    (a, b)
+}
+
+fn event_count(events: &[String], name: &str) -> usize {
+    events.iter().filter(|e| *e == name).count()
+}
+
+fn tally(statuses: &[u16], status: u16) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_parallel_correct_sign_ins_over_two_nodes_all_succeed() {
+    let (a, b) = two_nodes().await;
+    // One shared ward terminal address for half of them, the rest from their own devices:
+    // neither the per-(ID, address) limit nor the lockout may count a correct password.
+    let results = join_all((0..20).map(|i| {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let ip = if i < 10 {
+            "192.0.2.20".to_owned()
+        } else {
+            format!("198.51.100.{i}")
+        };
+        async move { node.login_from(&ip, STAFF_ID, STAFF_PW).await }
+    }))
+    .await;
+    let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(tally(&statuses, 200), 20, "{statuses:?}");
+    let emp = a.employee(STAFF_ID);
+    assert_eq!(emp.failed_login_count, 0);
+    assert!(emp.locked_until.is_none());
+    let events = a.events(STAFF_ID);
+    assert_eq!(event_count(&events, "password_login_ok"), 20, "{events:?}");
+    assert_eq!(
+        event_count(&events, "password_login_failed"),
+        0,
+        "{events:?}"
+    );
+    assert_eq!(
+        event_count(&events, "password_login_refused"),
+        0,
+        "{events:?}"
+    );
+    // And the account still signs in afterwards from the shared address.
+    a.tokens(STAFF_ID, STAFF_PW).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_parallel_wrong_passwords_over_two_nodes_get_exactly_five_checks() {
+    let (a, b) = two_nodes().await;
+    let results = join_all((0..20).map(|i| {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let ip = format!("203.0.113.{}", i + 1);
+        async move { node.login_from(&ip, STAFF_ID, "wrong-password").await }
+    }))
+    .await;
+    let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+    // Five checks in flight at most; once five wrong passwords have settled the lock holds
+    // and everything still waiting meets it without any hashing.
+    assert_eq!(tally(&statuses, 401), 5, "{statuses:?}");
+    assert_eq!(tally(&statuses, 423), 15, "{statuses:?}");
+    let emp = a.employee(STAFF_ID);
+    assert_eq!(emp.failed_login_count, 5);
+    assert!(emp.locked_until.is_some());
+    let events = a.events(STAFF_ID);
+    assert_eq!(
+        event_count(&events, "password_login_failed"),
+        5,
+        "{events:?}"
+    );
+    assert_eq!(event_count(&events, "locked"), 1, "{events:?}");
+    assert_eq!(
+        event_count(&events, "password_login_refused"),
+        15,
+        "{events:?}"
+    );
+    problem(a.login(STAFF_ID, STAFF_PW).await, 423, "account_locked").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_right_and_ten_wrong_in_parallel_refuse_a_right_one_only_after_a_settled_lock() {
+    let (a, b) = two_nodes().await;
+    let results = join_all((0..20).map(|i| {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let ip = format!("203.0.113.{}", i + 1);
+        let right = i % 4 < 2;
+        async move {
+            let pw = if right { STAFF_PW } else { "wrong-password" };
+            (
+                right,
+                node.login_from(&ip, STAFF_ID, pw).await.status().as_u16(),
+            )
+        }
+    }))
+    .await;
+    let right: Vec<u16> = results.iter().filter(|r| r.0).map(|r| r.1).collect();
+    let wrong: Vec<u16> = results.iter().filter(|r| !r.0).map(|r| r.1).collect();
+    assert!(right.iter().all(|s| [200, 423].contains(s)), "{right:?}");
+    assert!(wrong.iter().all(|s| [401, 423].contains(s)), "{wrong:?}");
+
+    // Every password that was checked left exactly one record of what it was.
+    let events = a.events(STAFF_ID);
+    assert_eq!(
+        event_count(&events, "password_login_ok"),
+        tally(&right, 200)
+    );
+    assert_eq!(
+        event_count(&events, "password_login_failed"),
+        tally(&wrong, 401)
+    );
+    let refused = tally(&right, 423) + tally(&wrong, 423);
+    assert_eq!(event_count(&events, "password_login_refused"), refused);
+
+    // A right password meets 423 only if five wrong ones settled in a row before it was
+    // admitted: then the lock is recorded, and every refusal comes after it in the history.
+    let emp = a.employee(STAFF_ID);
+    let locked_at = events.iter().position(|e| e == "locked");
+    match locked_at {
+        None => {
+            assert_eq!(refused, 0, "no lock, so nothing may be refused: {events:?}");
+            assert!(emp.locked_until.is_none());
+            assert!(emp.failed_login_count < 5);
+        }
+        Some(at) => {
+            assert_eq!(emp.failed_login_count, 5);
+            let first_refusal = events.iter().position(|e| e == "password_login_refused");
+            assert!(first_refusal.is_none_or(|r| r > at), "{events:?}");
+            assert!(
+                events[..at]
+                    .iter()
+                    .rev()
+                    .take_while(|e| *e != "password_login_ok")
+                    .filter(|e| *e == "password_login_failed")
+                    .count()
+                    >= 5,
+                "the lock follows five failures in a row: {events:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn six_admins_issuing_120_tokens_over_two_nodes_see_no_server_error() {
+    let a = spawn_app().await;
+    let b = spawn_app_with(a.db.clone(), a.clock.clone(), |_| {}).await;
+    let staff = ["N0001", "N0002", "N0003"];
+    for code in staff {
+        a.seed(Seed {
+            code,
+            ..Seed::default()
+        });
+    }
+    // Admin k works on node k % 2 (each node signs with its own development key).
+    let mut admins = Vec::new();
+    for k in 0..6 {
+        let code = format!("HR000{k}");
+        a.seed(Seed {
+            code: &code,
+            permission: 9.0,
+            password: Some(ADMIN_PW),
+            ..Seed::default()
+        });
+        let node = if k % 2 == 0 { &a } else { &b };
+        let t = node.tokens(&code, ADMIN_PW).await["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        admins.push(t);
+    }
+    let results = join_all((0..120).map(|i| {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let admin = admins[i % 6].clone();
+        let code = staff[i % 3];
+        async move { node.issue(&admin, code, json!({})).await.status().as_u16() }
+    }))
+    .await;
+    assert_eq!(tally(&results, 201), 120, "{results:?}");
+    for code in staff {
+        let id = a.employee(code).id;
+        let open = open_tokens(&a, id);
+        assert_eq!(open, 1, "{code} keeps exactly its newest token");
+    }
+}
+
+fn open_tokens(app: &TestApp, employee: i64) -> i64 {
+    use diesel::prelude::*;
+    use staffgate::db::schema::onetime_tokens::dsl as t;
+    t::onetime_tokens
+        .filter(t::employee_ref.eq(employee))
+        .filter(t::used_at.is_null())
+        .filter(t::revoked_at.is_null())
+        .count()
+        .get_result(&mut app.db.conn())
+        .unwrap()
+}
+
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+}
+
+/// A test-held transaction and the server's token issue lock two rows in opposite order:
+/// InnoDB kills the lighter one (the server's), and the server runs it again and succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_request_chosen_as_deadlock_victim_is_run_again_and_succeeds() {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use diesel::sql_types::Bigint;
+
+    let app = spawn_app().await;
+    let staff = app.seed_staff();
+    let admin = app.admin_token().await;
+    app.issue_token(&admin, STAFF_ID).await;
+
+    let mut rival = MysqlConnection::establish(&app.db.url).unwrap();
+    // Heavy enough that InnoDB picks the server's transaction as the victim.
+    rival.batch_execute("BEGIN").unwrap();
+    diesel::sql_query(
+        "INSERT INTO login_history (event, client_ip, created_at) \
+         SELECT 'logout', 'test', NOW() FROM information_schema.COLUMNS LIMIT 500",
+    )
+    .execute(&mut rival)
+    .unwrap();
+    diesel::sql_query(
+        "UPDATE onetime_tokens SET purpose = purpose, used_ip = 'held' WHERE employee_ref = ?",
+    )
+    .bind::<Bigint, _>(staff)
+    .execute(&mut rival)
+    .unwrap();
+
+    let db_name = app.db.name.clone();
+    let rival_thread = tokio::task::spawn_blocking(move || {
+        let mut watch = MysqlConnection::establish(&server_url()).unwrap();
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = Bigint)]
+            n: i64,
+        }
+        // Wait until the server holds the employee row and waits for the token row (the
+        // process list shows the test user's own connections).
+        for _ in 0..200 {
+            let waiting = diesel::sql_query(
+                "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST \
+                 WHERE DB = ? AND ID <> CONNECTION_ID() AND INFO LIKE 'UPDATE `onetime\\_tokens`%'",
+            )
+            .bind::<diesel::sql_types::Text, _>(&db_name)
+            .get_result::<N>(&mut watch)
+            .unwrap()
+            .n;
+            if waiting > 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // Now take the employee row: a cycle, InnoDB rolls the server's transaction back.
+        diesel::sql_query("SELECT id FROM employees WHERE id = ? FOR UPDATE")
+            .bind::<Bigint, _>(staff)
+            .execute(&mut rival)
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        rival.batch_execute("ROLLBACK").unwrap();
+    });
+    let (res, rival_done) = tokio::join!(app.issue(&admin, STAFF_ID, json!({})), rival_thread);
+    rival_done.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(open_tokens(&app, staff), 1);
+    let m = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metric(&m, "staffgate_db_transaction_retries_total") >= 1,
+        "{m}"
+    );
+}

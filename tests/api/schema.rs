@@ -45,7 +45,8 @@ fn migrations_go_up_down_and_up_again() {
             "portal_sessions",
             "refresh_tokens",
             "settings",
-            "sheet_prints"
+            "sheet_prints",
+            "signin_gates"
         ]
     );
     conn.revert_all_migrations(MIGRATIONS).unwrap();

@@ -1,47 +1,79 @@
 //! login_attempts: the rate-limit ledger shared by every node.
+//!
+//! A row is *pending* from admission until its password check settles (`settled_at`), then a
+//! failure or a success. Limits count settled failures; pending rows only hold a slot, so a
+//! correct password in flight never counts against anyone. A pending row older than the stale
+//! bound (its node died mid-check) counts as a failure.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::Bigint;
+use diesel::sql_types::{Bigint, Datetime, Nullable, Text};
 
 use crate::db::schema::login_attempts::dsl as a;
 
-/// Failed (or still pending) attempts for one (login key, client IP) since `since` up to and
-/// including attempt `upto` (its rank), and the oldest of them (for Retry-After).
-pub fn failures_for_key_ip(
+/// Failures and checks in flight of one window, as admission weighs them.
+#[derive(Debug, Clone, Copy, Default, QueryableByName)]
+pub struct Tally {
+    /// Settled failures (and pending rows past the stale bound).
+    #[diesel(sql_type = Bigint)]
+    pub failed: i64,
+    /// Attempts admitted whose password check has not settled yet.
+    #[diesel(sql_type = Bigint)]
+    pub in_flight: i64,
+    /// The oldest counted failure (for Retry-After).
+    #[diesel(sql_type = Nullable<Datetime>)]
+    pub oldest_failure: Option<NaiveDateTime>,
+}
+
+const TALLY: &str = "SELECT \
+       CAST(COALESCE(SUM(settled_at IS NOT NULL OR created_at <= ?), 0) AS SIGNED) AS failed, \
+       CAST(COALESCE(SUM(settled_at IS NULL AND created_at > ?), 0) AS SIGNED) AS in_flight, \
+       MIN(IF(settled_at IS NOT NULL OR created_at <= ?, created_at, NULL)) AS oldest_failure \
+     FROM login_attempts \
+     WHERE success = FALSE AND created_at > ?";
+
+/// The failures of one client IP since `since`, of one login key from it when `key` is given;
+/// pending rows created at or before `stale` count as failures.
+pub fn tally(
+    conn: &mut MysqlConnection,
+    key: Option<&str>,
+    ip: &str,
+    since: NaiveDateTime,
+    stale: NaiveDateTime,
+) -> QueryResult<Tally> {
+    let sql = match key {
+        Some(_) => format!("{TALLY} AND client_ip = ? AND login_key = ?"),
+        None => format!("{TALLY} AND client_ip = ?"),
+    };
+    let query = diesel::sql_query(sql)
+        .into_boxed()
+        .bind::<Datetime, _>(stale)
+        .bind::<Datetime, _>(stale)
+        .bind::<Datetime, _>(stale)
+        .bind::<Datetime, _>(since)
+        .bind::<Text, _>(ip.to_owned());
+    match key {
+        Some(key) => query.bind::<Text, _>(key.to_owned()).get_result(conn),
+        None => query.get_result(conn),
+    }
+}
+
+/// Checks of one login key in flight from any address (not yet settled, not stale).
+pub fn in_flight_for_key(
     conn: &mut MysqlConnection,
     key: &str,
-    ip: &str,
-    since: NaiveDateTime,
-    upto: i64,
-) -> QueryResult<(i64, Option<NaiveDateTime>)> {
+    stale: NaiveDateTime,
+) -> QueryResult<i64> {
     a::login_attempts
         .filter(a::login_key.eq(key))
-        .filter(a::client_ip.eq(ip))
-        .filter(a::id.le(upto))
         .filter(a::success.eq(false))
-        .filter(a::created_at.gt(since))
-        .select((diesel::dsl::count_star(), diesel::dsl::min(a::created_at)))
-        .first(conn)
+        .filter(a::settled_at.is_null())
+        .filter(a::created_at.gt(stale))
+        .count()
+        .get_result(conn)
 }
 
-pub fn failures_for_ip(
-    conn: &mut MysqlConnection,
-    ip: &str,
-    since: NaiveDateTime,
-    upto: i64,
-) -> QueryResult<(i64, Option<NaiveDateTime>)> {
-    a::login_attempts
-        .filter(a::client_ip.eq(ip))
-        .filter(a::id.le(upto))
-        .filter(a::success.eq(false))
-        .filter(a::created_at.gt(since))
-        .select((diesel::dsl::count_star(), diesel::dsl::min(a::created_at)))
-        .first(conn)
-}
-
-/// Records an attempt as a failure until proven otherwise, so concurrent attempts count
-/// against the limit while their bcrypt runs.
+/// Records an admitted attempt as pending; returns its id.
 pub fn insert_pending(
     conn: &mut MysqlConnection,
     key: &str,
@@ -59,20 +91,32 @@ pub fn insert_pending(
     diesel::select(diesel::dsl::sql::<Bigint>("LAST_INSERT_ID()")).get_result(conn)
 }
 
-/// Removes an attempt that was refused before any password check.
+/// Removes an attempt whose password could not be checked at all.
 pub fn delete(conn: &mut MysqlConnection, id: i64) -> QueryResult<usize> {
     diesel::delete(a::login_attempts.find(id)).execute(conn)
 }
 
-pub fn mark_success(conn: &mut MysqlConnection, id: i64) -> QueryResult<usize> {
+/// Settles an attempt: `success` or a counted failure.
+pub fn settle(
+    conn: &mut MysqlConnection,
+    id: i64,
+    success: bool,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(a::login_attempts.find(id))
-        .set(a::success.eq(true))
+        .set((a::success.eq(success), a::settled_at.eq(Some(now))))
         .execute(conn)
 }
 
-/// Forgets an employee's failures from every address (admin unlock).
+/// Forgets an employee's settled failures from every address (admin unlock, password change).
+/// Checks still in flight keep their slot until they settle.
 pub fn clear_key(conn: &mut MysqlConnection, key: &str) -> QueryResult<usize> {
-    diesel::delete(a::login_attempts.filter(a::login_key.eq(key))).execute(conn)
+    diesel::delete(
+        a::login_attempts
+            .filter(a::login_key.eq(key))
+            .filter(a::success.eq(true).or(a::settled_at.is_not_null())),
+    )
+    .execute(conn)
 }
 
 /// Drops rows no window can see any more.

@@ -12,3 +12,4 @@ pub mod portal_sessions;
 pub mod refresh_tokens;
 pub mod settings;
 pub mod sheets;
+pub mod signin_gates;

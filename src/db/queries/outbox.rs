@@ -45,14 +45,15 @@ pub fn enqueue(
 
 /// Claims up to `limit` due messages: rows another node holds are skipped, and each claimed
 /// row's next attempt moves to `lease_until`, so no other worker takes it while it is being
-/// sent (and a worker that dies mid-send only delays it until the lease runs out).
+/// sent (and a worker that dies mid-send only delays it until the lease runs out). Run it in a
+/// transaction: the row locks hold until the lease is written.
 pub fn claim_due(
     conn: &mut MysqlConnection,
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<OutboxRow>> {
-    conn.transaction(|conn| {
+    {
         let rows: Vec<OutboxRow> = m::mail_outbox
             .filter(m::sent_at.is_null())
             .filter(m::failed_at.is_null())
@@ -70,7 +71,7 @@ pub fn claim_due(
                 .execute(conn)?;
         }
         Ok(rows)
-    })
+    }
 }
 
 pub fn mark_sent(conn: &mut MysqlConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {

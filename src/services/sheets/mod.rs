@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use diesel::Connection;
 use serde_json::json;
 
 use super::history::{self, Event, Record};
@@ -72,6 +71,15 @@ pub enum SheetError {
     Db(#[from] DbError),
     #[error("internal: {0}")]
     Internal(String),
+}
+
+impl crate::db::TxError for SheetError {
+    fn query_error(&self) -> Option<&diesel::result::Error> {
+        match self {
+            SheetError::Db(db) => db.query_error(),
+            _ => None,
+        }
+    }
 }
 
 impl From<diesel::result::Error> for SheetError {
@@ -377,160 +385,157 @@ pub async fn print(
         );
     }
 
-    let st = state.clone();
     let ids: Vec<i64> = plan.employees.iter().map(|e| e.id).collect();
-    db::run(&state.pool, move |conn| {
-        let now = st.clock.now_naive();
-        conn.transaction::<_, SheetError, _>(|conn| {
-            let locked = q::lock_for_print(conn, &ids)?;
-            // Someone may have retired, suspended or promoted an employee since the plan.
-            let gone: Vec<(String, EmployeeStatus)> = locked
-                .iter()
-                .filter(|e| e.status() != EmployeeStatus::Active)
-                .map(|e| (e.employee_id.clone(), e.status()))
-                .collect();
-            if !gone.is_empty() {
-                return Err(SheetError::NotActive(gone));
-            }
-            let above: Vec<String> = locked
-                .iter()
-                .filter(|e| actor.may_act_on(e).is_err())
-                .map(|e| e.employee_id.clone())
-                .collect();
-            if !above.is_empty() {
-                return Err(SheetError::Forbidden(above));
-            }
-            let mut by_code: Vec<&Employee> = locked.iter().collect();
-            by_code.sort_by(|a, b| a.employee_id.cmp(&b.employee_id));
+    state
+        .transaction(move |conn, st, now| {
+        let locked = q::lock_for_print(conn, &ids)?;
+        // Someone may have retired, suspended or promoted an employee since the plan.
+        let gone: Vec<(String, EmployeeStatus)> = locked
+            .iter()
+            .filter(|e| e.status() != EmployeeStatus::Active)
+            .map(|e| (e.employee_id.clone(), e.status()))
+            .collect();
+        if !gone.is_empty() {
+            return Err(SheetError::NotActive(gone));
+        }
+        let above: Vec<String> = locked
+            .iter()
+            .filter(|e| actor.may_act_on(e).is_err())
+            .map(|e| e.employee_id.clone())
+            .collect();
+        if !above.is_empty() {
+            return Err(SheetError::Forbidden(above));
+        }
+        let mut by_code: Vec<&Employee> = locked.iter().collect();
+        by_code.sort_by(|a, b| a.employee_id.cmp(&b.employee_id));
 
-            let mut sheets = Vec::with_capacity(by_code.len());
-            let mut revoked_total = 0;
-            let mut initial_total = 0;
-            let expires_at = now + validity.duration();
-            for emp in by_code {
-                let p = prepared
-                    .remove(&emp.id)
-                    .ok_or_else(|| SheetError::Internal("employee not planned".into()))?;
-                let token_id = onetime_tokens::insert(
-                    conn,
-                    emp.id,
-                    &p.token.hash(),
-                    "onboarding",
-                    actor.id(),
-                    now,
-                    expires_at,
-                )?;
-                let revoked = onetime_tokens::revoke_others(conn, emp.id, token_id, now)?;
-                revoked_total += revoked;
-                // Someone who set their own password since the plan keeps it.
-                let password = match p.password {
-                    Some((plain, hash)) if needs_initial_password(emp) => {
-                        q::set_initial_password(conn, emp.id, &hash, now)?;
-                        initial_total += 1;
-                        Some(plain.expose().to_owned())
-                    }
-                    _ => None,
-                };
-                let reprint = i32::try_from(q::prints_of(conn, emp.id)?).unwrap_or(i32::MAX);
-                q::insert(
-                    conn,
-                    &q::NewPrint {
-                        serial: &p.serial,
-                        employee: emp.id,
-                        token: token_id,
-                        printed_by: actor.id(),
-                        reprint,
-                        now,
-                    },
-                )?;
-                let about = |event, detail| Record {
-                    event,
-                    employee: Some(emp.id),
-                    code: Some(&emp.employee_id),
-                    actor: actor.id(),
-                    client: &client,
-                    detail,
-                    now,
-                };
-                if revoked > 0 {
-                    history::write(
-                        conn,
-                        about(
-                            Event::TokenRevoked,
-                            json!({ "count": revoked, "reason": "reissued", "replacedBy": token_id }),
-                        ),
-                    )?;
-                }
-                history::write(
-                    conn,
-                    about(
-                        Event::TokenIssued,
-                        json!({
-                            "tokenId": token_id,
-                            "purpose": "onboarding",
-                            "validityHours": validity.hours(),
-                            "expiresAt": to_utc(expires_at).to_rfc3339(),
-                            "actor": actor.label(),
-                            "via": "sheet",
-                        }),
-                    ),
-                )?;
-                history::write(
-                    conn,
-                    about(
-                        Event::SheetPrinted,
-                        json!({
-                            "serial": p.serial,
-                            "tokenId": token_id,
-                            "reprint": reprint,
-                            "initialPassword": password.is_some(),
-                            "actor": actor.label(),
-                        }),
-                    ),
-                )?;
-                sheets.push(Sheet {
-                    serial: p.serial,
-                    employee_id: emp.employee_id.clone(),
-                    name: emp.name.clone(),
-                    name_kana: emp.name_kana.clone(),
-                    department: emp.department.clone(),
-                    login_url: tokens::login_url(&st.settings.public_url, &p.token),
-                    expires_at: to_utc(expires_at),
-                    initial_password: password,
-                    printed_at: to_utc(now),
-                    reprint,
-                });
-            }
-            let serials: Vec<String> = sheets.iter().map(|s| s.serial.clone()).collect();
-            audit::insert(
+        let mut sheets = Vec::with_capacity(by_code.len());
+        let mut revoked_total = 0;
+        let mut initial_total = 0;
+        let expires_at = now + validity.duration();
+        for emp in by_code {
+            let p = prepared
+                .remove(&emp.id)
+                .ok_or_else(|| SheetError::Internal("employee not planned".into()))?;
+            let token_id = onetime_tokens::insert(
                 conn,
-                "sheets_printed",
+                emp.id,
+                &p.token.hash(),
+                "onboarding",
                 actor.id(),
-                &actor.label(),
-                &json!({
-                    "selection": sel.describe(),
-                    "count": sheets.len(),
-                    "initialPasswords": initial_total,
-                    "revokedTokens": revoked_total,
-                    "validityHours": validity.hours(),
-                    "serials": serials,
-                    "clientIp": client.ip,
-                }),
                 now,
+                expires_at,
             )?;
-            // The PDF is made before the commit: if it cannot be made, nothing was issued.
-            let pdf = pdf::render(&font, &st.settings.organisation, &sheets, to_utc(now))
-                .map_err(|e| SheetError::Internal(e.to_string()))?;
-            Ok(Printed {
-                pdf,
-                count: sheets.len(),
-                initial_passwords: initial_total,
-                revoked: revoked_total,
-                serials,
-            })
+            let revoked = onetime_tokens::revoke_others(conn, emp.id, token_id, now)?;
+            revoked_total += revoked;
+            // Someone who set their own password since the plan keeps it.
+            let password = match p.password {
+                Some((plain, hash)) if needs_initial_password(emp) => {
+                    q::set_initial_password(conn, emp.id, &hash, now)?;
+                    initial_total += 1;
+                    Some(plain.expose().to_owned())
+                }
+                _ => None,
+            };
+            let reprint = i32::try_from(q::prints_of(conn, emp.id)?).unwrap_or(i32::MAX);
+            q::insert(
+                conn,
+                &q::NewPrint {
+                    serial: &p.serial,
+                    employee: emp.id,
+                    token: token_id,
+                    printed_by: actor.id(),
+                    reprint,
+                    now,
+                },
+            )?;
+            let about = |event, detail| Record {
+                event,
+                employee: Some(emp.id),
+                code: Some(&emp.employee_id),
+                actor: actor.id(),
+                client: &client,
+                detail,
+                now,
+            };
+            if revoked > 0 {
+                history::write(
+                    conn,
+                    about(
+                        Event::TokenRevoked,
+                        json!({ "count": revoked, "reason": "reissued", "replacedBy": token_id }),
+                    ),
+                )?;
+            }
+            history::write(
+                conn,
+                about(
+                    Event::TokenIssued,
+                    json!({
+                        "tokenId": token_id,
+                        "purpose": "onboarding",
+                        "validityHours": validity.hours(),
+                        "expiresAt": to_utc(expires_at).to_rfc3339(),
+                        "actor": actor.label(),
+                        "via": "sheet",
+                    }),
+                ),
+            )?;
+            history::write(
+                conn,
+                about(
+                    Event::SheetPrinted,
+                    json!({
+                        "serial": p.serial,
+                        "tokenId": token_id,
+                        "reprint": reprint,
+                        "initialPassword": password.is_some(),
+                        "actor": actor.label(),
+                    }),
+                ),
+            )?;
+            sheets.push(Sheet {
+                serial: p.serial,
+                employee_id: emp.employee_id.clone(),
+                name: emp.name.clone(),
+                name_kana: emp.name_kana.clone(),
+                department: emp.department.clone(),
+                login_url: tokens::login_url(&st.settings.public_url, &p.token),
+                expires_at: to_utc(expires_at),
+                initial_password: password,
+                printed_at: to_utc(now),
+                reprint,
+            });
+        }
+        let serials: Vec<String> = sheets.iter().map(|s| s.serial.clone()).collect();
+        audit::insert(
+            conn,
+            "sheets_printed",
+            actor.id(),
+            &actor.label(),
+            &json!({
+                "selection": sel.describe(),
+                "count": sheets.len(),
+                "initialPasswords": initial_total,
+                "revokedTokens": revoked_total,
+                "validityHours": validity.hours(),
+                "serials": serials,
+                "clientIp": client.ip,
+            }),
+            now,
+        )?;
+        // The PDF is made before the commit: if it cannot be made, nothing was issued.
+        let pdf = pdf::render(&font, &st.settings.organisation, &sheets, to_utc(now))
+            .map_err(|e| SheetError::Internal(e.to_string()))?;
+        Ok(Printed {
+            pdf,
+            count: sheets.len(),
+            initial_passwords: initial_total,
+            revoked: revoked_total,
+            serials,
         })
-    })
-    .await
+        })
+        .await
 }
 
 /// `7KQ2-9XMD`: 40 random bits in Crockford base32 (no I, L, O, U), easy to read aloud.
