@@ -94,6 +94,10 @@ enum Command {
         /// Milliseconds between two /healthz probes.
         #[arg(long, default_value_t = 10)]
         probe_interval_ms: u64,
+        /// Name of this run in the results (the /healthz phases get it as a prefix unless it
+        /// is the default).
+        #[arg(long, default_value = "logins")]
+        phase: String,
     },
     /// Issue N one-time tokens as admin, then redeem them concurrently.
     Verify {
@@ -145,6 +149,7 @@ async fn run(cli: Cli) -> Result<ExitCode, BoxError> {
             warmup,
             idle_probe,
             probe_interval_ms,
+            phase,
         } => {
             logins(
                 &api,
@@ -155,6 +160,7 @@ async fn run(cli: Cli) -> Result<ExitCode, BoxError> {
                     warmup: Duration::from_secs(warmup),
                     idle_probe: Duration::from_secs(idle_probe),
                     probe_interval: Duration::from_millis(probe_interval_ms.max(1)),
+                    phase,
                 },
             )
             .await
@@ -542,6 +548,14 @@ async fn prepare_employee(api: &Api, employee_id: &str) -> Result<&'static str, 
 // logins + /healthz probe
 // ------------------------------------------------------------------------------------------
 
+fn health_phase(run: &str, name: &str) -> String {
+    if run == "logins" {
+        name.to_owned()
+    } else {
+        format!("{run}:{name}")
+    }
+}
+
 struct LoginPlan {
     concurrency: usize,
     duration: Duration,
@@ -549,6 +563,7 @@ struct LoginPlan {
     warmup: Duration,
     idle_probe: Duration,
     probe_interval: Duration,
+    phase: String,
 }
 
 /// GETs /healthz every `interval` until `until`, each on the probe's own connection, counting
@@ -705,7 +720,7 @@ async fn logins(api: &Api, plan: LoginPlan) -> Result<ExitCode, BoxError> {
     let errors = completed - tally.ok;
     emit(&merge_json(
         json!({
-            "phase": "logins",
+            "phase": plan.phase,
             "concurrency": plan.concurrency,
             "employees": plan.employees,
             "warmupS": plan.warmup.as_secs_f64(),
@@ -723,7 +738,7 @@ async fn logins(api: &Api, plan: LoginPlan) -> Result<ExitCode, BoxError> {
     ));
     emit(&merge_json(
         json!({
-            "phase": "healthz_idle",
+            "phase": health_phase(&plan.phase, "healthz_idle"),
             "intervalMs": plan.probe_interval.as_millis() as u64,
             "probes": idle.total(),
             "errors": idle.total() - idle.ok,
@@ -733,7 +748,7 @@ async fn logins(api: &Api, plan: LoginPlan) -> Result<ExitCode, BoxError> {
     ));
     emit(&merge_json(
         json!({
-            "phase": "healthz_under_login_load",
+            "phase": health_phase(&plan.phase, "healthz_under_login_load"),
             "intervalMs": plan.probe_interval.as_millis() as u64,
             "probes": health.total(),
             "errors": health.total() - health.ok,

@@ -10,7 +10,8 @@
 # 3. creates a fresh database (dropped first), migrates, creates an admin, imports employees
 #    from a generated CSV, starts the release server in the background on a local port;
 # 4. measures the idle RSS, then runs loadgen: setup (employees get passwords through the
-#    QR-token flow), logins (+ /healthz probe), verify (one-time token redemption);
+#    QR-token flow), logins spread over the employees (+ /healthz probe), logins with all
+#    clients on one account, verify (one-time token redemption);
 # 5. stops the server and writes bench-results/results.json and
 #    bench-results/README-performance.md (every figure next to its same-run baseline).
 #
@@ -284,6 +285,13 @@ busy_snapshot before_logins
 log "loadgen logins: concurrency $LOGIN_CONCURRENCY for ${LOGIN_DURATION}s, /healthz every 10 ms"
 run_loadgen logins --concurrency "$LOGIN_CONCURRENCY" --duration "$LOGIN_DURATION" \
     --employees "$EMPLOYEES" --warmup 2 --idle-probe 3 || true
+
+# The same clients all on one account (a retrying partner app, a shared ward terminal):
+# correct passwords must neither lock the account nor meet the rate limit.
+busy_snapshot before_logins_one_account
+log "loadgen logins: concurrency $LOGIN_CONCURRENCY for ${LOGIN_DURATION}s, all on one account"
+run_loadgen logins --concurrency "$LOGIN_CONCURRENCY" --duration "$LOGIN_DURATION" \
+    --employees 1 --warmup 2 --idle-probe 1 --phase logins_one_account || true
 
 busy_snapshot before_verify
 log "loadgen verify: $VERIFY_COUNT tokens, concurrency $VERIFY_CONCURRENCY"

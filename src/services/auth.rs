@@ -179,20 +179,20 @@ where
         + Send
         + 'static,
 {
-    let ticket = signin::admit(state, &employee_id, &client).await?;
-    let verified = signin::check(state, &ticket, &password).await?;
     let mut finish = finish;
-    let outcome = state
-        .transaction(move |conn, st, now| {
-            let verdict =
-                signin::settle(conn, st, &ticket, verified, &client, "wrong_password", now)?;
-            match verdict {
-                Verdict::Accepted(emp) => finish(conn, st, *emp, now),
-                Verdict::Disabled => Ok(Err(AuthError::Disabled)),
-                Verdict::Rejected => Ok(Err(AuthError::InvalidCredentials)),
-            }
-        })
-        .await?;
+    let outcome = signin::attempt(
+        state,
+        employee_id,
+        password,
+        client,
+        "wrong_password",
+        move |conn, st, verdict, now| match verdict {
+            Verdict::Accepted(emp) => finish(conn, st, *emp, now),
+            Verdict::Disabled => Ok(Err(AuthError::Disabled)),
+            Verdict::Rejected => Ok(Err(AuthError::InvalidCredentials)),
+        },
+    )
+    .await?;
     match &outcome {
         Ok(_) => Metrics::inc(&state.metrics.logins_ok),
         Err(_) => Metrics::inc(&state.metrics.logins_failed),
@@ -307,29 +307,20 @@ where
         })?;
         // Proving the current password is a password check like a sign-in: same lockout,
         // same rate limits, same ledger.
-        let ticket = signin::admit(state, &code, &client).await?;
-        let verified = signin::check(state, &ticket, &current).await?;
-        let c2 = client.clone();
-        state
-            .transaction(
-                move |conn, st, now| -> Result<Result<(), AuthError>, AuthError> {
-                    // A refusal is returned inside Ok so that its history commits.
-                    match signin::settle(
-                        conn,
-                        st,
-                        &ticket,
-                        verified,
-                        &c2,
-                        "wrong_current_password",
-                        now,
-                    )? {
-                        Verdict::Accepted(_) => Ok(Ok(())),
-                        Verdict::Disabled => Ok(Err(AuthError::Unauthorized)),
-                        Verdict::Rejected => Ok(Err(AuthError::InvalidCredentials)),
-                    }
-                },
-            )
-            .await??;
+        // A refusal is returned inside Ok so that its history commits.
+        signin::attempt(
+            state,
+            code.clone(),
+            current,
+            client.clone(),
+            "wrong_current_password",
+            |_, _, verdict, _| match verdict {
+                Verdict::Accepted(_) => Ok(Ok(())),
+                Verdict::Disabled => Ok(Err(AuthError::Unauthorized)),
+                Verdict::Rejected => Ok(Err(AuthError::InvalidCredentials)),
+            },
+        )
+        .await??;
     }
 
     let mut violations =

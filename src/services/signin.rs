@@ -14,6 +14,11 @@
 //! a success and frees its slot. An attempt that finds every slot taken (but no limit reached)
 //! waits server-side, polling, for at most `admission_wait_ms`, then is answered 503 and
 //! recorded as `password_login_deferred`, not as a failure.
+//!
+//! An attempt runs from admission to settlement as a task of its own, so a client going away
+//! mid-check still settles it. A check left pending past `pending_stale_seconds` (its node
+//! died) is settled as a wrong password at the account's next admission: its slot frees
+//! without buying an extra guess.
 
 use std::time::{Duration, Instant};
 
@@ -46,18 +51,96 @@ enum Admission {
     Full,
 }
 
+/// One password attempt from admission to settlement, run as a task of its own so that a
+/// client going away mid-check cannot leave its slot taken: the attempt is always settled (or,
+/// if the check or the settlement could not run at all, removed). `on_verdict` runs in the
+/// settling transaction; `reason` names a wrong password in the history.
+pub async fn attempt<T, F>(
+    state: &AppState,
+    employee_id: EmployeeId,
+    password: Password,
+    client: ClientInfo,
+    reason: &'static str,
+    mut on_verdict: F,
+) -> Result<T, AuthError>
+where
+    T: Send + 'static,
+    F: FnMut(&mut MysqlConnection, &AppState, Verdict, NaiveDateTime) -> Result<T, AuthError>
+        + Send
+        + 'static,
+{
+    let st = state.clone();
+    tokio::spawn(async move {
+        let ticket = admit(&st, &employee_id, &client).await?;
+        let attempt = ticket.attempt;
+        let employee = ticket.employee.as_ref().map(|e| e.id);
+        let verified = check(&st, &ticket, &password).await?;
+        let settled = st
+            .transaction(move |conn, st, now| {
+                let verdict = settle(conn, st, &ticket, verified, &client, reason, now)?;
+                on_verdict(conn, st, verdict, now)
+            })
+            .await;
+        if settled.is_err() {
+            if verified {
+                forget_pending(&st, attempt).await;
+            } else {
+                // The password was checked and wrong: it counts even if its record failed.
+                count_failure(&st, attempt, employee).await;
+            }
+        }
+        settled
+    })
+    .await
+    .map_err(|e| AuthError::Internal(format!("sign-in task: {e}")))?
+}
+
+/// Frees the slot of an attempt that could not be settled (best effort: a row left behind
+/// frees itself after the stale bound).
+async fn forget_pending(state: &AppState, attempt: i64) {
+    let freed = state
+        .transaction(move |conn, _, _| {
+            attempts::delete_pending(conn, attempt).map_err(AuthError::from)
+        })
+        .await;
+    if let Err(e) = freed {
+        tracing::warn!(attempt, error = %e, "could not free a sign-in slot");
+    }
+}
+
+/// Settles a checked wrong password whose full settlement failed: the ledger row and the
+/// counter, without the history.
+async fn count_failure(state: &AppState, attempt: i64, employee: Option<i64>) {
+    let counted = state
+        .transaction(move |conn, st, now| {
+            if attempts::settle(conn, attempt, false, now)? == 1
+                && let Some(id) = employee
+            {
+                let limits = &st.settings.limits;
+                let until = now + chrono::Duration::minutes(limits.lockout_minutes);
+                employees::record_failure(conn, id, limits.lockout_threshold, until, now)?;
+            }
+            Ok::<_, AuthError>(())
+        })
+        .await;
+    if let Err(e) = counted {
+        tracing::warn!(attempt, error = %e, "could not count a wrong password");
+    }
+}
+
 /// First and longest pause between two looks for a free slot.
-const POLL_FIRST: Duration = Duration::from_millis(5);
-const POLL_MAX: Duration = Duration::from_millis(50);
+const POLL_FIRST: Duration = Duration::from_millis(10);
+const POLL_MAX: Duration = Duration::from_millis(100);
 
 /// Admits an attempt for `employee_id` from `client`, waiting for a free slot if need be, or
 /// says why not (423 locked, 429 rate limited, `Busy` after waiting too long).
-pub async fn admit(
+async fn admit(
     state: &AppState,
     employee_id: &EmployeeId,
     client: &ClientInfo,
 ) -> Result<Ticket, AuthError> {
-    let deadline = Instant::now() + Duration::from_millis(state.settings.limits.admission_wait_ms);
+    let started = Instant::now();
+    let deadline = started + Duration::from_millis(state.settings.limits.admission_wait_ms);
     let mut pause = POLL_FIRST;
     loop {
         let code = employee_id.as_str().to_owned();
@@ -75,12 +158,13 @@ pub async fn admit(
                 }
                 return Err(e);
             }
-            Admission::Full if Instant::now() + pause > deadline => {
-                defer(state, employee_id, client).await?;
+            Admission::Full if Instant::now() >= deadline => {
+                defer(state, employee_id, client, started.elapsed()).await?;
                 return Err(AuthError::Busy);
             }
             Admission::Full => {
-                tokio::time::sleep(jittered(pause)).await;
+                let left = deadline.saturating_duration_since(Instant::now());
+                tokio::time::sleep(jittered(pause).min(left)).await;
                 pause = (pause * 2).min(POLL_MAX);
             }
         }
@@ -105,6 +189,18 @@ fn decide(
     let since = now - chrono::Duration::minutes(limits.window_minutes);
     let stale = now - chrono::Duration::seconds(limits.pending_stale_seconds);
     let mut employee = employees::find_by_code_for_update(conn, code)?;
+    // A check that never settled (its node died, or it is stuck) counts as a wrong password
+    // once it is stale, so the slot it frees cannot buy an extra check.
+    if let Some(emp) = &employee {
+        let reaped = attempts::reap_stale(conn, key, stale, now)?;
+        if reaped > 0 {
+            let until = now + chrono::Duration::minutes(limits.lockout_minutes);
+            for _ in 0..reaped {
+                employees::record_failure(conn, emp.id, limits.lockout_threshold, until, now)?;
+            }
+            employee = employees::find_by_code_for_update(conn, code)?;
+        }
+    }
     if let Some(emp) = &employee {
         if let Some(until) = emp.locked_until.filter(|u| *u > now) {
             history::write(
@@ -157,13 +253,13 @@ fn decide(
         }));
     }
 
-    let account_full = match &employee {
-        Some(emp) => {
-            let in_flight = attempts::in_flight_for_key(conn, key, stale)?;
-            i64::from(emp.failed_login_count) + in_flight >= i64::from(limits.lockout_threshold)
-        }
-        None => false,
-    };
+    // Unknown IDs get the same slots as an account without failures, so waiting for a slot
+    // does not tell which IDs exist.
+    let in_flight = attempts::in_flight_for_key(conn, key, stale)?;
+    let failed = employee
+        .as_ref()
+        .map_or(0, |e| i64::from(e.failed_login_count));
+    let account_full = failed + in_flight >= i64::from(limits.lockout_threshold);
     if account_full
         || key_ip.failed + key_ip.in_flight >= limits.key_ip_failures
         || ip.failed + ip.in_flight >= limits.ip_failures
@@ -188,11 +284,12 @@ async fn defer(
     state: &AppState,
     employee_id: &EmployeeId,
     client: &ClientInfo,
+    waited: Duration,
 ) -> Result<(), AuthError> {
     Metrics::inc(&state.metrics.logins_deferred);
     let code = employee_id.as_str().to_owned();
     let client = client.clone();
-    let waited = state.settings.limits.admission_wait_ms;
+    let waited = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX);
     state
         .transaction(move |conn, _, now| -> Result<(), AuthError> {
             let emp = employees::find_by_code(conn, &code)?;
@@ -216,11 +313,7 @@ async fn defer(
 /// Runs bcrypt for an admitted attempt (a dummy hash for unknown IDs and accounts without a
 /// password). If the check cannot run at all (hashing pool saturated), the attempt is removed
 /// so nobody is limited by the server's own load.
-pub async fn check(
-    state: &AppState,
-    ticket: &Ticket,
-    password: &Password,
-) -> Result<bool, AuthError> {
+async fn check(state: &AppState, ticket: &Ticket, password: &Password) -> Result<bool, AuthError> {
     let hash = ticket
         .employee
         .as_ref()
@@ -228,12 +321,7 @@ pub async fn check(
     match state.hashing.verify(password, hash.as_deref()).await {
         Ok(ok) => Ok(ok),
         Err(e) => {
-            let attempt = ticket.attempt;
-            state
-                .transaction(move |conn, _, _| {
-                    attempts::delete(conn, attempt).map_err(AuthError::from)
-                })
-                .await?;
+            forget_pending(state, ticket.attempt).await;
             Err(e.into())
         }
     }
@@ -252,7 +340,7 @@ pub enum Verdict {
 /// Records the outcome: locks the employee row first (the same order as admission), re-reads
 /// it so a password change or suspension during bcrypt is honoured, then settles the ledger
 /// row and the failure counter and writes the history. `reason` names the failure kind.
-pub fn settle(
+fn settle(
     conn: &mut MysqlConnection,
     st: &AppState,
     ticket: &Ticket,
@@ -279,35 +367,41 @@ pub fn settle(
     };
     let emp = employees::find_by_code_for_update(conn, &seen.employee_id)?
         .ok_or(AuthError::InvalidCredentials)?;
-    let still_valid = verified
-        && emp.password_updated_at == seen.password_updated_at
-        && emp.password_hash.is_some();
-    if still_valid {
+    let changed =
+        emp.password_updated_at != seen.password_updated_at || emp.password_hash.is_none();
+    if verified {
         attempts::settle(conn, ticket.attempt, true, now)?;
-        // A right password ends the run of consecutive failures.
-        employees::unlock(conn, emp.id, now)?;
-        if emp.status() == EmployeeStatus::Active {
-            return Ok(Verdict::Accepted(Box::new(emp)));
-        }
+        // Right when checked but replaced meanwhile: neither a success nor a wrong password.
+        let refusal = if changed {
+            json!({ "reason": "password_changed" })
+        } else {
+            // A right password ends the run of consecutive failures.
+            employees::unlock(conn, emp.id, now)?;
+            if emp.status() == EmployeeStatus::Active {
+                return Ok(Verdict::Accepted(Box::new(emp)));
+            }
+            json!({ "reason": "disabled", "status": emp.status })
+        };
         history::write(
             conn,
-            Record::about(
-                Event::PasswordLoginRefused,
-                &emp,
-                client,
-                json!({ "reason": "disabled", "status": emp.status }),
-                now,
-            ),
+            Record::about(Event::PasswordLoginRefused, &emp, client, refusal, now),
         )?;
-        return Ok(Verdict::Disabled);
+        return Ok(if changed {
+            Verdict::Rejected
+        } else {
+            Verdict::Disabled
+        });
     }
-    attempts::settle(conn, ticket.attempt, false, now)?;
+    // A check reaped as stale has already been counted as a failure.
+    let claimed = attempts::settle(conn, ticket.attempt, false, now)? == 1;
     let limits = &st.settings.limits;
     let until = now + chrono::Duration::minutes(limits.lockout_minutes);
-    employees::record_failure(conn, emp.id, limits.lockout_threshold, until, now)?;
+    if claimed {
+        employees::record_failure(conn, emp.id, limits.lockout_threshold, until, now)?;
+    }
     // The row lock is held, so this count is exact and exactly one settlement reaches the
     // threshold: it records the lock.
-    let failed = emp.failed_login_count + 1;
+    let failed = emp.failed_login_count + i32::from(claimed);
     history::write(
         conn,
         Record::about(
@@ -318,7 +412,7 @@ pub fn settle(
             now,
         ),
     )?;
-    if failed == limits.lockout_threshold {
+    if claimed && failed == limits.lockout_threshold {
         let locked = employees::find(conn, emp.id)?.ok_or(AuthError::InvalidCredentials)?;
         history::write(
             conn,

@@ -518,3 +518,74 @@ async fn a_request_chosen_as_deadlock_victim_is_run_again_and_succeeds() {
         "{m}"
     );
 }
+
+/// Pending checks of `code` from `ip`, created `age` before the app's clock.
+fn pending_checks(app: &TestApp, code: &str, ip: &str, n: usize, age: chrono::Duration) {
+    let key = staffgate::domain::EmployeeId::parse(code)
+        .unwrap()
+        .rate_limit_key();
+    let at = staffgate::services::clock::Clock::now_naive(app.clock.as_ref()) - age;
+    let mut conn = app.db.conn();
+    for _ in 0..n {
+        staffgate::db::queries::attempts::insert_pending(&mut conn, &key, ip, at).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sign_in_that_finds_every_slot_taken_waits_then_is_deferred_not_failed() {
+    let app = spawn_app_configured(|s| s.limits.admission_wait_ms = 300).await;
+    app.seed_staff();
+    // Five checks of this account in flight (from elsewhere) and none settling.
+    pending_checks(
+        &app,
+        STAFF_ID,
+        "198.51.100.7",
+        5,
+        chrono::Duration::seconds(1),
+    );
+    let started = std::time::Instant::now();
+    let res = app.login(STAFF_ID, STAFF_PW).await;
+    assert!(res.headers().get("retry-after").is_some());
+    problem(res, 503, "busy").await;
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    let events = app.events(STAFF_ID);
+    assert_eq!(events, ["password_login_deferred"]);
+    let emp = app.employee(STAFF_ID);
+    assert_eq!(emp.failed_login_count, 0);
+    assert!(emp.locked_until.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn checks_that_never_settled_count_as_failures_once_stale() {
+    let app = spawn_app().await;
+    app.seed_staff();
+    // Five checks whose node died a minute and a half ago: they cannot be left holding the
+    // account's slots, and they cannot buy five more guesses either.
+    pending_checks(
+        &app,
+        STAFF_ID,
+        "198.51.100.8",
+        5,
+        chrono::Duration::seconds(90),
+    );
+    problem(app.login(STAFF_ID, STAFF_PW).await, 423, "account_locked").await;
+    assert_eq!(app.employee(STAFF_ID).failed_login_count, 5);
+
+    // Four stale ones leave exactly one check before the lock.
+    let other = spawn_app().await;
+    other.seed_staff();
+    pending_checks(
+        &other,
+        STAFF_ID,
+        "198.51.100.9",
+        4,
+        chrono::Duration::seconds(90),
+    );
+    problem(
+        other.login(STAFF_ID, "wrong").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    problem(other.login(STAFF_ID, STAFF_PW).await, 423, "account_locked").await;
+}

@@ -73,6 +73,24 @@ pub fn in_flight_for_key(
         .get_result(conn)
 }
 
+/// Settles a login key's checks pending since `stale` or longer as failures; returns how many.
+pub fn reap_stale(
+    conn: &mut MysqlConnection,
+    key: &str,
+    stale: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        a::login_attempts
+            .filter(a::login_key.eq(key))
+            .filter(a::success.eq(false))
+            .filter(a::settled_at.is_null())
+            .filter(a::created_at.le(stale)),
+    )
+    .set(a::settled_at.eq(Some(now)))
+    .execute(conn)
+}
+
 /// Records an admitted attempt as pending; returns its id.
 pub fn insert_pending(
     conn: &mut MysqlConnection,
@@ -91,21 +109,32 @@ pub fn insert_pending(
     diesel::select(diesel::dsl::sql::<Bigint>("LAST_INSERT_ID()")).get_result(conn)
 }
 
-/// Removes an attempt whose password could not be checked at all.
-pub fn delete(conn: &mut MysqlConnection, id: i64) -> QueryResult<usize> {
-    diesel::delete(a::login_attempts.find(id)).execute(conn)
+/// Removes an attempt that was never settled (its password could not be checked, or its
+/// settlement failed).
+pub fn delete_pending(conn: &mut MysqlConnection, id: i64) -> QueryResult<usize> {
+    diesel::delete(
+        a::login_attempts
+            .filter(a::id.eq(id))
+            .filter(a::settled_at.is_null()),
+    )
+    .execute(conn)
 }
 
-/// Settles an attempt: `success` or a counted failure.
+/// Settles a pending attempt: `success` or a counted failure. Matches nothing when the attempt
+/// was already settled (reaped as stale) or removed.
 pub fn settle(
     conn: &mut MysqlConnection,
     id: i64,
     success: bool,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(a::login_attempts.find(id))
-        .set((a::success.eq(success), a::settled_at.eq(Some(now))))
-        .execute(conn)
+    diesel::update(
+        a::login_attempts
+            .filter(a::id.eq(id))
+            .filter(a::settled_at.is_null()),
+    )
+    .set((a::success.eq(success), a::settled_at.eq(Some(now))))
+    .execute(conn)
 }
 
 /// Forgets an employee's settled failures from every address (admin unlock, password change).

@@ -208,7 +208,7 @@ async fn login(
         Err(AuthError::Locked { until }) => {
             let at = until.with_timezone(&JST).format("%H:%M").to_string();
             return refuse(
-                StatusCode::from_u16(423).unwrap_or(StatusCode::FORBIDDEN),
+                StatusCode::LOCKED,
                 &format!(
                     "パスワードを続けて間違えたため、アカウントがロックされています。{at}以降にもう一度お試しいただくか、ほかの管理者に解除を依頼してください。"
                 ),
