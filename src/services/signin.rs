@@ -40,7 +40,7 @@ use crate::state::AppState;
 pub struct Ticket {
     /// The login ID as requested (for the history of unknown IDs).
     code: String,
-    pub employee: Option<Box<Employee>>,
+    employee: Option<Box<Employee>>,
     attempt: i64,
 }
 

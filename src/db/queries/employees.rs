@@ -47,7 +47,7 @@ pub fn insert(conn: &mut MysqlConnection, row: &NewEmployee<'_>) -> QueryResult<
     diesel::select(diesel::dsl::sql::<Bigint>("LAST_INSERT_ID()")).get_result(conn)
 }
 
-/// Reserves one failure: increments the counter in one statement (no lost update under any
+/// Counts one wrong password: increments the counter in one statement (no lost update under any
 /// concurrency) and sets the lock when the counter reaches `threshold`. `locked_until` is
 /// assigned first so it reads the counter's old value on both MySQL and MariaDB.
 pub fn record_failure(
@@ -67,24 +67,6 @@ pub fn record_failure(
     .bind::<Integer, _>(threshold)
     .bind::<Datetime, _>(lock_until)
     .bind::<Datetime, _>(now)
-    .bind::<Bigint, _>(id)
-    .execute(conn)
-}
-
-/// Gives back a reservation made at admission when the password could not be checked at all;
-/// `clear_lock` when that reservation was the one that set the lock.
-pub fn release_reservation(
-    conn: &mut MysqlConnection,
-    id: i64,
-    clear_lock: bool,
-) -> QueryResult<usize> {
-    diesel::sql_query(
-        "UPDATE employees SET \
-           locked_until = IF(?, NULL, locked_until), \
-           failed_login_count = GREATEST(failed_login_count - 1, 0) \
-         WHERE id = ?",
-    )
-    .bind::<diesel::sql_types::Bool, _>(clear_lock)
     .bind::<Bigint, _>(id)
     .execute(conn)
 }
