@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 
 use crate::db::DbError;
 use crate::i18n::Lang;
-use crate::services::auth::{AuthError, TokenProblem};
-use crate::services::clock::format_jst;
+use crate::services::auth::AuthError;
+use crate::services::explain::{Explain, Explanation};
 use crate::services::import::ImportError;
 
 /// Everything needed to render a problem in either language; stored in the response
@@ -117,17 +117,7 @@ impl ApiError {
         ja: impl Into<String>,
         en: impl Into<String>,
     ) -> Self {
-        Self {
-            problem: Problem {
-                status,
-                code,
-                detail_ja: ja.into(),
-                detail_en: en.into(),
-                extensions: Map::new(),
-                retry_after: None,
-            },
-            cause: None,
-        }
+        Self::from(Explanation::new(status, code, ja, en))
     }
 
     pub fn with(mut self, key: &str, value: Value) -> Self {
@@ -142,24 +132,13 @@ impl ApiError {
 
     /// A 500 whose cause is logged under a request id; the client sees only the id.
     pub fn internal(cause: impl Into<String>) -> Self {
-        let mut e = Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "サーバーで問題が発生しました。しばらくしてからもう一度お試しください。",
-            "Something went wrong on the server. Please try again later.",
-        );
+        let mut e = Self::from(Explanation::internal());
         e.cause = Some(cause.into());
         e
     }
 
     pub fn unavailable(cause: impl Into<String>) -> Self {
-        let mut e = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "ただいま混み合っています。少し待ってからもう一度お試しください。",
-            "The service is busy. Please try again shortly.",
-        )
-        .retry_after(5);
+        let mut e = Self::from(Explanation::busy());
         e.cause = Some(cause.into());
         e
     }
@@ -212,28 +191,31 @@ impl From<crate::domain::ParseError> for ApiError {
     }
 }
 
-impl From<DbError> for ApiError {
-    fn from(e: DbError) -> Self {
-        match e {
-            DbError::Unavailable(cause) => ApiError::unavailable(cause),
-            // Contention, not a fault: InnoDB chose this transaction as a deadlock victim or a
-            // lock wait ran out. The client may simply retry.
-            DbError::Query(q) if is_contention(&q) => ApiError::unavailable(q.to_string()),
-            other => ApiError::internal(other.to_string()),
+impl From<Explanation> for ApiError {
+    fn from(x: Explanation) -> Self {
+        let e = Self {
+            problem: Problem {
+                status: x.status,
+                code: x.code,
+                detail_ja: x.ja,
+                detail_en: x.en,
+                extensions: Map::new(),
+                retry_after: None,
+            },
+            cause: None,
+        };
+        match x.retry_after {
+            Some(secs) => e.retry_after(secs),
+            None => e,
         }
     }
 }
 
-fn is_contention(e: &diesel::result::Error) -> bool {
-    match e {
-        diesel::result::Error::DatabaseError(kind, info) => {
-            matches!(
-                kind,
-                diesel::result::DatabaseErrorKind::SerializationFailure
-            ) || info.message().contains("Deadlock found")
-                || info.message().contains("Lock wait timeout")
-        }
-        _ => false,
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        let mut api = ApiError::from(e.explain());
+        api.cause = Some(e.to_string());
+        api
     }
 }
 
@@ -247,112 +229,23 @@ impl From<ImportError> for ApiError {
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
-        use StatusCode as S;
+        let api = ApiError::from(e.explain());
         match e {
-            AuthError::InvalidCredentials => ApiError::new(
-                S::UNAUTHORIZED,
-                "invalid_credentials",
-                "社員IDまたはパスワードが正しくありません。",
-                "The employee ID or password is incorrect.",
+            AuthError::Locked { until } => api.with(
+                "lockedUntil",
+                json!(until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             ),
-            AuthError::Locked { until } => ApiError::new(
-                S::LOCKED,
-                "account_locked",
-                format!(
-                    "ログインの失敗が続いたため、アカウントをロックしています。{}（日本時間）以降にもう一度お試しいただくか、人事部にロック解除を依頼してください。",
-                    format_jst(until)
-                ),
-                format!(
-                    "The account is locked after repeated failed sign-ins. Try again after {} JST or ask HR to unlock it.",
-                    format_jst(until)
-                ),
-            )
-            .with("lockedUntil", json!(until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))),
-            AuthError::RateLimited { retry_after } => ApiError::new(
-                S::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("試行回数が多すぎます。{}秒ほど待ってからもう一度お試しください。", retry_after),
-                format!("Too many attempts. Try again in about {retry_after} seconds."),
-            )
-            .retry_after(retry_after),
-            AuthError::Disabled => ApiError::new(
-                S::FORBIDDEN,
-                "account_disabled",
-                "このアカウントは現在利用できません（休職・退職など）。人事部にお問い合わせください。",
-                "This account is not active. Please contact HR.",
-            ),
-            AuthError::Unauthorized => ApiError::new(
-                S::UNAUTHORIZED,
-                "unauthorized",
-                "ログインが必要です。もう一度ログインしてください。",
-                "Authentication is required. Please sign in again.",
-            ),
-            AuthError::PasswordChangeRequired => ApiError::new(
-                S::FORBIDDEN,
-                "password_change_required",
-                "先にパスワードを設定してください。",
-                "Set a new password first.",
-            ),
-            AuthError::Forbidden => ApiError::new(
-                S::FORBIDDEN,
-                "forbidden",
-                "この操作を行う権限がありません。",
-                "You are not allowed to do this.",
-            ),
-            AuthError::NotFound => ApiError::new(
-                S::NOT_FOUND,
-                "not_found",
-                "指定された社員が見つかりません。",
-                "No employee with this ID.",
-            ),
-            AuthError::Token(problem) => {
-                let (status, ja, en) = match problem {
-                    TokenProblem::Unknown => (
-                        S::UNAUTHORIZED,
-                        "このリンク（QRコード）は無効です。人事部に再発行を依頼してください。",
-                        "This link (QR code) is not valid. Ask HR for a new one.",
-                    ),
-                    TokenProblem::Expired => (
-                        S::GONE,
-                        "このリンク（QRコード）は有効期限が切れています。人事部に再発行を依頼してください。",
-                        "This link (QR code) has expired. Ask HR for a new one.",
-                    ),
-                    TokenProblem::Used => (
-                        S::GONE,
-                        "このリンク（QRコード）はすでに使用されています。パスワードでログインするか、人事部に再発行を依頼してください。",
-                        "This link (QR code) has already been used. Sign in with your password or ask HR for a new one.",
-                    ),
-                    TokenProblem::Revoked => (
-                        S::GONE,
-                        "このリンク（QRコード）は再発行により無効になりました。新しいアカウント情報シートをお使いください。",
-                        "This link (QR code) was replaced by a newer one. Use your newest account sheet.",
-                    ),
-                };
-                ApiError::new(status, "token_invalid", ja, en).with("reason", json!(problem.as_str()))
+            AuthError::Token(problem) | AuthError::RefreshInvalid(problem) => {
+                api.with("reason", json!(problem.as_str()))
             }
-            AuthError::RefreshInvalid(problem) => ApiError::new(
-                S::UNAUTHORIZED,
-                "token_invalid",
-                "ログインの有効期限が切れました。もう一度ログインしてください。",
-                "The session has ended. Please sign in again.",
-            )
-            .with("reason", json!(problem.as_str())),
-            AuthError::Policy(violations) => {
-                let ja: Vec<String> = violations.iter().map(|v| v.message_ja()).collect();
-                let en: Vec<String> = violations.iter().map(|v| v.message_en()).collect();
-                ApiError::new(S::UNPROCESSABLE_ENTITY, "password_policy", ja.join(""), en.join(" "))
-                    .with("violations", json!(violations.iter().map(|v| v.code()).collect::<Vec<_>>()))
-            }
+            AuthError::Policy(violations) => api.with(
+                "violations",
+                json!(violations.iter().map(|v| v.code()).collect::<Vec<_>>()),
+            ),
             AuthError::Invalid(p) => p.into(),
-            AuthError::Busy => ApiError::new(
-                S::SERVICE_UNAVAILABLE,
-                "busy",
-                "ただいまログインが集中しています。数秒後にもう一度お試しください。",
-                "Too many sign-ins at once. Please retry in a few seconds.",
-            )
-            .retry_after(2),
             AuthError::Db(db) => db.into(),
             AuthError::Internal(cause) => ApiError::internal(cause),
+            _ => api,
         }
     }
 }

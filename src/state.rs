@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::MysqlConnection;
 
 use crate::config::Settings;
-use crate::db::{self, DbPool, TxError};
+use crate::db::{self, DbError, DbPool, TxError};
 use crate::metrics::Metrics;
 use crate::services::clock::Clock;
 use crate::services::hashing::HashingPool;
@@ -30,6 +30,22 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Runs `f(conn, state, now)` on a pooled connection off the async runtime, without a
+    /// transaction: reads, and single statements that are whole on their own.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&mut MysqlConnection, &AppState, NaiveDateTime) -> Result<T, E> + Send + 'static,
+    {
+        let st = self.clone();
+        db::run(&self.pool, move |conn| {
+            let now = st.clock.now_naive();
+            f(conn, &st, now)
+        })
+        .await
+    }
+
     /// Runs `f(conn, state, now)` in one transaction, run again when InnoDB rolls it back as
     /// a deadlock victim or after a lock wait timeout (`db::transaction`); `now` is read anew
     /// for every run. Every write path of the services goes through here.

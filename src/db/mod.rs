@@ -28,6 +28,18 @@ pub enum DbError {
     Join,
 }
 
+impl DbError {
+    /// Down, saturated, or a lock conflict that outlasted the retries: the same request may
+    /// succeed a moment later (503 with Retry-After, never a 500).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DbError::Unavailable(_) => true,
+            DbError::Query(q) => is_conflict(q),
+            DbError::Join => false,
+        }
+    }
+}
+
 /// Every connection reads committed data statement by statement (no gap locks, so far fewer
 /// deadlocks between unrelated rows; sign-in admission counts what has committed when it
 /// looks) and waits at most `LOCK_WAIT_SECONDS` for a row lock, so a conflict becomes a retry
@@ -104,6 +116,11 @@ where
     })
     .await
     .map_err(|_| E::from(DbError::Join))?
+}
+
+/// A trivial query: the server answers on this connection.
+pub fn ping(conn: &mut MysqlConnection) -> diesel::QueryResult<()> {
+    diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
 }
 
 /// An error that may carry a database error, so the transaction helper can tell a conflict

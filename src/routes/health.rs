@@ -3,11 +3,10 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, get, web};
-use diesel::RunQueryDsl;
 use serde_json::json;
 
-use crate::db::{self, DbError};
 use crate::error::ApiError;
+use crate::services::health;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -23,11 +22,7 @@ pub(super) async fn healthz() -> HttpResponse {
 /// The database answers within two seconds.
 #[get("/readyz")]
 pub(super) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let check = db::run(&state.pool, |conn| {
-        diesel::sql_query("SELECT 1")
-            .execute(conn)
-            .map_err(DbError::from)
-    });
+    let check = health::database_answers(&state);
     match tokio::time::timeout(Duration::from_secs(2), check).await {
         Ok(Ok(_)) => Ok(HttpResponse::Ok().json(json!({ "status": "ready" }))),
         Ok(Err(e)) => Err(ApiError::unavailable(e.to_string())),

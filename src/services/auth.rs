@@ -54,6 +54,9 @@ pub enum AuthError {
     PasswordChangeRequired,
     #[error("permission denied")]
     Forbidden,
+    /// The account acted on has a higher permission level than the actor.
+    #[error("the account is above the actor's permission level")]
+    AboveOwnLevel,
     #[error("employee not found")]
     NotFound,
     #[error("one-time token not accepted: {0:?}")]

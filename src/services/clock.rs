@@ -2,7 +2,7 @@
 
 use std::sync::Mutex;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
@@ -53,7 +53,30 @@ pub fn to_utc(naive: NaiveDateTime) -> DateTime<Utc> {
     naive.and_utc()
 }
 
-/// `2026-11-21 18:04 (JST)` style, for people.
+/// `2026-11-21 18:04`: how every time is shown to people (JST, to the minute).
 pub fn format_jst(t: DateTime<Utc>) -> String {
     t.with_timezone(&JST).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// A stored (UTC) time as people see it, like [`format_jst`].
+pub fn jst(t: &NaiveDateTime) -> String {
+    format_jst(to_utc(*t))
+}
+
+/// `20261121-1804`: JST, for the names of downloaded files.
+pub fn file_stamp(now: DateTime<Utc>) -> String {
+    now.with_timezone(&JST).format("%Y%m%d-%H%M").to_string()
+}
+
+/// The calendar day (JST) a stored time falls on.
+pub fn jst_date(t: NaiveDateTime) -> NaiveDate {
+    to_utc(t).with_timezone(&JST).date_naive()
+}
+
+/// Midnight (JST) at the start of a day, as stored UTC.
+pub fn jst_midnight(day: NaiveDate) -> Option<NaiveDateTime> {
+    day.and_hms_opt(0, 0, 0)?
+        .and_local_timezone(JST)
+        .single()
+        .map(|t| t.naive_utc())
 }

@@ -3,7 +3,10 @@
 pub mod archive;
 pub mod auth;
 pub mod clock;
+pub mod directory;
+pub mod explain;
 pub mod hashing;
+pub mod health;
 pub mod history;
 pub mod import;
 pub mod jwt;
@@ -13,6 +16,7 @@ pub mod passwords;
 pub mod policy;
 pub mod portal;
 pub mod qr;
+pub mod session_store;
 pub mod sessions;
 pub mod sheets;
 pub mod signin;
@@ -58,7 +62,7 @@ impl Actor {
     pub fn may_act_on(&self, target: &crate::db::models::Employee) -> Result<(), auth::AuthError> {
         match self {
             Actor::Employee { permission, .. } if target.permission_level > *permission => {
-                Err(auth::AuthError::Forbidden)
+                Err(auth::AuthError::AboveOwnLevel)
             }
             _ => Ok(()),
         }

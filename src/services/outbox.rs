@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::ClientInfo;
-use super::clock::{JST, format_jst, to_utc};
+use super::clock::{format_jst, jst_date, jst_midnight, to_utc};
 use super::mail::OutgoingMail;
 use super::policy;
 use crate::db::DbError;
@@ -274,16 +274,11 @@ pub fn queue_lock_digest(
     if !state.settings.hr_lock_digest {
         return Ok(0);
     }
-    let today = to_utc(now).with_timezone(&JST).date_naive();
+    let today = jst_date(now);
     let Some(day) = today.pred_opt() else {
         return Ok(0);
     };
-    let start = |d: chrono::NaiveDate| {
-        d.and_hms_opt(0, 0, 0)
-            .and_then(|t| t.and_local_timezone(JST).single())
-            .map(|t| t.naive_utc())
-    };
-    let (Some(from), Some(until)) = (start(day), start(today)) else {
+    let (Some(from), Some(until)) = (jst_midnight(day), jst_midnight(today)) else {
         return Ok(0);
     };
     let rows = directory::history_page(

@@ -64,7 +64,8 @@ pub fn actor(emp: &Employee) -> Actor {
 }
 
 /// The password step. A right password from someone who may not use the portal is refused
-/// with `Forbidden` (recorded, and not counted as a failure: the password was right).
+/// with `Forbidden` (recorded, and not counted as a failure: the password was right); an
+/// inactive account is refused as a wrong password.
 #[tracing::instrument(skip(state, password, client), fields(employee_id = %employee_id))]
 pub async fn sign_in(
     state: &AppState,
@@ -115,6 +116,11 @@ pub async fn sign_in(
         },
     )
     .await
+    .map_err(|e| match e {
+        // The portal does not tell who exists: an inactive account reads as a wrong password.
+        AuthError::Disabled => AuthError::InvalidCredentials,
+        e => e,
+    })
 }
 
 /// Records a portal sign-out (the session itself is removed by the session layer).

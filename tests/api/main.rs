@@ -9,6 +9,7 @@ mod authenticate;
 mod browser;
 mod cli;
 mod concurrency;
+mod csrf;
 mod expiry;
 mod import;
 mod input;

@@ -213,7 +213,7 @@ async fn wrong_passwords_are_refused_then_the_account_locks() {
         res.text()
             .await
             .unwrap()
-            .contains("社員IDまたはパスワードが違います")
+            .contains("社員IDまたはパスワードが正しくありません")
     );
     for _ in 0..4 {
         p.sign_in(ADMIN_ID, "wrong-password-1").await;
@@ -906,11 +906,9 @@ async fn nobody_administers_an_account_above_their_own_level() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert!(
-        p.html(page)
-            .await
-            .contains("権限レベルの高いアカウントは解除できません")
-    );
+    assert!(p.html(page).await.contains(
+        "権限レベルの高いアカウントは操作（QRコードの発行・無効化、ロック解除）できません"
+    ));
     assert!(app.employee("SYS001").locked_until.is_some());
 
     // Import cannot lower (then take over) or raise an account beyond the admin's level.

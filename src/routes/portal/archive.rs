@@ -9,10 +9,12 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::Admin;
-use super::view::{Chrome, PortalError, jst, page, see_other};
-use crate::db::queries::archive::{self as q, RunRow};
-use crate::db::{self, DbError};
-use crate::services::archive::{self, ArchiveError, Finish, Outcome, Plan, RunBy, Trigger};
+use super::view::{Chrome, PortalError, page, see_other};
+use super::{GET, POST, Route, route};
+use crate::db::queries::archive::RunRow;
+use crate::services::archive::{self, Finish, Outcome, Plan, RunBy, Trigger};
+use crate::services::clock::jst;
+use crate::services::directory;
 
 const HERE: &str = "/admin/history/archive";
 
@@ -20,9 +22,11 @@ const HERE: &str = "/admin/history/archive";
 /// and its progress shows on this page.
 const WAIT_FOR_RUN: Duration = Duration::from_secs(5);
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/history/archive", web::get().to(show))
-        .route("/history/archive/run", web::post().to(run));
+pub fn routes() -> Vec<Route> {
+    vec![
+        route(GET, "/history/archive", show),
+        route(POST, "/history/archive/run", run),
+    ]
 }
 
 pub struct RunView {
@@ -89,25 +93,13 @@ fn run_view(me: &Admin, r: RunRow) -> RunView {
 fn plan(me: &Admin) -> Result<Plan, PortalError> {
     Plan::new(me.state.settings.history_retention_days)
         .and_then(|p| p.pause_ratio(me.state.settings.archive_pause_ratio))
-        .map_err(|e| PortalError::Internal(e.to_string()))
+        .map_err(|e| PortalError::explained(&e))
 }
 
 async fn show(me: Admin) -> Result<HttpResponse, PortalError> {
     let plan = plan(&me)?;
-    let preview = archive::preview(&me.state, &plan)
-        .await
-        .map_err(|e| PortalError::Internal(e.to_string()))?;
-    let (mut runs, lock_free) = db::run(&me.state.pool, |conn| {
-        Ok::<_, DbError>((q::recent_runs(conn, 20)?, q::lock_is_free(conn)?))
-    })
-    .await?;
-    // A run row left `running` while nobody holds the lock belongs to a process that died;
-    // the next run marks it so, and resumes its work.
-    if lock_free {
-        for r in runs.iter_mut().filter(|r| r.status == "running") {
-            r.status = "interrupted".into();
-        }
-    }
+    let preview = archive::preview(&me.state, &plan).await?;
+    let runs = directory::archive_runs(&me.state, 20).await?;
     let p = &preview.pending;
     Ok(page(&ArchivePage {
         days: plan.older_than_days,
@@ -124,8 +116,6 @@ async fn show(me: Admin) -> Result<HttpResponse, PortalError> {
 
 #[derive(Deserialize)]
 struct RunForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     confirm: String,
 }
@@ -159,7 +149,6 @@ fn flash_outcome(me: &Admin, out: &Outcome) {
 }
 
 async fn run(me: Admin, form: web::Form<RunForm>) -> Result<HttpResponse, PortalError> {
-    me.check_csrf(&form.csrf)?;
     if form.confirm != "yes" {
         me.flash_error(
             "確認のチェックを入れてから実行してください。",
@@ -178,13 +167,7 @@ async fn run(me: Admin, form: web::Form<RunForm>) -> Result<HttpResponse, Portal
     let mut task = tokio::spawn(async move { archive::execute(&state, plan, by, |_| {}).await });
     match tokio::time::timeout(WAIT_FOR_RUN, &mut task).await {
         Ok(Ok(Ok(out))) => flash_outcome(&me, &out),
-        Ok(Ok(Err(e))) => {
-            if !matches!(e, ArchiveError::Busy) {
-                tracing::error!(error = %e, "archive run from the portal failed");
-            }
-            let (ja, en) = e.message();
-            me.flash_error(&ja, &en);
-        }
+        Ok(Ok(Err(e))) => return Ok(me.refused(e, HERE)),
         Ok(Err(_)) => return Err(PortalError::Internal("archive task failed".into())),
         Err(_) => me.flash_ok(
             "アーカイブを開始しました。件数が多いため、裏で続けています。進み具合はこのページの実行記録で確認できます。",

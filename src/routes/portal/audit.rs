@@ -6,14 +6,15 @@ use serde::Deserialize;
 
 use super::Admin;
 use super::employees::Pager;
-use super::view::{Chrome, PortalError, encode, jst, page};
-use crate::db::queries::directory;
-use crate::db::{self, DbError};
+use super::view::{Chrome, PortalError, encode, page};
+use super::{GET, Route, route};
+use crate::services::clock::jst;
+use crate::services::directory;
 
 const PAGE_SIZE: i64 = 50;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/audit", web::get().to(list));
+pub fn routes() -> Vec<Route> {
+    vec![route(GET, "/audit", list)]
 }
 
 #[derive(Deserialize)]
@@ -59,13 +60,8 @@ async fn list(me: Admin, query: web::Query<AuditQuery>) -> Result<HttpResponse, 
         .clone()
         .filter(|a| !a.is_empty() && a.len() <= 64);
     let before = query.before;
-    let a2 = action.clone();
-    let (rows, actions) = db::run(&me.state.pool, move |conn| {
-        let rows = directory::audit_page(conn, a2.as_deref(), before, PAGE_SIZE + 1)?;
-        let actions = directory::audit_actions(conn)?;
-        Ok::<_, DbError>((rows, actions))
-    })
-    .await?;
+    let (rows, actions) =
+        directory::audit(&me.state, action.clone(), before, PAGE_SIZE + 1).await?;
     let more = rows.len() as i64 > PAGE_SIZE;
     let base = match &action {
         Some(a) => format!("/admin/audit?action={}", encode(a)),

@@ -1,19 +1,18 @@
 //! The dashboard: what needs HR's attention now.
 
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
 use askama::Template;
 
 use super::Admin;
-use super::view::{Chrome, PortalError, jst, page};
+use super::view::{Chrome, PortalError, page};
+use super::{GET, Route, route};
 use crate::db::models::Employee;
-use crate::db::queries::directory::{self, Dashboard};
-use crate::db::{self, DbError};
-use crate::services::clock::JST;
-use crate::services::policy;
+use crate::db::queries::directory::Dashboard;
+use crate::services::clock::{jst, jst_date};
+use crate::services::directory;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("", web::get().to(dashboard))
-        .route("/", web::get().to(dashboard));
+pub fn routes() -> Vec<Route> {
+    vec![route(GET, "", dashboard), route(GET, "/", dashboard)]
 }
 
 pub struct ExpiringView {
@@ -39,24 +38,7 @@ impl DashboardPage {
 }
 
 async fn dashboard(me: Admin) -> Result<HttpResponse, PortalError> {
-    let st = me.state.clone();
-    let now = st.clock.now();
-    let local = now.with_timezone(&JST);
-    let today_start = local
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .and_then(|t| t.and_local_timezone(JST).single())
-        .map(|t| t.naive_utc())
-        .unwrap_or(now.naive_utc());
-    let naive = now.naive_utc();
-    let (d, locked, expiring) = db::run(&me.state.pool, move |conn| {
-        let policy = policy::current(conn, &st.settings)?;
-        let d = directory::dashboard(conn, naive, today_start, &policy)?;
-        let locked = directory::locked_employees(conn, naive, 10)?;
-        let expiring = directory::tokens_expiring(conn, naive, chrono::Duration::hours(24), 10)?;
-        Ok::<_, DbError>((d, locked, expiring))
-    })
-    .await?;
+    let (d, locked, expiring) = directory::dashboard(&me.state).await?;
     Ok(page(&DashboardPage {
         c: me.chrome("dashboard"),
         d,
@@ -69,6 +51,8 @@ async fn dashboard(me: Admin) -> Result<HttpResponse, PortalError> {
                 expires: jst(&t.expires_at),
             })
             .collect(),
-        today: local.format("%Y-%m-%d").to_string(),
+        today: jst_date(me.state.clock.now_naive())
+            .format("%Y-%m-%d")
+            .to_string(),
     }))
 }

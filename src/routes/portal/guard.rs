@@ -6,18 +6,16 @@ use std::pin::Pin;
 
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
-use subtle::ConstantTimeEq;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 
 use super::keys;
-use super::view::{Chrome, Flash, PortalError};
+use super::view::{Chrome, Flash, PortalError, see_other};
 use crate::db::models::Employee;
-use crate::db::queries::employees;
-use crate::db::{self, DbError};
 use crate::i18n::Lang;
 use crate::routes::extract::client_info;
-use crate::services::ClientInfo;
+use crate::services::explain::Explain;
 use crate::services::portal::{self, Step};
+use crate::services::{ClientInfo, directory};
 use crate::state::AppState;
 
 pub const LANG_COOKIE: &str = "staffgate_lang";
@@ -48,19 +46,6 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
-    /// Rejects a POST whose form token does not match the session's (constant time).
-    pub fn check_csrf(&self, provided: &str) -> Result<(), PortalError> {
-        if !provided.is_empty() && bool::from(provided.as_bytes().ct_eq(self.csrf.as_bytes())) {
-            Ok(())
-        } else {
-            tracing::warn!(
-                employee = self.employee.id,
-                "portal form with a wrong CSRF token"
-            );
-            Err(PortalError::Csrf)
-        }
-    }
-
     pub fn chrome(&self, nav: &'static str) -> Chrome {
         let flash = self
             .session
@@ -89,6 +74,17 @@ impl SignedIn {
 
     pub fn flash_error(&self, ja: &str, en: &str) {
         self.flash(Flash::error(self.lang, ja, en));
+    }
+
+    /// A service did not do what the form asked: its explanation is shown on the page at
+    /// `back` (nothing was changed). A fault's cause goes to the log, not to the page.
+    pub fn refused(&self, e: impl Explain + std::fmt::Display, back: &str) -> HttpResponse {
+        let x = e.explain();
+        if x.is_fault() {
+            tracing::error!(error = %e, code = x.code, "portal action failed");
+        }
+        self.flash_error(&x.ja, &x.en);
+        see_other(back)
     }
 
     pub fn t<'a>(&self, ja: &'a str, en: &'a str) -> &'a str {
@@ -128,7 +124,7 @@ async fn signed_in(req: HttpRequest) -> Result<SignedIn, PortalError> {
     let read = |key: &str| session.get::<String>(key).ok().flatten();
     let Some(id) = session.get::<i64>(keys::EMPLOYEE).ok().flatten() else {
         // An ended session still carries its cookie: say why the admin is asked to sign in.
-        return Err(sign_in(req.cookie("staffgate_portal").is_some()));
+        return Err(sign_in(req.cookie(super::SESSION_COOKIE).is_some()));
     };
     let auth_at = session
         .get::<i64>(keys::AUTH_AT)
@@ -151,10 +147,7 @@ async fn signed_in(req: HttpRequest) -> Result<SignedIn, PortalError> {
         session.purge();
         return Err(sign_in(false));
     };
-    let employee = db::run(&state.pool, move |conn| {
-        employees::find(conn, id).map_err(DbError::from)
-    })
-    .await?;
+    let employee = directory::employee(&state, id).await?;
     let Some(employee) = employee else {
         session.purge();
         return Err(sign_in(false));

@@ -5,26 +5,29 @@ use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::Admin;
 use super::employees::{Pager, event_view};
-use super::view::{Chrome, PortalError, encode, file_stamp, jst, page};
-use crate::db::queries::audit;
-use crate::db::queries::directory::{self, Cursor, HistoryFilter, HistoryRow, HistorySource};
-use crate::db::queries::employees as employee_rows;
-use crate::db::{self, DbError, DbPool};
+use super::view::{Chrome, PortalError, encode, page};
+use super::{GET, Route, route};
+use crate::db::queries::directory::{Cursor, HistoryFilter, HistoryRow, HistorySource};
 use crate::i18n::Lang;
-use crate::services::clock::JST;
+use crate::services::clock::jst_midnight;
+use crate::services::clock::{file_stamp, jst};
+use crate::services::directory;
 use crate::services::history::Event;
+use crate::state::AppState;
 
 const PAGE_SIZE: i64 = 50;
 const EXPORT_CHUNK: i64 = 2_000;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/history", web::get().to(list))
-        .route("/history/export.csv", web::get().to(export));
+pub fn routes() -> Vec<Route> {
+    vec![
+        route(GET, "/history", list),
+        route(GET, "/history/export.csv", export),
+    ]
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -44,14 +47,6 @@ struct Parsed {
     problems: Vec<String>,
     /// An employee ID that matches nobody: the list is empty.
     nobody: bool,
-}
-
-/// Midnight (JST) of a `YYYY-MM-DD` date, as stored UTC.
-fn jst_midnight(d: NaiveDate) -> Option<NaiveDateTime> {
-    d.and_hms_opt(0, 0, 0)?
-        .and_local_timezone(JST)
-        .single()
-        .map(|t| t.naive_utc())
 }
 
 fn parse_date(raw: &Option<String>) -> Result<Option<NaiveDate>, ()> {
@@ -85,11 +80,7 @@ async fn parse(me: &Admin, q: &HistoryQuery) -> Result<Parsed, PortalError> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        let code = code.to_owned();
-        let found = db::run(&me.state.pool, move |conn| {
-            employee_rows::find_by_code(conn, &code).map_err(DbError::from)
-        })
-        .await?;
+        let found = directory::employee_by_code(&me.state, code).await?;
         match found {
             Some(e) => filter.employee = Some(e.id),
             None => {
@@ -196,30 +187,6 @@ struct HistoryPage {
     export: String,
 }
 
-async fn rows_with_names(
-    pool: &DbPool,
-    filter: HistoryFilter,
-    before: Option<Cursor>,
-    limit: i64,
-) -> Result<
-    (
-        Vec<HistoryRow>,
-        std::collections::HashMap<i64, (String, String)>,
-    ),
-    PortalError,
-> {
-    Ok(db::run(pool, move |conn| {
-        let rows = directory::history_page(conn, &filter, before, limit)?;
-        let names = directory::names_of(
-            conn,
-            rows.iter()
-                .flat_map(|r| r.employee_ref.into_iter().chain(r.actor_ref)),
-        )?;
-        Ok::<_, DbError>((rows, names))
-    })
-    .await?)
-}
-
 async fn list(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpResponse, PortalError> {
     let q = query.into_inner();
     let parsed = parse(&me, &q).await?;
@@ -227,7 +194,7 @@ async fn list(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpResponse
     let (rows, names) = if parsed.nobody {
         (Vec::new(), Default::default())
     } else {
-        rows_with_names(&me.state.pool, parsed.filter.clone(), before, PAGE_SIZE + 1).await?
+        directory::history(&me.state, parsed.filter.clone(), before, PAGE_SIZE + 1).await?
     };
     let more = rows.len() as i64 > PAGE_SIZE;
     let shown: Vec<&HistoryRow> = rows.iter().take(PAGE_SIZE as usize).collect();
@@ -377,25 +344,12 @@ async fn export(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpRespon
         return Ok(super::view::see_other(&format!("/admin/history?{qs}")));
     }
     // Who took a copy of whose sign-in records, and which.
-    let st = me.state.clone();
-    let (actor_id, actor_label) = (me.employee.id, me.employee.employee_id.clone());
     let source = source_of(&q);
     let detail = serde_json::json!({
         "source": if source == HistorySource::Archive { "archive" } else { "live" },
         "employee": q.employee, "event": q.event, "from": q.from, "to": q.to,
     });
-    db::run(&me.state.pool, move |conn| {
-        audit::insert(
-            conn,
-            "history_exported",
-            Some(actor_id),
-            &actor_label,
-            &detail,
-            st.clock.now_naive(),
-        )
-        .map_err(DbError::from)
-    })
-    .await?;
+    directory::record_audit(&me.state, "history_exported", &me.employee, detail).await?;
     let lang = me.lang;
     let mut head = String::from("\u{feff}");
     csv_line(
@@ -425,17 +379,17 @@ async fn export(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpRespon
             ],
         },
     );
-    let pool = me.state.pool.clone();
+    let state = me.state.get_ref().clone();
     let filter = parsed.filter;
     struct Walk {
-        pool: DbPool,
+        state: AppState,
         filter: HistoryFilter,
         cursor: Option<Cursor>,
         done: bool,
         head: Option<String>,
     }
     let start = Walk {
-        pool,
+        state,
         filter,
         cursor: None,
         done: false,
@@ -448,7 +402,7 @@ async fn export(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpRespon
         if w.done {
             return None;
         }
-        match rows_with_names(&w.pool, w.filter.clone(), w.cursor, EXPORT_CHUNK).await {
+        match directory::history(&w.state, w.filter.clone(), w.cursor, EXPORT_CHUNK).await {
             Ok((rows, names)) => {
                 w.done = (rows.len() as i64) < EXPORT_CHUNK;
                 w.cursor = rows.last().map(|r| Cursor {

@@ -13,26 +13,21 @@ use serde::Deserialize;
 
 use super::Admin;
 use super::view::{Chrome, PortalError, page, render, see_other};
+use super::{GET, POST, Route, route};
 use crate::services::import::{self, ImportReport};
 use crate::services::portal::actor;
 
 /// 50,000 rows of a typical roster fit in well under this.
 const MAX_UPLOAD: usize = 8 * 1024 * 1024;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/import", web::get().to(upload_page))
-        .route("/import/preview", web::post().to(preview))
-        .service(
-            web::resource("/import/confirm")
-                // The confirmation carries the file back (base64) so the server keeps nothing
-                // between the two steps.
-                .app_data(
-                    web::FormConfig::default()
-                        .limit(MAX_UPLOAD * 4 / 3 + 64 * 1024)
-                        .error_handler(|e, _| PortalError::BadRequest(e.to_string()).into()),
-                )
-                .route(web::post().to(confirm)),
-        );
+pub fn routes() -> Vec<Route> {
+    vec![
+        route(GET, "/import", upload_page),
+        route(POST, "/import/preview", preview),
+        // The confirmation carries the file back (base64) so the server keeps nothing
+        // between the two steps.
+        route(POST, "/import/confirm", confirm).form_limit(MAX_UPLOAD * 4 / 3 + 64 * 1024),
+    ]
 }
 
 pub struct RowErrorView {
@@ -111,7 +106,6 @@ fn preview_page(me: &Admin, filename: String, report: ImportReport, bytes: &[u8]
 }
 
 async fn preview(me: Admin, mut form: Multipart) -> Result<HttpResponse, PortalError> {
-    let mut csrf = String::new();
     let mut file: Option<(String, Vec<u8>)> = None;
     // The form has two fields; anything beyond a few is not our form.
     let mut fields = 0;
@@ -139,13 +133,10 @@ async fn preview(me: Admin, mut form: Multipart) -> Result<HttpResponse, PortalE
             }
             data.extend_from_slice(&chunk);
         }
-        match name.as_str() {
-            "csrf" => csrf = String::from_utf8_lossy(&data).into_owned(),
-            "file" => file = Some((filename, data)),
-            _ => {}
+        if name == "file" {
+            file = Some((filename, data));
         }
     }
-    me.check_csrf(&csrf)?;
     let Some((filename, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
         return Ok(upload_error(
             &me,
@@ -153,16 +144,12 @@ async fn preview(me: Admin, mut form: Multipart) -> Result<HttpResponse, PortalE
             "Choose a CSV file.",
         ));
     };
-    let report = import::import(&me.state, actor(&me.employee), bytes.clone(), true)
-        .await
-        .map_err(|e| PortalError::Internal(e.to_string()))?;
+    let report = import::import(&me.state, actor(&me.employee), bytes.clone(), true).await?;
     Ok(preview_page(&me, filename, report, &bytes))
 }
 
 #[derive(Deserialize)]
 struct ConfirmForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     payload: String,
     #[serde(default)]
@@ -170,7 +157,6 @@ struct ConfirmForm {
 }
 
 async fn confirm(me: Admin, form: web::Form<ConfirmForm>) -> Result<HttpResponse, PortalError> {
-    me.check_csrf(&form.csrf)?;
     let form = form.into_inner();
     let Ok(bytes) = STANDARD.decode(form.payload.as_bytes()) else {
         return Ok(upload_error(
@@ -179,9 +165,7 @@ async fn confirm(me: Admin, form: web::Form<ConfirmForm>) -> Result<HttpResponse
             "The data to import was damaged. Choose the file again.",
         ));
     };
-    let report = import::import(&me.state, actor(&me.employee), bytes.clone(), false)
-        .await
-        .map_err(|e| PortalError::Internal(e.to_string()))?;
+    let report = import::import(&me.state, actor(&me.employee), bytes.clone(), false).await?;
     if !report.written {
         return Ok(preview_page(&me, form.filename, report, &bytes));
     }

@@ -3,11 +3,13 @@
 mod archive;
 mod audit;
 mod auth;
+pub mod csrf;
 mod dashboard;
 mod employees;
 mod guard;
 mod history;
 mod import;
+mod mail;
 mod policy;
 mod sheets;
 pub mod store;
@@ -16,9 +18,9 @@ mod view;
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, TtlExtensionPolicy};
 use actix_web::cookie::SameSite;
-use actix_web::http::header;
-use actix_web::middleware::DefaultHeaders;
-use actix_web::web;
+use actix_web::http::{Method, header};
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{FromRequest, Handler, Responder, web};
 
 pub use guard::{Admin, SignedIn};
 pub use view::{Chrome, Flash, PortalError};
@@ -36,6 +38,9 @@ pub mod keys {
     pub const USER_AGENT: &str = "ua";
     pub const FLASH: &str = "flash";
 }
+
+/// The portal session's cookie.
+pub const SESSION_COOKIE: &str = "staffgate_portal";
 
 /// Idle timeout (slides with every request) and absolute lifetime of a portal session.
 pub const IDLE_MINUTES: i64 = 30;
@@ -56,6 +61,68 @@ pub fn cookie_secure(public_url: &str) -> bool {
     })
 }
 
+/// One portal route: the method and path it answers and its handler, made by [`route`] so
+/// the method listed and the handler's guard cannot disagree.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    handler: actix_web::Route,
+    /// The largest URL-encoded form this route reads, when larger than [`FORM_LIMIT`].
+    form_limit: Option<usize>,
+}
+
+impl Route {
+    pub fn form_limit(mut self, bytes: usize) -> Self {
+        self.form_limit = Some(bytes);
+        self
+    }
+}
+
+pub const GET: Method = Method::GET;
+pub const POST: Method = Method::POST;
+
+/// URL-encoded portal forms are small unless a route says otherwise.
+pub const FORM_LIMIT: usize = 64 * 1024;
+
+fn form_config(limit: usize) -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(limit)
+        .error_handler(|e, _| PortalError::BadRequest(format!("{e}")).into())
+}
+
+pub fn route<F, Args>(method: Method, path: &'static str, handler: F) -> Route
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    Route {
+        handler: web::method(method.clone()).to(handler),
+        method,
+        path,
+        form_limit: None,
+    }
+}
+
+/// Every portal route, paths relative to `/admin`; the scope is built from this list.
+pub fn routes() -> Vec<Route> {
+    [
+        auth::routes(),
+        dashboard::routes(),
+        employees::routes(),
+        import::routes(),
+        history::routes(),
+        sheets::routes(),
+        archive::routes(),
+        audit::routes(),
+        policy::routes(),
+        mail::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 pub fn scope(
     state: AppState,
 ) -> actix_web::Scope<
@@ -71,7 +138,7 @@ pub fn scope(
         store::MysqlSessionStore::new(state.clone()),
         state.session_key.clone(),
     )
-    .cookie_name("staffgate_portal".into())
+    .cookie_name(SESSION_COOKIE.into())
     .cookie_path("/admin".into())
     .cookie_secure(cookie_secure(&state.settings.public_url))
     .cookie_http_only(true)
@@ -85,27 +152,35 @@ pub fn scope(
     let headers = DefaultHeaders::new()
         .add((header::CONTENT_SECURITY_POLICY, PORTAL_CSP))
         .add((header::CACHE_CONTROL, "no-store"));
-    web::scope("/admin")
-        .app_data(
-            web::FormConfig::default()
-                .limit(64 * 1024)
-                .error_handler(|e, _| PortalError::BadRequest(format!("{e}")).into()),
-        )
+    let scope = web::scope("/admin")
+        .app_data(form_config(FORM_LIMIT))
         .app_data(
             web::QueryConfig::default()
                 .error_handler(|e, _| PortalError::BadRequest(format!("{e}")).into()),
         )
+        .wrap(from_fn(csrf::require_token))
         .wrap(sessions)
-        .wrap(headers)
-        .configure(auth::configure)
-        .configure(dashboard::configure)
-        .configure(employees::configure)
-        .configure(import::configure)
-        .configure(history::configure)
-        .configure(sheets::configure)
-        .configure(archive::configure)
-        .configure(audit::configure)
-        .configure(policy::configure)
+        .wrap(headers);
+    // One resource per path, holding every method's route (and its form limit).
+    let mut paths: Vec<(&'static str, Vec<Route>)> = Vec::new();
+    for r in routes() {
+        match paths.iter_mut().find(|(p, _)| *p == r.path) {
+            Some((_, same)) => same.push(r),
+            None => paths.push((r.path, vec![r])),
+        }
+    }
+    paths
+        .into_iter()
+        .fold(scope, |scope, (path, routes)| {
+            let resource = routes.into_iter().fold(web::resource(path), |res, r| {
+                let res = res.route(r.handler);
+                match r.form_limit {
+                    Some(limit) => res.app_data(form_config(limit)),
+                    None => res,
+                }
+            });
+            scope.service(resource)
+        })
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(PortalError::NotFound)
         }))

@@ -1,4 +1,5 @@
-//! The password-expiry policy page and the outgoing-mail page.
+//! The password-expiry policy page: the policy, who changed it last, and the mail settings
+//! that go with it.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -6,24 +7,21 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::Admin;
-use super::view::{Chrome, PortalError, jst, page, render, see_other};
-use crate::db::queries::{employees as employee_rows, outbox};
-use crate::db::{self, DbError};
+use super::view::{Chrome, PortalError, page, render, see_other};
+use super::{GET, POST, Route, route};
 use crate::domain::ExpiryPolicy;
 use crate::domain::expiry::{LONG_LENGTH_MAX, LONG_LENGTH_MIN, MAX_EXPIRE_DAYS, RawPolicy};
-use crate::services::policy::{self, StoredPolicy};
+use crate::services::clock::jst;
+use crate::services::directory;
+use crate::services::policy;
 use crate::services::portal::actor;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/policy", web::get().to(show))
-        .route("/policy", web::post().to(save))
-        .route("/mail", web::get().to(mail));
+pub fn routes() -> Vec<Route> {
+    vec![route(GET, "/policy", show), route(POST, "/policy", save)]
 }
 
 #[derive(Deserialize, Default)]
 struct PolicyForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     enabled: String,
     #[serde(default)]
@@ -92,16 +90,7 @@ async fn policy_page(
     form: RawPolicy,
     errors: Vec<FieldError>,
 ) -> Result<PolicyPage, PortalError> {
-    let st = me.state.clone();
-    let (stored, by) = db::run(&me.state.pool, move |conn| {
-        let stored: StoredPolicy = policy::load(conn, &st.settings)?;
-        let by = match stored.updated_by {
-            Some(id) => employee_rows::find(conn, id)?,
-            None => None,
-        };
-        Ok::<_, DbError>((stored, by))
-    })
-    .await?;
+    let (stored, by) = directory::policy_with_author(&me.state).await?;
     let changed = match (stored.updated_at, by) {
         (Some(at), Some(by)) => format!("{} {}（{}）", jst(&at), by.name, by.employee_id),
         (Some(at), None) => jst(&at),
@@ -124,18 +113,13 @@ async fn policy_page(
 }
 
 async fn show(me: Admin) -> Result<HttpResponse, PortalError> {
-    let st = me.state.clone();
-    let current = db::run(&me.state.pool, move |conn| {
-        policy::current(conn, &st.settings).map_err(DbError::from)
-    })
-    .await?;
+    let current = directory::current_policy(&me.state).await?;
     Ok(page(&policy_page(&me, raw_of(&current), Vec::new()).await?))
 }
 
 /// Saves a valid form (303 with a message); an invalid one is shown again with every
 /// problem beside its field and nothing written.
 async fn save(me: Admin, form: web::Form<PolicyForm>) -> Result<HttpResponse, PortalError> {
-    me.check_csrf(&form.csrf)?;
     let raw = form.raw();
     let new = match ExpiryPolicy::parse(&raw) {
         Ok(p) => p,
@@ -162,75 +146,4 @@ async fn save(me: Admin, form: web::Form<PolicyForm>) -> Result<HttpResponse, Po
         );
     }
     Ok(see_other("/admin/policy"))
-}
-
-pub struct MailView {
-    pub id: i64,
-    pub recipient: String,
-    pub template_ja: &'static str,
-    pub template_en: &'static str,
-    pub created: String,
-    pub state_ja: &'static str,
-    pub state_en: &'static str,
-    pub state_class: &'static str,
-    pub attempts: i32,
-    pub when: String,
-    pub error: String,
-}
-
-impl MailView {
-    fn of(r: outbox::OutboxRow) -> Self {
-        let (template_ja, template_en) = match r.template.as_str() {
-            "account_locked" => ("アカウントロック（人事部宛）", "Account locked (to HR)"),
-            "lock_digest" => ("ロックの日次報告（人事部宛）", "Daily lock digest (to HR)"),
-            "password_expiring" => ("パスワード期限の予告", "Password expiry notice"),
-            _ => ("その他", "Other"),
-        };
-        let (state_ja, state_en, state_class, when) = match (r.sent_at, r.failed_at) {
-            (Some(at), _) => ("送信済み", "Sent", "ok", jst(&at)),
-            (None, Some(at)) => (
-                "送信失敗（再送なし）",
-                "Failed (given up)",
-                "alert",
-                jst(&at),
-            ),
-            (None, None) if r.attempts > 0 => {
-                ("再送待ち", "Retrying", "warn", jst(&r.next_attempt_at))
-            }
-            (None, None) => ("送信待ち", "Queued", "", jst(&r.next_attempt_at)),
-        };
-        Self {
-            id: r.id,
-            recipient: r.recipient,
-            template_ja,
-            template_en,
-            created: jst(&r.created_at),
-            state_ja,
-            state_en,
-            state_class,
-            attempts: r.attempts,
-            when,
-            error: r.last_error.unwrap_or_default(),
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "admin/mail/index.html")]
-struct MailPage {
-    c: Chrome,
-    rows: Vec<MailView>,
-    mail_on: bool,
-}
-
-async fn mail(me: Admin) -> Result<HttpResponse, PortalError> {
-    let rows = db::run(&me.state.pool, move |conn| {
-        outbox::recent(conn, 100).map_err(DbError::from)
-    })
-    .await?;
-    Ok(page(&MailPage {
-        c: me.chrome("mail"),
-        rows: rows.into_iter().map(MailView::of).collect(),
-        mail_on: me.state.mailer.enabled(),
-    }))
 }

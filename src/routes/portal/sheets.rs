@@ -6,11 +6,13 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::Admin;
-use super::view::{Chrome, PortalError, encode, file_stamp, jst, page, see_other};
-use crate::db::queries::sheets::{self as q, Department};
-use crate::db::{self, DbError};
+use super::view::{Chrome, PortalError, encode, page, see_other};
+use super::{GET, POST, Route, route};
+use crate::db::queries::sheets::Department;
 use crate::domain::{EmployeeId, ValidityHours};
 use crate::services::clock::format_jst;
+use crate::services::clock::{file_stamp, jst};
+use crate::services::directory;
 use crate::services::portal::actor;
 use crate::services::sheets::{self, Plan, Selection, SheetError};
 
@@ -19,10 +21,12 @@ const DEFAULT_VALIDITY: u32 = 168;
 /// The confirmation page lists this many people by name.
 const LISTED: usize = 300;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/sheets", web::get().to(index))
-        .route("/sheets/confirm", web::get().to(confirm))
-        .route("/sheets/print", web::post().to(print));
+pub fn routes() -> Vec<Route> {
+    vec![
+        route(GET, "/sheets", index),
+        route(GET, "/sheets/confirm", confirm),
+        route(POST, "/sheets/print", print),
+    ]
 }
 
 #[derive(Template)]
@@ -34,12 +38,7 @@ struct IndexPage {
 }
 
 async fn index(me: Admin) -> Result<HttpResponse, PortalError> {
-    let (departments, pending) = db::run(&me.state.pool, |conn| {
-        let departments = q::departments(conn)?;
-        let pending = q::pending_count(conn)?;
-        Ok::<_, DbError>((departments, pending))
-    })
-    .await?;
+    let (departments, pending) = directory::sheet_overview(&me.state).await?;
     Ok(page(&IndexPage {
         c: me.chrome("sheets"),
         departments,
@@ -190,11 +189,7 @@ async fn confirm(me: Admin, req: HttpRequest) -> Result<HttpResponse, PortalErro
     };
     let plan = match sheets::plan(&me.state, &actor(&me.employee), &sel).await {
         Ok(plan) => plan,
-        Err(e) => {
-            let (ja, en) = failure(&e);
-            me.flash_error(&ja, &en);
-            return Ok(see_other("/admin/sheets"));
-        }
+        Err(e) => return Ok(me.refused(e, "/admin/sheets")),
     };
     let (what_ja, what_en) = describe(&sel);
     let (kind, department, employees) = match &sel {
@@ -214,10 +209,7 @@ async fn confirm(me: Admin, req: HttpRequest) -> Result<HttpResponse, PortalErro
     } = plan;
     let count = planned.len();
     let listed: Vec<i64> = planned.iter().take(LISTED).map(|e| e.id).collect();
-    let last = db::run(&me.state.pool, move |conn| {
-        q::last_prints(conn, &listed).map_err(DbError::from)
-    })
-    .await?;
+    let last = directory::last_prints(&me.state, listed).await?;
     let rows = planned
         .iter()
         .take(LISTED)
@@ -278,18 +270,8 @@ fn describe(sel: &Selection) -> (String, String) {
     }
 }
 
-/// The message for a failed plan or print; unexpected failures are logged, not shown.
-fn failure(e: &SheetError) -> (String, String) {
-    if matches!(e, SheetError::Db(_) | SheetError::Internal(_)) {
-        tracing::error!(error = %e, "printing account sheets failed");
-    }
-    e.messages()
-}
-
 #[derive(Deserialize)]
 struct PrintForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     kind: String,
     #[serde(default)]
@@ -317,7 +299,6 @@ impl PrintForm {
 /// Issues and prints: the answer is the PDF itself (never cached), or back to the
 /// confirmation page with the reason when nothing was printed.
 async fn print(me: Admin, form: web::Form<PrintForm>) -> Result<HttpResponse, PortalError> {
-    me.check_csrf(&form.csrf)?;
     let params = form.params();
     let back = params.confirm_url();
     let (sel, validity) = match (params.selection(), params.validity()) {
@@ -341,11 +322,7 @@ async fn print(me: Admin, form: web::Form<PrintForm>) -> Result<HttpResponse, Po
     .await
     {
         Ok(p) => p,
-        Err(e) => {
-            let (ja, en) = failure(&e);
-            me.flash_error(&ja, &en);
-            return Ok(see_other(&back));
-        }
+        Err(e) => return Ok(me.refused(e, &back)),
     };
     let stamp = file_stamp(me.state.clock.now());
     let filename = format!("account-sheets-{stamp}-{}.pdf", printed.count);

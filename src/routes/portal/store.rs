@@ -10,8 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 use super::keys;
-use crate::db::queries::portal_sessions::{self, SessionRow};
-use crate::db::{self, DbError};
+use crate::services::session_store::{self, StoredSession};
 use crate::state::AppState;
 
 type State = HashMap<String, String>;
@@ -43,35 +42,15 @@ fn plain(state: &State, key: &str) -> Option<String> {
         })
 }
 
-struct Columns {
-    json: String,
-    session_ref: Option<String>,
-    employee: Option<i64>,
-    ip: Option<String>,
-    user_agent: Option<String>,
-}
-
-impl Columns {
-    fn of(state: &State) -> Result<Self, serde_json::Error> {
-        Ok(Self {
-            json: serde_json::to_string(state)?,
-            session_ref: plain(state, keys::SESSION_REF),
-            employee: plain(state, keys::EMPLOYEE).and_then(|v| v.parse().ok()),
-            ip: plain(state, keys::IP).map(|s| s.chars().take(45).collect()),
-            user_agent: plain(state, keys::USER_AGENT).map(|s| s.chars().take(255).collect()),
-        })
-    }
-
-    fn row<'a>(&'a self, hash: &'a [u8]) -> SessionRow<'a> {
-        SessionRow {
-            key_hash: hash,
-            session_ref: self.session_ref.as_deref(),
-            state: &self.json,
-            employee_ref: self.employee,
-            client_ip: self.ip.as_deref(),
-            user_agent: self.user_agent.as_deref(),
-        }
-    }
+fn stored(key: &SessionKey, state: &State) -> Result<StoredSession, serde_json::Error> {
+    Ok(StoredSession {
+        key_hash: key_hash(key),
+        json: serde_json::to_string(state)?,
+        session_ref: plain(state, keys::SESSION_REF),
+        employee: plain(state, keys::EMPLOYEE).and_then(|v| v.parse().ok()),
+        ip: plain(state, keys::IP).map(|s| s.chars().take(45).collect()),
+        user_agent: plain(state, keys::USER_AGENT).map(|s| s.chars().take(255).collect()),
+    })
 }
 
 fn ttl(d: &Duration) -> chrono::Duration {
@@ -87,28 +66,16 @@ fn new_key() -> Result<SessionKey, anyhow::Error> {
 impl MysqlSessionStore {
     async fn insert(&self, state: State, ttl_: &Duration) -> Result<SessionKey, anyhow::Error> {
         let key = new_key()?;
-        let hash = key_hash(&key);
-        let cols = Columns::of(&state)?;
-        let st = self.state.clone();
-        let ttl_ = ttl(ttl_);
-        db::run(&self.state.pool, move |conn| {
-            let now = st.clock.now_naive();
-            portal_sessions::insert(conn, &cols.row(&hash), now, now + ttl_).map_err(DbError::from)
-        })
-        .await?;
+        session_store::insert(&self.state, stored(&key, &state)?, ttl(ttl_)).await?;
         Ok(key)
     }
 }
 
 impl SessionStore for MysqlSessionStore {
     async fn load(&self, session_key: &SessionKey) -> Result<Option<State>, LoadError> {
-        let hash = key_hash(session_key);
-        let st = self.state.clone();
-        let json = db::run(&self.state.pool, move |conn| {
-            portal_sessions::load(conn, &hash, st.clock.now_naive()).map_err(DbError::from)
-        })
-        .await
-        .map_err(|e| LoadError::Other(e.into()))?;
+        let json = session_store::load(&self.state, key_hash(session_key))
+            .await
+            .map_err(|e| LoadError::Other(e.into()))?;
         json.map(|j| serde_json::from_str(&j))
             .transpose()
             .map_err(|e| LoadError::Deserialization(e.into()))
@@ -124,17 +91,11 @@ impl SessionStore for MysqlSessionStore {
         state: State,
         ttl_: &Duration,
     ) -> Result<SessionKey, UpdateError> {
-        let hash = key_hash(&session_key);
-        let cols = Columns::of(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
-        let st = self.state.clone();
-        let t = ttl(ttl_);
-        let updated = db::run(&self.state.pool, move |conn| {
-            let now = st.clock.now_naive();
-            portal_sessions::update(conn, &cols.row(&hash), now, now + t).map_err(DbError::from)
-        })
-        .await
-        .map_err(|e| UpdateError::Other(e.into()))?;
-        if updated == 1 {
+        let row = stored(&session_key, &state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        let updated = session_store::update(&self.state, row, ttl(ttl_))
+            .await
+            .map_err(|e| UpdateError::Other(e.into()))?;
+        if updated {
             return Ok(session_key);
         }
         // The session ended while this request ran (expired, signed out, ended from another
@@ -156,23 +117,12 @@ impl SessionStore for MysqlSessionStore {
     }
 
     async fn update_ttl(&self, session_key: &SessionKey, ttl_: &Duration) -> anyhow::Result<()> {
-        let hash = key_hash(session_key);
-        let st = self.state.clone();
-        let t = ttl(ttl_);
-        db::run(&self.state.pool, move |conn| {
-            let now = st.clock.now_naive();
-            portal_sessions::touch(conn, &hash, now, now + t).map_err(DbError::from)
-        })
-        .await?;
+        session_store::touch(&self.state, key_hash(session_key), ttl(ttl_)).await?;
         Ok(())
     }
 
     async fn delete(&self, session_key: &SessionKey) -> anyhow::Result<()> {
-        let hash = key_hash(session_key);
-        db::run(&self.state.pool, move |conn| {
-            portal_sessions::delete(conn, &hash).map_err(DbError::from)
-        })
-        .await?;
+        session_store::delete(&self.state, key_hash(session_key)).await?;
         Ok(())
     }
 }

@@ -5,12 +5,15 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
-use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
+use crate::db::DbError;
 use crate::i18n::Lang;
+use crate::services::archive::ArchiveError;
 use crate::services::auth::AuthError;
-use crate::services::clock::{JST, to_utc};
+use crate::services::explain::{Explain, Explanation};
+use crate::services::import::ImportError;
+use crate::services::sheets::SheetError;
 
 /// A one-time message shown on the next page (POST -> 303 -> GET).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,19 +69,6 @@ impl Chrome {
     }
 }
 
-/// `2026-04-01 09:00` in JST, from a stored UTC time.
-pub fn jst(t: &NaiveDateTime) -> String {
-    to_utc(*t)
-        .with_timezone(&JST)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
-}
-
-/// `20261121-1804`: JST, for the names of downloaded files.
-pub fn file_stamp(now: chrono::DateTime<chrono::Utc>) -> String {
-    now.with_timezone(&JST).format("%Y%m%d-%H%M").to_string()
-}
-
 /// Renders a template with a status; a rendering failure is a logged 500.
 pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
     match page.render() {
@@ -119,39 +109,50 @@ pub enum PortalError {
     NotFound,
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A service refused what was asked; its explanation says what to show.
+    #[error("refused: {}", .0.code)]
+    Refused(Explanation),
     #[error("service busy")]
     Unavailable,
     #[error("internal: {0}")]
     Internal(String),
 }
 
+impl PortalError {
+    /// How a service error reaches the admin: a refusal with its explanation, a busy
+    /// dependency as 503, a fault as the error page with its cause logged.
+    pub fn explained(e: &(impl Explain + std::fmt::Display)) -> Self {
+        let x = e.explain();
+        match x.status {
+            StatusCode::SERVICE_UNAVAILABLE => PortalError::Unavailable,
+            StatusCode::NOT_FOUND => PortalError::NotFound,
+            s if s.is_server_error() => PortalError::Internal(e.to_string()),
+            _ => PortalError::Refused(x),
+        }
+    }
+}
+
 impl From<AuthError> for PortalError {
     fn from(e: AuthError) -> Self {
         match e {
+            // At the portal this is the portal itself: the page says who may use it.
             AuthError::Forbidden => PortalError::Forbidden,
-            AuthError::NotFound => PortalError::NotFound,
-            AuthError::Busy | AuthError::Db(crate::db::DbError::Unavailable(_)) => {
-                PortalError::Unavailable
+            e => PortalError::explained(&e),
+        }
+    }
+}
+
+macro_rules! explained_errors {
+    ($($error:ty),*) => {$(
+        impl From<$error> for PortalError {
+            fn from(e: $error) -> Self {
+                PortalError::explained(&e)
             }
-            other => PortalError::Internal(other.to_string()),
         }
-    }
+    )*};
 }
 
-impl From<crate::db::DbError> for PortalError {
-    fn from(e: crate::db::DbError) -> Self {
-        match e {
-            crate::db::DbError::Unavailable(_) => PortalError::Unavailable,
-            other => PortalError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl From<diesel::result::Error> for PortalError {
-    fn from(e: diesel::result::Error) -> Self {
-        PortalError::Internal(e.to_string())
-    }
-}
+explained_errors!(DbError, SheetError, ArchiveError, ImportError);
 
 #[derive(Template)]
 #[template(path = "admin/errors/error.html")]
@@ -171,6 +172,7 @@ impl ResponseError for PortalError {
             PortalError::SignIn { .. } | PortalError::Redirect(_) => StatusCode::SEE_OTHER,
             PortalError::Forbidden | PortalError::Csrf => StatusCode::FORBIDDEN,
             PortalError::NotFound => StatusCode::NOT_FOUND,
+            PortalError::Refused(x) => x.status,
             PortalError::BadRequest(_) => StatusCode::BAD_REQUEST,
             PortalError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             PortalError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -217,6 +219,12 @@ impl ResponseError for PortalError {
                     "The submitted data was not in the expected form. Reload the page and try again.",
                 )
             }
+            PortalError::Refused(x) => (
+                "操作を完了できませんでした",
+                "The action could not be completed",
+                x.ja.as_str(),
+                x.en.as_str(),
+            ),
             PortalError::Unavailable => (
                 "ただいま混み合っています",
                 "The service is busy",
