@@ -10,12 +10,11 @@ use diesel::sql_types::{Bigint, Datetime};
 use reqwest::StatusCode;
 use staffgate::db::queries::archive as q;
 use staffgate::services::archive::{self, ArchiveError, Finish, Plan, RunBy, Trigger};
-use staffgate::services::clock::{Clock, ManualClock};
+use staffgate::services::clock::Clock;
 use staffgate::state::AppState;
 
-use crate::cli::{staffgate, text};
-use crate::helpers::{STAFF_ID, STAFF_PW, TestApp, TestDb, spawn_app, test_settings};
-use crate::portal::{Portal, location, spawn_portal};
+use crate::helpers::cli::{staffgate, text};
+use crate::helpers::*;
 
 /// 0..10,000 without MariaDB-only tables (works on MySQL 8 too).
 const NUMBERS: &str = "(SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d AS n FROM \
@@ -323,11 +322,7 @@ async fn a_sign_in_goes_through_while_a_batch_holds_its_locks() {
 async fn the_schedule_runs_once_a_month_at_night_on_one_node() {
     let db = TestDb::create();
     // 2026-04-01 09:00 JST.
-    let clock = Arc::new(ManualClock::new(
-        chrono::DateTime::parse_from_rfc3339("2026-04-01T00:00:00Z")
-            .unwrap()
-            .to_utc(),
-    ));
+    let clock = test_clock();
     let state = AppState::with_pool(
         test_settings(&db),
         clock.clone() as Arc<dyn Clock>,

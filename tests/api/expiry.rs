@@ -7,10 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use staffgate::domain::expiry::spread_offset;
 use staffgate::services::clock::Clock;
-use staffgate::services::{Actor, import};
 
 use crate::helpers::*;
-use crate::portal::{Portal, location, spawn_portal};
 
 /// The staff seed sets the password at 2026-04-01 00:00 UTC; +180 days.
 const EXPIRES: &str = "2026-09-28T00:00:00Z";
@@ -64,13 +62,7 @@ async fn tokens_and_me_report_the_status_at_89_91_and_181_days() {
     problem(app.me(&setup).await, 403, "password_change_required").await;
 
     // A refresh token from before the expiry no longer yields full tokens either.
-    let res = app
-        .post(
-            "/api/v2/auth/refresh",
-            &json!({ "refreshToken": refresh }),
-            None,
-        )
-        .await;
+    let res = app.refresh(&json!(refresh)).await;
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["scope"], "password_change");
     assert!(body["refreshToken"].is_null());
@@ -113,9 +105,7 @@ async fn bulk_accounts_get_their_first_expiry_spread_and_only_the_first() {
     for i in 0..40 {
         body.push_str(&format!("W{i:04},職員 {i},ショクイン,病棟,,1.0\r\n"));
     }
-    import::import(&app.state, Actor::Cli, body.into_bytes(), false)
-        .await
-        .unwrap();
+    app.import_csv(body.into_bytes(), false).await;
     let offsets: std::collections::BTreeSet<i32> = (0..40)
         .map(|i| {
             app.employee(&format!("W{i:04}"))
@@ -165,16 +155,8 @@ async fn bulk_accounts_get_their_first_expiry_spread_and_only_the_first() {
 /// Signs the admin in afresh after the clock moved (a portal session lives 8 hours), with a
 /// password set now so that it has not expired itself.
 async fn admin_now(app: &TestApp) -> Portal {
-    use diesel::prelude::*;
-    use staffgate::db::schema::employees::dsl as e;
-    diesel::update(e::employees.filter(e::employee_id.eq(ADMIN_ID)))
-        .set(e::password_updated_at.eq(Some(app.clock.now_naive())))
-        .execute(&mut app.db.conn())
-        .unwrap();
-    let p = Portal::new(app);
-    let res = p.sign_in(ADMIN_ID, ADMIN_PW).await;
-    assert_eq!(location(&res), "/admin");
-    p
+    app.password_set_now(ADMIN_ID);
+    Portal::admin_signs_in(app).await
 }
 
 /// Posts the policy form (the long-password exemption left off).
@@ -318,17 +300,7 @@ async fn an_expired_admin_password_reaches_only_the_password_page() {
         "{html}"
     );
     // After the change the portal opens.
-    let res = p
-        .submit(
-            "/admin/password",
-            "/admin/password",
-            &[
-                ("current_password", ADMIN_PW),
-                ("new_password", "Atarashii-Jinji-Pass-2"),
-                ("confirm_password", "Atarashii-Jinji-Pass-2"),
-            ],
-        )
-        .await;
+    let res = p.change_password(ADMIN_PW, "Atarashii-Jinji-Pass-2").await;
     assert_eq!(
         res.status(),
         StatusCode::SEE_OTHER,

@@ -20,5 +20,4 @@ mod portal;
 mod schema;
 mod sessions;
 mod sheets;
-mod smtp;
 mod unlock;

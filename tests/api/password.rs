@@ -152,12 +152,7 @@ async fn a_new_password_replaces_the_old_one_and_ends_other_sessions() {
         StatusCode::OK
     );
     problem(
-        app.post(
-            "/api/v2/auth/refresh",
-            &json!({ "refreshToken": other_device["refreshToken"] }),
-            None,
-        )
-        .await,
+        app.refresh(&other_device["refreshToken"]).await,
         401,
         "token_invalid",
     )

@@ -1,112 +1,9 @@
 //! The HR portal over HTTP with a cookie-keeping client: every page and its failure paths.
 
 use reqwest::StatusCode;
-use reqwest::header::{LOCATION, SET_COOKIE};
-use serde_json::json;
+use reqwest::header::SET_COOKIE;
 
-use crate::helpers::{ADMIN_ID, ADMIN_PW, STAFF_ID, STAFF_PW, Seed, TestApp, spawn_app_configured};
-
-/// A browser-like client: keeps cookies, does not follow redirects.
-pub struct Portal {
-    pub client: reqwest::Client,
-    pub base: String,
-}
-
-pub async fn spawn_portal() -> TestApp {
-    // Plain http on the local machine: the session cookie is not Secure, so the client sends it.
-    spawn_app_configured(|s| s.public_url = "http://127.0.0.1".into()).await
-}
-
-pub fn csrf_in(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).expect("a csrf field") + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
-
-/// The one-time token in an issued-QR page.
-pub fn token_in(html: &str) -> String {
-    let start = html.find("/welcome#t=").expect("a login URL") + "/welcome#t=".len();
-    html[start..start + 43].to_owned()
-}
-
-pub fn location(res: &reqwest::Response) -> String {
-    res.headers()
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned()
-}
-
-impl Portal {
-    pub fn new(app: &TestApp) -> Self {
-        Self {
-            client: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: app.address.clone(),
-        }
-    }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.base))
-            .header("X-Forwarded-For", "198.51.100.7")
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn html(&self, path: &str) -> String {
-        let res = self.get(path).await;
-        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
-        res.text().await.unwrap()
-    }
-
-    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.client
-            .post(format!("{}{path}", self.base))
-            .header("X-Forwarded-For", "198.51.100.7")
-            .form(form)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Posts a form with the CSRF token of the page at `page`.
-    pub async fn submit(&self, page: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        let csrf = csrf_in(&self.html(page).await);
-        let mut fields = vec![("csrf", csrf.as_str())];
-        fields.extend_from_slice(form);
-        self.post(path, &fields).await
-    }
-
-    pub async fn sign_in(&self, code: &str, password: &str) -> reqwest::Response {
-        let page = self.get("/admin/login").await;
-        assert_eq!(page.status(), StatusCode::OK);
-        let csrf = csrf_in(&page.text().await.unwrap());
-        self.post(
-            "/admin/login",
-            &[
-                ("csrf", &csrf),
-                ("employee_id", code),
-                ("password", password),
-                ("next", "/admin"),
-            ],
-        )
-        .await
-    }
-
-    pub async fn signed_in_admin(app: &TestApp) -> Portal {
-        app.seed_admin();
-        let p = Portal::new(app);
-        let res = p.sign_in(ADMIN_ID, ADMIN_PW).await;
-        assert_eq!(res.status(), StatusCode::SEE_OTHER);
-        assert_eq!(location(&res), "/admin");
-        p
-    }
-}
+use crate::helpers::*;
 
 #[tokio::test]
 async fn pages_without_a_session_send_you_to_sign_in() {
@@ -177,7 +74,7 @@ async fn admin_signs_in_sees_the_dashboard_and_signs_out() {
             .contains(&"password_login_ok".to_owned())
     );
 
-    let res = p.submit("/admin", "/admin/logout", &[]).await;
+    let res = p.sign_out().await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/admin/login");
     assert_eq!(app.count("portal_sessions"), 0);
@@ -256,14 +153,7 @@ async fn staff_without_admin_permission_get_403_and_no_session() {
 async fn an_admin_who_loses_the_permission_gets_403_on_the_next_page() {
     let app = spawn_portal().await;
     let p = Portal::signed_in_admin(&app).await;
-    {
-        use diesel::prelude::*;
-        use staffgate::db::schema::employees::dsl as e;
-        diesel::update(e::employees.filter(e::employee_id.eq(ADMIN_ID)))
-            .set(e::permission_level.eq(3.0))
-            .execute(&mut app.db.conn())
-            .unwrap();
-    }
+    app.set_permission(ADMIN_ID, 3.0);
     let res = p.get("/admin/employees").await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(res.text().await.unwrap().contains("権限がありません"));
@@ -335,11 +225,7 @@ async fn idle_and_absolute_timeouts_send_you_back_to_sign_in() {
     assert!(login.contains("サインアウトしました"));
 
     // Active all day: still out after 8 hours.
-    let p = Portal::new(&app);
-    assert_eq!(
-        p.sign_in(ADMIN_ID, ADMIN_PW).await.status(),
-        StatusCode::SEE_OTHER
-    );
+    let p = Portal::admin_signs_in(&app).await;
     for _ in 0..16 {
         app.clock.advance(chrono::Duration::minutes(29));
         assert_eq!(p.get("/admin").await.status(), StatusCode::OK);
@@ -352,14 +238,10 @@ async fn idle_and_absolute_timeouts_send_you_back_to_sign_in() {
 async fn sign_out_of_my_other_sessions() {
     let app = spawn_portal().await;
     let office = Portal::signed_in_admin(&app).await;
-    let ward = Portal::new(&app);
-    assert_eq!(
-        ward.sign_in(ADMIN_ID, ADMIN_PW).await.status(),
-        StatusCode::SEE_OTHER
-    );
+    let ward = Portal::admin_signs_in(&app).await;
     let list = office.html("/admin/sessions").await;
     assert_eq!(list.matches("<tr").count() - 1, 2, "two sessions listed");
-    assert!(list.contains("198.51.100.7"));
+    assert!(list.contains(PORTAL_IP));
 
     let res = office
         .submit("/admin/sessions", "/admin/sessions/end-others", &[])
@@ -379,12 +261,8 @@ async fn sign_out_of_my_other_sessions() {
 async fn an_admin_with_an_initial_password_must_change_it_first() {
     let app = spawn_portal().await;
     app.seed(Seed {
-        code: ADMIN_ID,
-        name: "人事 太郎",
-        permission: 9.0,
-        password: Some(ADMIN_PW),
         must_change: true,
-        ..Seed::default()
+        ..Seed::admin()
     });
     let p = Portal::new(&app);
     let res = p.sign_in(ADMIN_ID, ADMIN_PW).await;
@@ -392,31 +270,11 @@ async fn an_admin_with_an_initial_password_must_change_it_first() {
     let res = p.get("/admin/employees").await;
     assert_eq!(location(&res), "/admin/password");
 
-    let res = p
-        .submit(
-            "/admin/password",
-            "/admin/password",
-            &[
-                ("current_password", ADMIN_PW),
-                ("new_password", "password"),
-                ("confirm_password", "password"),
-            ],
-        )
-        .await;
+    let res = p.change_password(ADMIN_PW, "password").await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().await.unwrap().contains("推測されやすい"));
 
-    let res = p
-        .submit(
-            "/admin/password",
-            "/admin/password",
-            &[
-                ("current_password", ADMIN_PW),
-                ("new_password", "Fresh-Jinji-Pass-9"),
-                ("confirm_password", "Fresh-Jinji-Pass-9"),
-            ],
-        )
-        .await;
+    let res = p.change_password(ADMIN_PW, "Fresh-Jinji-Pass-9").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(p.html("/admin").await.contains("パスワードを変更しました"));
     assert!(!app.employee(ADMIN_ID).password_must_change);
@@ -472,16 +330,10 @@ async fn employees_are_found_by_id_name_kana_and_department_and_filtered() {
 #[tokio::test]
 async fn issuing_a_qr_shows_it_once_and_the_code_signs_the_employee_in() {
     let app = spawn_portal().await;
-    app.seed(Seed {
-        password: None,
-        must_change: true,
-        ..Seed::default()
-    });
+    app.seed_staff_without_password();
     let p = Portal::signed_in_admin(&app).await;
-    let page = format!("/admin/employees/{STAFF_ID}");
-    let res = p
-        .submit(&page, &format!("{page}/tokens"), &[("validity", "24")])
-        .await;
+    let page = employee_page(STAFF_ID);
+    let res = p.issue_qr(STAFF_ID, &[("validity", "24")]).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(
         res.headers()["cache-control"]
@@ -496,11 +348,7 @@ async fn issuing_a_qr_shows_it_once_and_the_code_signs_the_employee_in() {
 
     // Reissue: the first code no longer works, the second does.
     let res = p
-        .submit(
-            &page,
-            &format!("{page}/tokens"),
-            &[("validity", "custom"), ("custom_hours", "5")],
-        )
+        .issue_qr(STAFF_ID, &[("validity", "custom"), ("custom_hours", "5")])
         .await;
     let html2 = res.text().await.unwrap();
     assert!(html2.contains("2026-04-01 14:00"));
@@ -516,11 +364,7 @@ async fn issuing_a_qr_shows_it_once_and_the_code_signs_the_employee_in() {
     );
 
     let bad = p
-        .submit(
-            &page,
-            &format!("{page}/tokens"),
-            &[("validity", "custom"), ("custom_hours", "169")],
-        )
+        .issue_qr(STAFF_ID, &[("validity", "custom"), ("custom_hours", "169")])
         .await;
     assert_eq!(bad.status(), StatusCode::SEE_OTHER);
     assert!(p.html(&page).await.contains("1〜168時間"));
@@ -529,19 +373,11 @@ async fn issuing_a_qr_shows_it_once_and_the_code_signs_the_employee_in() {
 #[tokio::test]
 async fn a_token_can_be_revoked_from_the_detail_page() {
     let app = spawn_portal().await;
-    app.seed(Seed {
-        password: None,
-        must_change: true,
-        ..Seed::default()
-    });
+    app.seed_staff_without_password();
     let p = Portal::signed_in_admin(&app).await;
-    let page = format!("/admin/employees/{STAFF_ID}");
-    let html = p
-        .submit(&page, &format!("{page}/tokens"), &[("validity", "72")])
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = employee_page(STAFF_ID);
+    let issued = p.issue_qr(STAFF_ID, &[("validity", "72")]).await;
+    let html = issued.text().await.unwrap();
     let token = token_in(&html);
     let detail = p.html(&page).await;
     let action = detail
@@ -555,20 +391,13 @@ async fn a_token_can_be_revoked_from_the_detail_page() {
     assert_eq!(app.verify(&token).await.status().as_u16(), 410);
 }
 
-async fn lock_staff(app: &TestApp) {
-    app.seed_staff();
-    for _ in 0..5 {
-        app.login(STAFF_ID, "not-the-password").await;
-    }
-    assert_eq!(app.login(STAFF_ID, STAFF_PW).await.status().as_u16(), 423);
-}
-
 #[tokio::test]
 async fn unlock_needs_a_reason_and_a_confirmation_and_is_recorded() {
     let app = spawn_portal().await;
-    lock_staff(&app).await;
+    app.seed_staff();
+    app.lock_out(STAFF_ID, STAFF_PW).await;
     let p = Portal::signed_in_admin(&app).await;
-    let page = format!("/admin/employees/{STAFF_ID}");
+    let page = employee_page(STAFF_ID);
     let path = format!("{page}/unlock");
     assert!(p.html("/admin").await.contains("id=\"stat-locked\">1<"));
     assert!(p.html("/admin/locked").await.contains(STAFF_ID));
@@ -618,21 +447,6 @@ async fn unlock_needs_a_reason_and_a_confirmation_and_is_recorded() {
     );
 }
 
-async fn upload(p: &Portal, csrf: &str, name: &str, bytes: Vec<u8>) -> reqwest::Response {
-    let form = reqwest::multipart::Form::new()
-        .text("csrf", csrf.to_owned())
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
-        );
-    p.client
-        .post(format!("{}/admin/import/preview", p.base))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn csv_import_previews_every_bad_row_and_writes_nothing() {
     let app = spawn_portal().await;
@@ -642,7 +456,7 @@ async fn csv_import_previews_every_bad_row_and_writes_nothing() {
                N0101,山田 花子,ヤマダ ハナコ,看護部,,1.0\n\
                ,名無し,,看護部,,1.0\n\
                N0103,田中 三郎,タナカ サブロウ,薬剤部,not-an-email,1.0\n";
-    let res = upload(&p, &csrf, "staff.csv", csv.as_bytes().to_vec()).await;
+    let res = p.upload(&csrf, "staff.csv", csv.as_bytes().to_vec()).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text().await.unwrap();
     assert!(
@@ -652,7 +466,7 @@ async fn csv_import_previews_every_bad_row_and_writes_nothing() {
     assert!(!html.contains("id=\"confirm\""));
     assert_eq!(app.count("employees"), 1, "only the admin");
 
-    let wrong = upload(&p, "nope", "staff.csv", csv.as_bytes().to_vec()).await;
+    let wrong = p.upload("nope", "staff.csv", csv.as_bytes().to_vec()).await;
     assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
 }
 
@@ -666,7 +480,7 @@ async fn csv_import_confirms_then_writes_and_audits() {
                 N0101,髙橋 美咲,タカハシ ミサキ,看護部,misaki@example.jp,1.0\r\n\
                 N0102,渡辺 健,ワタナベ ケン,放射線科,,2.0\r\n";
     let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(text);
-    let res = upload(&p, &csrf, "roster.csv", sjis.to_vec()).await;
+    let res = p.upload(&csrf, "roster.csv", sjis.to_vec()).await;
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     assert!(html.contains("id=\"count-created\">2<"));
@@ -768,7 +582,6 @@ async fn unknown_portal_pages_are_html_404s() {
             .unwrap()
             .starts_with("text/html")
     );
-    let _ = json!({});
 }
 
 #[tokio::test]
@@ -831,25 +644,17 @@ async fn static_files_are_revalidated_with_an_etag() {
 
 #[tokio::test]
 async fn a_portal_session_works_on_every_node_and_ends_on_every_node() {
-    let key = vec![7u8; 64];
-    let k2 = key.clone();
-    let a = spawn_app_configured(move |s| {
+    // Both nodes share the session key, as a deployment behind a load balancer does.
+    let node = |s: &mut staffgate::config::Settings| {
         s.public_url = "http://127.0.0.1".into();
-        s.session_key = Some(key);
-    })
-    .await;
-    let b = crate::helpers::spawn_app_with(a.db.clone(), a.clock.clone(), move |s| {
-        s.public_url = "http://127.0.0.1".into();
-        s.session_key = Some(k2);
-    })
-    .await;
-    let p = Portal::signed_in_admin(&a).await;
-    let on_b = Portal {
-        client: p.client.clone(),
-        base: b.address.clone(),
+        s.session_key = Some(vec![7u8; 64]);
     };
+    let a = spawn_app_configured(node).await;
+    let b = a.another_node(node).await;
+    let p = Portal::signed_in_admin(&a).await;
+    let on_b = p.on(&b);
     assert!(on_b.html("/admin/employees").await.contains("人事 太郎"));
-    let res = on_b.submit("/admin", "/admin/logout", &[]).await;
+    let res = on_b.sign_out().await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         p.get("/admin").await.status(),
@@ -893,9 +698,7 @@ async fn nobody_administers_an_account_above_their_own_level() {
         permission: 50.0,
         ..Seed::default()
     });
-    for _ in 0..5 {
-        app.login("SYS001", "not-the-password").await;
-    }
+    app.lock_out("SYS001", STAFF_PW).await;
     let p = Portal::signed_in_admin(&app).await;
     let page = "/admin/employees/SYS001";
     let res = p
@@ -919,7 +722,7 @@ async fn nobody_administers_an_account_above_their_own_level() {
                SYS001,情報 管理者,,情報システム部,,1.0\n\
                N0500,新人 一郎,,看護部,,9.5\n\
                N0501,新人 二郎,,看護部,,1.0\n";
-    let res = upload(&p, &csrf, "levels.csv", csv.as_bytes().to_vec()).await;
+    let res = p.upload(&csrf, "levels.csv", csv.as_bytes().to_vec()).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text().await.unwrap();
     assert_eq!(

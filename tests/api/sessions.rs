@@ -2,39 +2,30 @@
 
 use chrono::Duration;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::helpers::*;
-
-async fn refresh(app: &TestApp, token: &Value) -> reqwest::Response {
-    app.post(
-        "/api/v2/auth/refresh",
-        &json!({ "refreshToken": token }),
-        None,
-    )
-    .await
-}
 
 #[tokio::test]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
     let app = spawn_app().await;
     app.seed_staff();
     let first = app.tokens(STAFF_ID, STAFF_PW).await;
-    let res = refresh(&app, &first["refreshToken"]).await;
+    let res = app.refresh(&first["refreshToken"]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let second: Value = res.json().await.unwrap();
     assert_ne!(second["refreshToken"], first["refreshToken"]);
 
     // The first token was copied and is presented again: the whole family dies.
     let reuse = problem(
-        refresh(&app, &first["refreshToken"]).await,
+        app.refresh(&first["refreshToken"]).await,
         401,
         "token_invalid",
     )
     .await;
     assert_eq!(reuse["reason"], "used");
     problem(
-        refresh(&app, &second["refreshToken"]).await,
+        app.refresh(&second["refreshToken"]).await,
         401,
         "token_invalid",
     )
@@ -56,20 +47,9 @@ async fn logout_ends_the_session() {
     app.seed_staff();
     let t = app.tokens(STAFF_ID, STAFF_PW).await;
     let access = t["accessToken"].as_str().unwrap();
-    let res = app
-        .client
-        .post(app.url("/api/v2/auth/logout"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
+    let res = app.logout(access).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    problem(
-        refresh(&app, &t["refreshToken"]).await,
-        401,
-        "token_invalid",
-    )
-    .await;
+    problem(app.refresh(&t["refreshToken"]).await, 401, "token_invalid").await;
     problem(app.me(access).await, 401, "unauthorized").await;
     assert!(app.events(STAFF_ID).contains(&"logout".to_string()));
 }
@@ -102,15 +82,10 @@ async fn access_tokens_expire_after_fifteen_minutes_and_refresh_tokens_after_thi
         "unauthorized",
     )
     .await;
-    let res = refresh(&app, &t["refreshToken"]).await;
+    let res = app.refresh(&t["refreshToken"]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let t2: Value = res.json().await.unwrap();
     app.clock.advance(Duration::days(31));
-    let body = problem(
-        refresh(&app, &t2["refreshToken"]).await,
-        401,
-        "token_invalid",
-    )
-    .await;
+    let body = problem(app.refresh(&t2["refreshToken"]).await, 401, "token_invalid").await;
     assert_eq!(body["reason"], "expired");
 }

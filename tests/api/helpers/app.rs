@@ -1,138 +1,35 @@
-//! spawn_app(): a real server on port 0 against a fresh database that is dropped afterwards.
+//! spawn_app(): a real server on port 0 against a fresh database, and what staff and HR do with
+//! it through the JSON API: seed employees, sign in, issue QR tokens, lock and unlock.
 
-#![allow(dead_code)]
+use std::sync::Arc;
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Once};
-
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use staffgate::config::Settings;
 use staffgate::db::models::{Employee, NewEmployee};
-use staffgate::db::{self, DbPool};
+use staffgate::db::schema::employees::dsl as e;
+use staffgate::services::Actor;
 use staffgate::services::clock::{Clock, ManualClock};
+use staffgate::services::import::{self, ImportReport};
 use staffgate::startup::Application;
 use staffgate::state::AppState;
 
-pub const TEST_COST: u32 = 4;
+use super::db::{TEST_COST, TestDb, test_settings};
 
-pub fn server_url() -> String {
-    std::env::var("STAFFGATE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
-        .trim_end_matches('/')
-        .to_owned()
+pub const ADMIN_ID: &str = "HR0001";
+pub const ADMIN_PW: &str = "Jinji-Admin-Pass-1";
+pub const STAFF_ID: &str = "N0001";
+pub const STAFF_PW: &str = "Sakura-Nurse-2026";
+
+/// Every test starts on 2026-04-01 00:00 UTC (09:00 JST), so expectations can name times.
+pub fn test_start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap()
 }
 
-#[derive(QueryableByName)]
-struct DbName {
-    #[diesel(sql_type = Text, column_name = "Database")]
-    name: String,
-}
-
-/// Drops databases left behind by killed runs (their pid no longer exists).
-fn sweep_leftovers() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let Ok(mut conn) = MysqlConnection::establish(&server_url()) else {
-            return;
-        };
-        let names: Vec<DbName> = diesel::sql_query("SHOW DATABASES LIKE 'sgtest\\_%'")
-            .load(&mut conn)
-            .unwrap_or_default();
-        for n in names {
-            let pid = n.name.split('_').nth(1).and_then(|p| p.parse::<u32>().ok());
-            if let Some(pid) = pid
-                && pid != std::process::id()
-                && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-            {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS `{}`", n.name))
-                    .execute(&mut conn);
-            }
-        }
-    });
-}
-
-pub struct TestDb {
-    pub name: String,
-    pub url: String,
-    pub pool: DbPool,
-}
-
-impl TestDb {
-    pub fn create() -> Arc<TestDb> {
-        sweep_leftovers();
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let mut rnd = [0u8; 4];
-        getrandom::fill(&mut rnd).expect("random");
-        let name = format!(
-            "sgtest_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst),
-            hex::encode(rnd)
-        );
-        let mut conn =
-            MysqlConnection::establish(&server_url()).expect("connect to the test MySQL server");
-        diesel::sql_query(format!(
-            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-        ))
-        .execute(&mut conn)
-        .expect("create test database");
-        let url = format!("{}/{}", server_url(), name);
-        let mut conn = MysqlConnection::establish(&url).expect("connect to test database");
-        db::run_migrations(&mut conn).expect("migrations");
-        let pool = db::lazy_pool(&url, 20);
-        Arc::new(TestDb { name, url, pool })
-    }
-
-    pub fn conn(&self) -> db::DbConn {
-        self.pool.get().expect("connection")
-    }
-}
-
-#[derive(QueryableByName)]
-struct ProcessId {
-    #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::Bigint>)]
-    id: u64,
-}
-
-impl Drop for TestDb {
-    /// Servers of finished tests keep running in their worker threads; killing their
-    /// connections first keeps the suite within the server's connection limit.
-    fn drop(&mut self) {
-        if let Ok(mut conn) = MysqlConnection::establish(&server_url()) {
-            let ids: Vec<ProcessId> = diesel::sql_query(format!(
-                "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = '{}'",
-                self.name
-            ))
-            .load(&mut conn)
-            .unwrap_or_default();
-            for p in ids {
-                let _ = diesel::sql_query(format!("KILL CONNECTION {}", p.id)).execute(&mut conn);
-            }
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS `{}`", self.name))
-                .execute(&mut conn);
-        }
-    }
-}
-
-pub fn test_settings(db: &TestDb) -> Settings {
-    let vars: HashMap<&str, String> = HashMap::from([
-        ("DATABASE_URL", db.url.clone()),
-        ("STAFFGATE_BIND", "127.0.0.1:0".into()),
-        ("STAFFGATE_PUBLIC_URL", "https://staffgate.test".into()),
-        ("STAFFGATE_TRUST_PROXY_HEADERS", "true".into()),
-        ("STAFFGATE_WORKERS", "1".into()),
-        ("STAFFGATE_HASHING_THREADS", "2".into()),
-        ("STAFFGATE_DB_POOL_SIZE", "20".into()),
-    ]);
-    let mut s = Settings::from_lookup(&|k| vars.get(k).cloned()).expect("test settings");
-    // Test-only: a low bcrypt cost keeps the suite fast; configuration refuses < 10.
-    s.bcrypt_cost = TEST_COST;
-    s
+pub fn test_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(test_start()))
 }
 
 pub struct TestApp {
@@ -144,22 +41,14 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
-    let db = TestDb::create();
-    let clock = Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap(),
-    ));
-    spawn_app_with(db, clock, |_| {}).await
+    spawn_app_configured(|_| {}).await
 }
 
 pub async fn spawn_app_configured(tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    let db = TestDb::create();
-    let clock = Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap(),
-    ));
-    spawn_app_with(db, clock, tweak).await
+    spawn_app_with(TestDb::create(), test_clock(), tweak).await
 }
 
-/// Another app instance (another "node") on the same database.
+/// An app instance on this database and clock; a second one is another "node".
 pub async fn spawn_app_with(
     db: Arc<TestDb>,
     clock: Arc<ManualClock>,
@@ -188,6 +77,7 @@ pub fn hash(password: &str) -> String {
     bcrypt::hash(password, TEST_COST).unwrap()
 }
 
+/// An employee row to insert; the default is the nurse 看護 花子 (STAFF_ID) with STAFF_PW.
 pub struct Seed<'a> {
     pub code: &'a str,
     pub name: &'a str,
@@ -201,25 +91,47 @@ pub struct Seed<'a> {
 impl Default for Seed<'_> {
     fn default() -> Self {
         Self {
-            code: "N0001",
+            code: STAFF_ID,
             name: "看護 花子",
             department: "看護部",
             permission: 1.0,
-            password: Some("Sakura-Nurse-2026"),
+            password: Some(STAFF_PW),
             must_change: false,
             status: "active",
         }
     }
 }
 
-pub const ADMIN_ID: &str = "HR0001";
-pub const ADMIN_PW: &str = "Jinji-Admin-Pass-1";
-pub const STAFF_ID: &str = "N0001";
-pub const STAFF_PW: &str = "Sakura-Nurse-2026";
+impl Seed<'_> {
+    /// The HR administrator 人事 太郎 (ADMIN_ID, permission 9) with ADMIN_PW.
+    pub fn admin() -> Self {
+        Self {
+            code: ADMIN_ID,
+            name: "人事 太郎",
+            permission: 9.0,
+            password: Some(ADMIN_PW),
+            ..Self::default()
+        }
+    }
+
+    /// A new employee who has no password yet and sets one from a QR sheet.
+    pub fn without_password() -> Self {
+        Self {
+            password: None,
+            must_change: true,
+            ..Self::default()
+        }
+    }
+}
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    /// Another node of the same deployment: same database, same clock.
+    pub async fn another_node(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        spawn_app_with(self.db.clone(), self.clock.clone(), tweak).await
     }
 
     pub fn seed(&self, s: Seed<'_>) -> i64 {
@@ -252,18 +164,19 @@ impl TestApp {
         .unwrap()
     }
 
+    /// The nurse STAFF_ID, signing in with STAFF_PW.
     pub fn seed_staff(&self) -> i64 {
         self.seed(Seed::default())
     }
 
+    /// The nurse STAFF_ID before she has set a password.
+    pub fn seed_staff_without_password(&self) -> i64 {
+        self.seed(Seed::without_password())
+    }
+
+    /// The HR administrator 人事 太郎 (ADMIN_ID, permission 9), signing in with ADMIN_PW.
     pub fn seed_admin(&self) -> i64 {
-        self.seed(Seed {
-            code: ADMIN_ID,
-            name: "人事 太郎",
-            permission: 9.0,
-            password: Some(ADMIN_PW),
-            ..Seed::default()
-        })
+        self.seed(Seed::admin())
     }
 
     pub fn employee(&self, code: &str) -> Employee {
@@ -271,6 +184,32 @@ impl TestApp {
         staffgate::db::queries::employees::find_by_code(&mut conn, code)
             .unwrap()
             .unwrap()
+    }
+
+    /// HR changed the employee's status (active, suspended, retired) behind the app's back.
+    pub fn set_status(&self, code: &str, status: &str) {
+        let row = e::employees.filter(e::employee_id.eq(code));
+        let changed = diesel::update(row).set(e::status.eq(status));
+        changed.execute(&mut self.db.conn()).unwrap();
+    }
+
+    pub fn set_permission(&self, code: &str, level: f64) {
+        let row = e::employees.filter(e::employee_id.eq(code));
+        let changed = diesel::update(row).set(e::permission_level.eq(level));
+        changed.execute(&mut self.db.conn()).unwrap();
+    }
+
+    pub fn set_email(&self, code: &str, email: &str) {
+        let row = e::employees.filter(e::employee_id.eq(code));
+        let changed = diesel::update(row).set(e::email.eq(Some(email)));
+        changed.execute(&mut self.db.conn()).unwrap();
+    }
+
+    /// The employee's password counts as set just now (so it has not expired).
+    pub fn password_set_now(&self, code: &str) {
+        let row = e::employees.filter(e::employee_id.eq(code));
+        let changed = diesel::update(row).set(e::password_updated_at.eq(self.clock.now_naive()));
+        changed.execute(&mut self.db.conn()).unwrap();
     }
 
     /// Events of one employee's login history, oldest first.
@@ -285,6 +224,11 @@ impl TestApp {
             .unwrap()
     }
 
+    /// How often `event` is in the employee's login history.
+    pub fn event_count(&self, code: &str, event: &str) -> usize {
+        self.events(code).iter().filter(|e| *e == event).count()
+    }
+
     pub fn count(&self, table: &str) -> i64 {
         #[derive(QueryableByName)]
         struct N {
@@ -296,6 +240,15 @@ impl TestApp {
             .get_result::<N>(&mut conn)
             .unwrap()
             .n
+    }
+
+    /// HR imports a staff CSV through the service the CLI and the portal share
+    /// (`dry_run`: report only).
+    pub async fn import_csv(&self, csv: impl Into<Vec<u8>>, dry_run: bool) -> ImportReport {
+        let bytes = csv.into();
+        import::import(&self.state, Actor::Cli, bytes, dry_run)
+            .await
+            .unwrap()
     }
 
     pub async fn get(&self, path: &str) -> Response {
@@ -324,6 +277,16 @@ impl TestApp {
         self.login_from("192.0.2.10", code, password).await
     }
 
+    /// Five wrong passwords, each refused; then the right one meets the lock.
+    pub async fn lock_out(&self, code: &str, right_password: &str) {
+        for _ in 0..5 {
+            let res = self.login(code, "not-the-password").await;
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{code}");
+        }
+        let res = self.login(code, right_password).await;
+        assert_eq!(res.status(), StatusCode::LOCKED, "{code} is locked");
+    }
+
     /// Signs in and returns the JSON token response, asserting 200.
     pub async fn tokens(&self, code: &str, password: &str) -> Value {
         let res = self.login(code, password).await;
@@ -331,17 +294,44 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
-    pub async fn admin_token(&self) -> String {
-        self.seed_admin();
-        self.tokens(ADMIN_ID, ADMIN_PW).await["accessToken"]
+    /// Signs in and returns the bearer token.
+    pub async fn access_token(&self, code: &str, password: &str) -> String {
+        self.tokens(code, password).await["accessToken"]
             .as_str()
             .unwrap()
             .to_owned()
     }
 
-    pub async fn issue(&self, admin: &str, code: &str, body_extra: Value) -> Response {
+    /// Seeds the HR administrator and signs in: their bearer token.
+    pub async fn admin_token(&self) -> String {
+        self.seed_admin();
+        self.access_token(ADMIN_ID, ADMIN_PW).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &Value) -> Response {
+        let body = json!({ "refreshToken": refresh_token });
+        self.post("/api/v2/auth/refresh", &body, None).await
+    }
+
+    pub async fn logout(&self, bearer: &str) -> Response {
+        let req = self.client.post(self.url("/api/v2/auth/logout"));
+        req.bearer_auth(bearer).send().await.unwrap()
+    }
+
+    pub async fn unlock(&self, bearer: &str, body: &Value) -> Response {
+        self.post("/api/v2/auth/unlock-account", body, Some(bearer))
+            .await
+    }
+
+    /// Issues a QR token for `code` with the default validity.
+    pub async fn issue(&self, admin: &str, code: &str) -> Response {
+        self.issue_with(admin, code, json!({})).await
+    }
+
+    /// Issues a QR token with more request fields, e.g. `{"validityHours": 72}`.
+    pub async fn issue_with(&self, admin: &str, code: &str, extra: Value) -> Response {
         let mut body = json!({ "employeeId": code });
-        if let (Some(b), Some(extra)) = (body.as_object_mut(), body_extra.as_object()) {
+        if let (Some(b), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
             for (k, v) in extra {
                 b.insert(k.clone(), v.clone());
             }
@@ -351,22 +341,28 @@ impl TestApp {
     }
 
     pub async fn issue_token(&self, admin: &str, code: &str) -> String {
-        let res = self.issue(admin, code, json!({})).await;
+        self.issued_token(self.issue(admin, code).await).await
+    }
+
+    /// The token of a successful issue response.
+    pub async fn issued_token(&self, res: Response) -> String {
         assert_eq!(res.status(), StatusCode::CREATED);
         let body: Value = res.json().await.unwrap();
         body["token"].as_str().unwrap().to_owned()
     }
 
-    /// An employee without a password, a QR token issued by an admin and redeemed: the
-    /// setup session's bearer token.
-    pub async fn setup_session(&self) -> String {
-        self.seed(Seed {
-            password: None,
-            must_change: true,
-            ..Seed::default()
-        });
+    /// A new employee without a password and the QR token an admin issued for her:
+    /// (the admin's bearer token, the QR token).
+    pub async fn new_employee_with_qr(&self) -> (String, String) {
+        self.seed_staff_without_password();
         let admin = self.admin_token().await;
         let token = self.issue_token(&admin, STAFF_ID).await;
+        (admin, token)
+    }
+
+    /// A new employee redeems her QR code: the setup session's bearer token.
+    pub async fn setup_session(&self) -> String {
+        let (_, token) = self.new_employee_with_qr().await;
         let res = self.verify(&token).await;
         assert_eq!(res.status(), StatusCode::OK);
         let body: Value = res.json().await.unwrap();
