@@ -99,7 +99,7 @@ async fn import_issue_token_and_unlock_from_the_command_line() {
     for _ in 0..5 {
         app.login_from("203.0.113.5", ADMIN_ID, "wrong").await;
     }
-    problem(app.login(ADMIN_ID, ADMIN_PW).await, 423, "account_locked").await;
+    account_locked(app.login(ADMIN_ID, ADMIN_PW).await).await;
     let out = staffgate(
         &url,
         &["unlock", ADMIN_ID, "--reason", "電話で本人確認"],

@@ -37,8 +37,7 @@ async fn raw(
 #[tokio::test]
 async fn malformed_wrong_typed_unknown_and_oversize_bodies_are_refused_and_write_nothing() {
     let app = spawn_app().await;
-    app.seed_staff();
-    let admin = app.admin_token().await;
+    let admin = app.admin_with_staff().await;
     let history_before = app.count("login_history");
     let issue = "/api/v2/auth/generate-onetime-token";
     let issue_json = |body: &'static [u8]| {
@@ -51,17 +50,17 @@ async fn malformed_wrong_typed_unknown_and_oversize_bodies_are_refused_and_write
         )
     };
 
-    let b = problem(issue_json(b"{\"employeeId\": ").await, 400, "validation").await;
+    let b = invalid_input(issue_json(b"{\"employeeId\": ").await).await;
     assert!(b["detail"].as_str().unwrap().contains("JSON"));
     let wrong_types: [&[u8]; 2] = [
         br#"{"employeeId": 42}"#,
         br#"{"employeeId": "N0001", "validityHours": 2.5}"#,
     ];
     for body in wrong_types {
-        problem(issue_json(body).await, 400, "validation").await;
+        invalid_input(issue_json(body).await).await;
     }
     let unknown = issue_json(br#"{"employeeId": "N0001", "isAdmin": true}"#).await;
-    let unknown = problem(unknown, 400, "validation").await;
+    let unknown = invalid_input(unknown).await;
     assert!(
         unknown["detail"].as_str().unwrap().contains("isAdmin"),
         "{unknown}"
@@ -96,7 +95,7 @@ async fn malformed_wrong_typed_unknown_and_oversize_bodies_are_refused_and_write
     let sign_in_bodies: [&[u8]; 2] = [b"[]", br#"{"employeeId": "N0001"}"#];
     for body in sign_in_bodies {
         let res = raw(&app, SIGN_IN, "application/json", body.to_vec(), None).await;
-        problem(res, 400, "validation").await;
+        invalid_input(res).await;
     }
 
     assert_eq!(app.count("onetime_tokens"), 0);
@@ -107,11 +106,11 @@ async fn malformed_wrong_typed_unknown_and_oversize_bodies_are_refused_and_write
 #[tokio::test]
 async fn problems_are_japanese_by_default_and_english_on_request() {
     let app = spawn_app().await;
-    let ja = problem(app.login("NOBODY", "x").await, 401, "invalid_credentials").await;
+    let ja = invalid_credentials(app.login("NOBODY", "x").await).await;
     assert_eq!(ja["detail"], "社員IDまたはパスワードが正しくありません。");
     let body = json!({ "employeeId": "NOBODY", "password": "x" });
     let res = sign_in_in(&app, "en-US,en;q=0.9,ja;q=0.5", &body).await;
-    let en = problem(res, 401, "invalid_credentials").await;
+    let en = invalid_credentials(res).await;
     assert_eq!(en["detail"], "The employee ID or password is incorrect.");
     assert_eq!(en["type"], "urn:staffgate:problem:invalid_credentials");
 }
@@ -177,7 +176,7 @@ async fn wrong_methods_on_known_paths_are_405_with_allow() {
 async fn field_errors_name_the_field_in_the_requested_language() {
     let app = spawn_app().await;
     let res = sign_in_in(&app, "en", &json!({ "employeeId": "N0001" })).await;
-    let body = problem(res, 400, "validation").await;
+    let body = invalid_input(res).await;
     assert_eq!(body["errors"][0]["field"], "password");
     assert!(
         body["errors"][0]["message"]
@@ -186,7 +185,7 @@ async fn field_errors_name_the_field_in_the_requested_language() {
             .contains("missing field")
     );
     assert!(body["errors"][0].get("messageEn").is_none());
-    let ja = problem(app.login("", "x").await, 400, "validation").await;
+    let ja = invalid_input(app.login("", "x").await).await;
     assert_eq!(ja["errors"][0]["field"], "employeeId");
     assert_eq!(ja["errors"][0]["message"], "社員IDを入力してください。");
 }

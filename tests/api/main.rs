@@ -21,3 +21,4 @@ mod schema;
 mod sessions;
 mod sheets;
 mod unlock;
+mod welcome;

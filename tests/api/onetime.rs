@@ -10,8 +10,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn admin_issues_a_token_and_staff_redeem_it_exactly_once() {
     let app = spawn_app().await;
-    app.seed_staff_without_password();
-    let admin = app.admin_token().await;
+    let admin = app.admin_with_new_employee().await;
 
     let res = app
         .issue_with(&admin, STAFF_ID, json!({ "validityHours": 72 }))
@@ -36,10 +35,10 @@ async fn admin_issues_a_token_and_staff_redeem_it_exactly_once() {
     assert_eq!(first["passwordMustChange"], true);
     assert_eq!(first["expiresIn"], 900);
 
-    let again = problem(app.verify(token).await, 410, "token_invalid").await;
+    let again = token_gone(app.verify(token).await).await;
     assert_eq!(again["reason"], "used");
     assert!(
-        app.events(STAFF_ID).contains(&"token_rejected".to_string()),
+        app.has_event(STAFF_ID, "token_rejected"),
         "a replay is recorded"
     );
     let events = app.events(STAFF_ID);
@@ -51,14 +50,11 @@ async fn admin_issues_a_token_and_staff_redeem_it_exactly_once() {
 #[tokio::test]
 async fn validity_outside_1_to_168_hours_is_refused_naming_the_range() {
     let app = spawn_app().await;
-    app.seed_staff();
-    let admin = app.admin_token().await;
+    let admin = app.admin_with_staff().await;
     for bad in [json!(0), json!(169), json!(-1)] {
-        let body = problem(
+        let body = invalid_input(
             app.issue_with(&admin, STAFF_ID, json!({ "validityHours": bad }))
                 .await,
-            400,
-            "validation",
         )
         .await;
         assert!(
@@ -67,11 +63,9 @@ async fn validity_outside_1_to_168_hours_is_refused_naming_the_range() {
         );
         assert_eq!(body["errors"][0]["field"], "validityHours");
     }
-    problem(
+    invalid_input(
         app.issue_with(&admin, STAFF_ID, json!({ "validityHours": "24" }))
             .await,
-        400,
-        "validation",
     )
     .await;
     assert_eq!(app.count("onetime_tokens"), 0, "nothing may be written");
@@ -83,25 +77,23 @@ async fn validity_outside_1_to_168_hours_is_refused_naming_the_range() {
 #[tokio::test]
 async fn reissuing_revokes_the_older_unused_token() {
     let app = spawn_app().await;
-    app.seed_staff();
-    let admin = app.admin_token().await;
+    let admin = app.admin_with_staff().await;
     let old = app.issue_token(&admin, STAFF_ID).await;
     let res: Value = app.issue(&admin, STAFF_ID).await.json().await.unwrap();
     assert_eq!(res["revokedCount"], 1);
-    let body = problem(app.verify(&old).await, 410, "token_invalid").await;
+    let body = token_gone(app.verify(&old).await).await;
     assert_eq!(body["reason"], "revoked");
     assert_eq!(
         app.verify(res["token"].as_str().unwrap()).await.status(),
         StatusCode::OK
     );
-    assert!(app.events(STAFF_ID).contains(&"token_revoked".to_string()));
+    assert!(app.has_event(STAFF_ID, "token_revoked"));
 }
 
 #[tokio::test]
 async fn tokens_expire_when_the_clock_moves_past_their_validity() {
     let app = spawn_app().await;
-    app.seed_staff();
-    let admin = app.admin_token().await;
+    let admin = app.admin_with_staff().await;
     let res: Value = app
         .issue_with(&admin, STAFF_ID, json!({ "validityHours": 1 }))
         .await
@@ -109,12 +101,7 @@ async fn tokens_expire_when_the_clock_moves_past_their_validity() {
         .await
         .unwrap();
     app.clock.advance(Duration::minutes(61));
-    let body = problem(
-        app.verify(res["token"].as_str().unwrap()).await,
-        410,
-        "token_invalid",
-    )
-    .await;
+    let body = token_gone(app.verify(res["token"].as_str().unwrap()).await).await;
     assert_eq!(body["reason"], "expired");
 }
 
@@ -128,18 +115,16 @@ async fn only_admins_issue_tokens() {
     });
     let staff = app.access_token(STAFF_ID, STAFF_PW).await;
     problem(app.issue(&staff, "N0002").await, 403, "forbidden").await;
-    problem(
+    unauthorized(
         app.post(
             "/api/v2/auth/generate-onetime-token",
             &json!({ "employeeId": STAFF_ID }),
             None,
         )
         .await,
-        401,
-        "unauthorized",
     )
     .await;
-    problem(app.issue("not-a-jwt", STAFF_ID).await, 401, "unauthorized").await;
+    unauthorized(app.issue("not-a-jwt", STAFF_ID).await).await;
     assert_eq!(app.count("onetime_tokens"), 0);
 }
 
@@ -160,16 +145,15 @@ async fn unknown_and_retired_employees_get_no_token() {
 #[tokio::test]
 async fn unknown_or_malformed_tokens_are_refused() {
     let app = spawn_app().await;
-    let body = problem(app.verify(&"A".repeat(43)).await, 401, "token_invalid").await;
+    let body = token_invalid(app.verify(&"A".repeat(43)).await).await;
     assert_eq!(body["reason"], "unknown");
-    problem(app.verify("short").await, 400, "validation").await;
+    invalid_input(app.verify("short").await).await;
 }
 
 #[tokio::test]
 async fn a_qr_sign_in_clears_the_lock_and_the_failure_count() {
     let app = spawn_app().await;
-    app.seed_staff();
-    let admin = app.admin_token().await;
+    let admin = app.admin_with_staff().await;
     app.lock_out(STAFF_ID, STAFF_PW).await;
     assert!(app.employee(STAFF_ID).locked_until.is_some());
     let token = app.issue_token(&admin, STAFF_ID).await;
@@ -185,38 +169,22 @@ async fn a_setup_session_can_only_set_the_password_and_only_once() {
     let app = spawn_app().await;
     let setup = app.setup_session().await;
 
-    problem(
-        app.issue(&setup, STAFF_ID).await,
-        403,
-        "password_change_required",
-    )
-    .await;
-    problem(app.me(&setup).await, 403, "password_change_required").await;
+    password_change_required(app.issue(&setup, STAFF_ID).await).await;
+    password_change_required(app.me(&setup).await).await;
 
-    let res = app
-        .change_password(&setup, &json!({ "newPassword": "Ume-no-hana-2026" }))
-        .await;
+    let res = app.choose_password(&setup, "Ume-no-hana-2026").await;
     assert_eq!(res.status(), StatusCode::OK);
     let tokens: Value = res.json().await.unwrap();
     assert_eq!(tokens["scope"], "full");
     assert!(tokens["refreshToken"].as_str().is_some());
     assert_eq!(tokens["passwordStatus"]["mustChange"], false);
 
-    problem(
-        app.change_password(&setup, &json!({ "newPassword": "Another-one-2026" }))
-            .await,
-        401,
-        "unauthorized",
-    )
-    .await;
+    unauthorized(app.choose_password(&setup, "Another-one-2026").await).await;
     assert_eq!(
         app.login(STAFF_ID, "Ume-no-hana-2026").await.status(),
         StatusCode::OK
     );
-    assert!(
-        app.events(STAFF_ID)
-            .contains(&"password_changed".to_string())
-    );
+    assert!(app.has_event(STAFF_ID, "password_changed"));
 }
 
 #[tokio::test]
@@ -225,21 +193,14 @@ async fn logging_out_ends_a_setup_session() {
     let setup = app.setup_session().await;
     let res = app.logout(&setup).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    problem(
-        app.change_password(&setup, &json!({ "newPassword": "Kiri-no-naka-77" }))
-            .await,
-        401,
-        "unauthorized",
-    )
-    .await;
+    unauthorized(app.choose_password(&setup, "Kiri-no-naka-77").await).await;
     assert!(app.employee(STAFF_ID).password_hash.is_none());
 }
 
 #[tokio::test]
 async fn a_token_of_a_since_suspended_employee_is_refused_and_not_spent() {
     let app = spawn_app().await;
-    app.seed_staff();
-    let admin = app.admin_token().await;
+    let admin = app.admin_with_staff().await;
     let token = app.issue_token(&admin, STAFF_ID).await;
     app.set_status(STAFF_ID, "suspended");
     problem(app.verify(&token).await, 403, "account_disabled").await;

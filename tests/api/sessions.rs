@@ -17,25 +17,10 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     assert_ne!(second["refreshToken"], first["refreshToken"]);
 
     // The first token was copied and is presented again: the whole family dies.
-    let reuse = problem(
-        app.refresh(&first["refreshToken"]).await,
-        401,
-        "token_invalid",
-    )
-    .await;
+    let reuse = token_invalid(app.refresh(&first["refreshToken"]).await).await;
     assert_eq!(reuse["reason"], "used");
-    problem(
-        app.refresh(&second["refreshToken"]).await,
-        401,
-        "token_invalid",
-    )
-    .await;
-    problem(
-        app.me(second["accessToken"].as_str().unwrap()).await,
-        401,
-        "unauthorized",
-    )
-    .await;
+    token_invalid(app.refresh(&second["refreshToken"]).await).await;
+    unauthorized(app.me(second["accessToken"].as_str().unwrap()).await).await;
     let events = app.events(STAFF_ID);
     assert!(events.contains(&"refresh".to_string()));
     assert!(app.count("login_history WHERE event = 'refresh_reuse_detected'") == 1);
@@ -49,9 +34,9 @@ async fn logout_ends_the_session() {
     let access = t["accessToken"].as_str().unwrap();
     let res = app.logout(access).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    problem(app.refresh(&t["refreshToken"]).await, 401, "token_invalid").await;
-    problem(app.me(access).await, 401, "unauthorized").await;
-    assert!(app.events(STAFF_ID).contains(&"logout".to_string()));
+    token_invalid(app.refresh(&t["refreshToken"]).await).await;
+    unauthorized(app.me(access).await).await;
+    assert!(app.has_event(STAFF_ID, "logout"));
 }
 
 #[tokio::test]
@@ -67,7 +52,7 @@ async fn me_shows_the_profile_and_password_status() {
     assert_eq!(me["status"], "active");
     assert_eq!(me["lastLoginAt"], "2026-04-01T00:00:00Z");
     assert_eq!(me["passwordStatus"]["mustChange"], false);
-    problem(app.get("/api/v2/auth/me").await, 401, "unauthorized").await;
+    unauthorized(app.get("/api/v2/auth/me").await).await;
 }
 
 #[tokio::test]
@@ -76,16 +61,11 @@ async fn access_tokens_expire_after_fifteen_minutes_and_refresh_tokens_after_thi
     app.seed_staff();
     let t = app.tokens(STAFF_ID, STAFF_PW).await;
     app.clock.advance(Duration::minutes(15));
-    problem(
-        app.me(t["accessToken"].as_str().unwrap()).await,
-        401,
-        "unauthorized",
-    )
-    .await;
+    unauthorized(app.me(t["accessToken"].as_str().unwrap()).await).await;
     let res = app.refresh(&t["refreshToken"]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let t2: Value = res.json().await.unwrap();
     app.clock.advance(Duration::days(31));
-    let body = problem(app.refresh(&t2["refreshToken"]).await, 401, "token_invalid").await;
+    let body = token_invalid(app.refresh(&t2["refreshToken"]).await).await;
     assert_eq!(body["reason"], "expired");
 }

@@ -11,10 +11,9 @@ use crate::helpers::*;
 #[tokio::test]
 async fn an_admin_unlock_lets_the_employee_sign_in_at_once() {
     let app = spawn_app().await;
-    app.seed_staff();
-    let admin = app.admin_token().await;
+    let admin = app.admin_with_staff().await;
     app.lock_out(STAFF_ID, STAFF_PW).await;
-    problem(app.login(STAFF_ID, STAFF_PW).await, 423, "account_locked").await;
+    account_locked(app.login(STAFF_ID, STAFF_PW).await).await;
 
     let res = app
         .unlock(
@@ -43,8 +42,7 @@ async fn an_admin_unlock_lets_the_employee_sign_in_at_once() {
 #[tokio::test]
 async fn unlocking_needs_admin_rights_and_a_reason() {
     let app = spawn_app().await;
-    app.seed_staff();
-    let admin = app.admin_token().await;
+    let admin = app.admin_with_staff().await;
     let staff = app.access_token(STAFF_ID, STAFF_PW).await;
     problem(
         app.unlock(&staff, &json!({ "employeeId": STAFF_ID, "reason": "x" }))
@@ -53,19 +51,12 @@ async fn unlocking_needs_admin_rights_and_a_reason() {
         "forbidden",
     )
     .await;
-    problem(
+    invalid_input(
         app.unlock(&admin, &json!({ "employeeId": STAFF_ID, "reason": "  " }))
             .await,
-        400,
-        "validation",
     )
     .await;
-    problem(
-        app.unlock(&admin, &json!({ "employeeId": STAFF_ID })).await,
-        400,
-        "validation",
-    )
-    .await;
+    invalid_input(app.unlock(&admin, &json!({ "employeeId": STAFF_ID })).await).await;
     problem(
         app.unlock(&admin, &json!({ "employeeId": "NOBODY", "reason": "x" }))
             .await,
@@ -73,5 +64,5 @@ async fn unlocking_needs_admin_rights_and_a_reason() {
         "not_found",
     )
     .await;
-    assert!(!app.events(STAFF_ID).contains(&"unlocked".to_string()));
+    assert!(!app.has_event(STAFF_ID, "unlocked"));
 }

@@ -224,6 +224,11 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Whether `event` is in the employee's login history.
+    pub fn has_event(&self, code: &str, event: &str) -> bool {
+        self.events(code).iter().any(|e| e == event)
+    }
+
     /// How often `event` is in the employee's login history.
     pub fn event_count(&self, code: &str, event: &str) -> usize {
         self.events(code).iter().filter(|e| *e == event).count()
@@ -249,6 +254,20 @@ impl TestApp {
         import::import(&self.state, Actor::Cli, bytes, dry_run)
             .await
             .unwrap()
+    }
+
+    /// Asserts that every one of these static files is there and not empty.
+    pub async fn assert_served(&self, paths: &[&str]) {
+        for path in paths {
+            let res = self.get(path).await;
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            assert!(!res.bytes().await.unwrap().is_empty(), "{path} is empty");
+        }
+    }
+
+    /// GETs a JSON document.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get(path).await.json().await.unwrap()
     }
 
     pub async fn get(&self, path: &str) -> Response {
@@ -351,11 +370,23 @@ impl TestApp {
         body["token"].as_str().unwrap().to_owned()
     }
 
+    /// The nurse STAFF_ID with her password, and the HR administrator's bearer token.
+    pub async fn admin_with_staff(&self) -> String {
+        self.seed_staff();
+        self.admin_token().await
+    }
+
+    /// The nurse STAFF_ID before she has set a password, and the HR administrator's
+    /// bearer token.
+    pub async fn admin_with_new_employee(&self) -> String {
+        self.seed_staff_without_password();
+        self.admin_token().await
+    }
+
     /// A new employee without a password and the QR token an admin issued for her:
     /// (the admin's bearer token, the QR token).
     pub async fn new_employee_with_qr(&self) -> (String, String) {
-        self.seed_staff_without_password();
-        let admin = self.admin_token().await;
+        let admin = self.admin_with_new_employee().await;
         let token = self.issue_token(&admin, STAFF_ID).await;
         (admin, token)
     }
@@ -388,6 +419,18 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Sets the first (or an expired) password from a setup session: no current password.
+    pub async fn choose_password(&self, setup: &str, new: &str) -> Response {
+        let body = json!({ "newPassword": new });
+        self.change_password(setup, &body).await
+    }
+
+    /// A signed-in employee replaces her password, giving the current one.
+    pub async fn replace_password(&self, bearer: &str, current: &str, new: &str) -> Response {
+        let body = json!({ "currentPassword": current, "newPassword": new });
+        self.change_password(bearer, &body).await
+    }
+
     pub async fn me(&self, bearer: &str) -> Response {
         self.client
             .get(self.url("/api/v2/auth/me"))
@@ -396,6 +439,13 @@ impl TestApp {
             .await
             .unwrap()
     }
+}
+
+/// A response header that must be there, as text.
+pub fn header(res: &Response, name: &str) -> String {
+    let value = res.headers().get(name);
+    let value = value.unwrap_or_else(|| panic!("no {name} header"));
+    value.to_str().unwrap().to_owned()
 }
 
 /// Asserts a problem+json response and returns its body.
@@ -413,4 +463,36 @@ pub async fn problem(res: Response, status: u16, code: &str) -> Value {
     assert_eq!(body["status"], status);
     assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
     body
+}
+
+/// One function per problem the API answers often: it asserts the status and the code and
+/// returns the body.
+macro_rules! problems {
+    ($($(#[$doc:meta])* $name:ident => $status:literal $code:literal;)*) => {
+        $(
+            $(#[$doc])*
+            pub async fn $name(res: Response) -> Value {
+                problem(res, $status, $code).await
+            }
+        )*
+    };
+}
+
+problems! {
+    /// A wrong employee ID or password (or an unknown ID).
+    invalid_credentials => 401 "invalid_credentials";
+    /// The account is locked.
+    account_locked => 423 "account_locked";
+    /// Too many failures from this address.
+    rate_limited => 429 "rate_limited";
+    /// No valid bearer token.
+    unauthorized => 401 "unauthorized";
+    /// A request the API cannot accept as it is.
+    invalid_input => 400 "validation";
+    /// A refresh or QR token that is not (or no longer) valid.
+    token_invalid => 401 "token_invalid";
+    /// A QR token that was used, replaced or has run out.
+    token_gone => 410 "token_invalid";
+    /// A setup session may only set the password.
+    password_change_required => 403 "password_change_required";
 }

@@ -95,6 +95,11 @@ impl Portal {
         res.text().await.unwrap()
     }
 
+    /// Whether the page at `path` (which must open) shows `text`.
+    pub async fn shows(&self, path: &str, text: &str) -> bool {
+        self.html(path).await.contains(text)
+    }
+
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
         self.client
             .post(format!("{}{path}", self.base))
