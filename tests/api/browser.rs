@@ -200,11 +200,7 @@ async fn used_and_replaced_links_explain_what_happened() {
 async fn an_expired_link_asks_for_a_new_sheet() {
     let app = spawn_app().await;
     let admin = app.admin_with_new_employee().await;
-    let issued = app
-        .issue_with(&admin, STAFF_ID, json!({ "validityHours": 1 }))
-        .await;
-    let token = app.issued_token(issued).await;
-    app.clock.advance(chrono::Duration::minutes(61));
+    let token = app.expired_qr_token(&admin, STAFF_ID).await;
     let browser = Browser::start().await;
 
     browser.goto(&welcome_link(&app, &token)).await;

@@ -271,8 +271,7 @@ async fn an_expired_admin_password_reaches_only_the_password_page() {
     let app = spawn_portal().await;
     app.seed_admin();
     app.clock.advance(Duration::days(181));
-    let p = Portal::new(&app);
-    let res = p.sign_in(ADMIN_ID, ADMIN_PW).await;
+    let (p, res) = Portal::signing_in(&app, ADMIN_ID, ADMIN_PW).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/admin/password");
     let res = p.get("/admin/employees").await;

@@ -1,7 +1,6 @@
 //! The HR portal over HTTP with a cookie-keeping client: every page and its failure paths.
 
 use reqwest::StatusCode;
-use reqwest::header::SET_COOKIE;
 
 use crate::helpers::*;
 
@@ -36,19 +35,9 @@ async fn pages_without_a_session_send_you_to_sign_in() {
 async fn admin_signs_in_sees_the_dashboard_and_signs_out() {
     let app = spawn_portal().await;
     app.seed_admin();
-    let p = Portal::new(&app);
-    let res = p.sign_in(ADMIN_ID, ADMIN_PW).await;
+    let (p, res) = Portal::signing_in(&app, ADMIN_ID, ADMIN_PW).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let cookies: Vec<String> = res
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    let session = cookies
-        .iter()
-        .find(|c| c.starts_with("staffgate_portal="))
-        .expect("session cookie");
+    let session = session_cookie(&res);
     assert!(session.contains("HttpOnly"), "{session}");
     assert!(session.contains("SameSite=Strict"), "{session}");
     assert!(session.contains("Path=/admin"), "{session}");
@@ -80,16 +69,9 @@ async fn admin_signs_in_sees_the_dashboard_and_signs_out() {
 async fn the_session_cookie_is_secure_outside_localhost() {
     let app = spawn_app_configured(|_| {}).await; // public URL https://staffgate.test
     app.seed_admin();
-    let p = Portal::new(&app);
-    let res = p.sign_in(ADMIN_ID, ADMIN_PW).await;
+    let (_, res) = Portal::signing_in(&app, ADMIN_ID, ADMIN_PW).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let session = res
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("staffgate_portal="))
-        .unwrap();
+    let session = session_cookie(&res);
     assert!(session.contains("Secure"), "{session}");
 }
 
@@ -97,8 +79,7 @@ async fn the_session_cookie_is_secure_outside_localhost() {
 async fn wrong_passwords_are_refused_then_the_account_locks() {
     let app = spawn_portal().await;
     app.seed_admin();
-    let p = Portal::new(&app);
-    let res = p.sign_in(ADMIN_ID, "wrong-password-1").await;
+    let (p, res) = Portal::signing_in(&app, ADMIN_ID, "wrong-password-1").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert!(
         res.text()
@@ -125,8 +106,7 @@ async fn wrong_passwords_are_refused_then_the_account_locks() {
 async fn staff_without_admin_permission_get_403_and_no_session() {
     let app = spawn_portal().await;
     app.seed_staff();
-    let p = Portal::new(&app);
-    let res = p.sign_in(STAFF_ID, STAFF_PW).await;
+    let (_, res) = Portal::signing_in(&app, STAFF_ID, STAFF_PW).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(res.text().await.unwrap().contains("人事管理者"));
     let mut conn = app.db.conn();
@@ -253,8 +233,7 @@ async fn an_admin_with_an_initial_password_must_change_it_first() {
         must_change: true,
         ..Seed::admin()
     });
-    let p = Portal::new(&app);
-    let res = p.sign_in(ADMIN_ID, ADMIN_PW).await;
+    let (p, res) = Portal::signing_in(&app, ADMIN_ID, ADMIN_PW).await;
     assert_eq!(location(&res), "/admin/password");
     let res = p.get("/admin/employees").await;
     assert_eq!(location(&res), "/admin/password");
@@ -319,8 +298,7 @@ async fn employees_are_found_by_id_name_kana_and_department_and_filtered() {
 #[tokio::test]
 async fn issuing_a_qr_shows_it_once_and_the_code_signs_the_employee_in() {
     let app = spawn_portal().await;
-    app.seed_staff_without_password();
-    let p = Portal::signed_in_admin(&app).await;
+    let p = Portal::admin_with_new_employee(&app).await;
     let page = employee_page(STAFF_ID);
     let res = p.issue_qr(STAFF_ID, &[("validity", "24")]).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -357,8 +335,7 @@ async fn issuing_a_qr_shows_it_once_and_the_code_signs_the_employee_in() {
 #[tokio::test]
 async fn a_token_can_be_revoked_from_the_detail_page() {
     let app = spawn_portal().await;
-    app.seed_staff_without_password();
-    let p = Portal::signed_in_admin(&app).await;
+    let p = Portal::admin_with_new_employee(&app).await;
     let page = employee_page(STAFF_ID);
     let issued = p.issue_qr(STAFF_ID, &[("validity", "72")]).await;
     let html = issued.text().await.unwrap();

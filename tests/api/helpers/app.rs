@@ -383,6 +383,16 @@ impl TestApp {
         self.admin_token().await
     }
 
+    /// A QR token for `code` that was valid for one hour, issued 61 minutes ago.
+    pub async fn expired_qr_token(&self, admin: &str, code: &str) -> String {
+        let hour = json!({ "validityHours": 1 });
+        let token = self
+            .issued_token(self.issue_with(admin, code, hour).await)
+            .await;
+        self.clock.advance(chrono::Duration::minutes(61));
+        token
+    }
+
     /// A new employee without a password and the QR token an admin issued for her:
     /// (the admin's bearer token, the QR token).
     pub async fn new_employee_with_qr(&self) -> (String, String) {

@@ -1,7 +1,7 @@
 //! `Portal`: a browser-like HTTP client of the HR portal (keeps cookies, does not follow
 //! redirects, posts forms with the CSRF token of the page they are on).
 
-use reqwest::header::LOCATION;
+use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 
 use super::app::{ADMIN_ID, ADMIN_PW, TestApp, spawn_app_configured};
@@ -40,6 +40,15 @@ pub fn location(res: &Response) -> String {
         .to_owned()
 }
 
+/// The portal's session cookie set by this response, with its attributes.
+pub fn session_cookie(res: &Response) -> String {
+    let cookies = res.headers().get_all(SET_COOKIE).iter();
+    let mut texts = cookies.map(|v| v.to_str().unwrap().to_owned());
+    texts
+        .find(|c| c.starts_with("staffgate_portal="))
+        .expect("session cookie")
+}
+
 /// The page of one employee in the portal.
 pub fn employee_page(code: &str) -> String {
     format!("/admin/employees/{code}")
@@ -71,10 +80,22 @@ impl Portal {
         Portal::admin_signs_in(app).await
     }
 
+    /// The nurse STAFF_ID, who has no password yet, and the HR administrator signed in.
+    pub async fn admin_with_new_employee(app: &TestApp) -> Portal {
+        app.seed_staff_without_password();
+        Portal::signed_in_admin(app).await
+    }
+
+    /// A fresh browser opens the sign-in page and signs in: the portal and the answer.
+    pub async fn signing_in(app: &TestApp, code: &str, password: &str) -> (Portal, Response) {
+        let p = Portal::new(app);
+        let res = p.sign_in(code, password).await;
+        (p, res)
+    }
+
     /// The already seeded HR administrator signs in (again, or on another device).
     pub async fn admin_signs_in(app: &TestApp) -> Portal {
-        let p = Portal::new(app);
-        let res = p.sign_in(ADMIN_ID, ADMIN_PW).await;
+        let (p, res) = Portal::signing_in(app, ADMIN_ID, ADMIN_PW).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
         assert_eq!(location(&res), "/admin");
         p
