@@ -26,14 +26,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use clap::Parser;
 use diesel::{Connection, MysqlConnection, RunQueryDsl};
 use serde_json::json;
 use staffgate::config::Settings;
 use staffgate::db;
 use staffgate::domain::ValidityHours;
-use staffgate::services::clock::SystemClock;
+use staffgate::services::clock::{Clock, SystemClock};
 use staffgate::services::sheets::{self, Selection, Sheet, SheetFont, pdf};
 use staffgate::services::{Actor, ClientInfo, qr};
 use staffgate::state::AppState;
@@ -73,7 +72,7 @@ fn ms(d: Duration) -> f64 {
 fn seed(url: &str, n: usize) -> Result<(), BoxError> {
     let mut conn = MysqlConnection::establish(url)?;
     db::run_migrations(&mut conn)?;
-    let now = Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S");
+    let now = SystemClock.now_naive().format("%Y-%m-%d %H:%M:%S");
     for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
         let rows: Vec<String> = chunk
             .iter()
@@ -160,7 +159,7 @@ async fn measure(cli: &Cli, url: &str) -> Result<(), BoxError> {
 
     eprintln!("sheets_bench: layout of {n} sheets without bcrypt or the database");
     let font = SheetFont::load(&font_path)?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let synthetic: Vec<Sheet> = (0..n)
         .map(|i| Sheet {
             serial: format!("7KQ2-{i:04}"),

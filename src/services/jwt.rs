@@ -140,6 +140,7 @@ impl SigningKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::clock::{Clock, SystemClock};
 
     fn claims(now: DateTime<Utc>) -> AccessClaims {
         AccessClaims {
@@ -160,7 +161,7 @@ mod tests {
     #[test]
     fn signed_tokens_verify_until_they_expire() -> Result<(), Box<dyn std::error::Error>> {
         let key = SigningKey::generate()?;
-        let now = Utc::now();
+        let now = SystemClock.now();
         let token = key.sign(&claims(now))?;
         assert!(key.verify(&token, now).is_some());
         assert!(
@@ -173,7 +174,7 @@ mod tests {
     #[test]
     fn tokens_of_another_key_are_refused() -> Result<(), Box<dyn std::error::Error>> {
         let (a, b) = (SigningKey::generate()?, SigningKey::generate()?);
-        let now = Utc::now();
+        let now = SystemClock.now();
         let token = a.sign(&claims(now))?;
         assert!(b.verify(&token, now).is_none());
         Ok(())

@@ -10,12 +10,11 @@ use diesel::sql_types::{Bigint, Datetime};
 use reqwest::StatusCode;
 use staffgate::db::queries::archive as q;
 use staffgate::services::archive::{self, ArchiveError, Finish, Plan, RunBy, Trigger};
-use staffgate::services::clock::{Clock, ManualClock};
+use staffgate::services::clock::Clock;
 use staffgate::state::AppState;
 
-use crate::cli::{staffgate, text};
-use crate::helpers::{STAFF_ID, STAFF_PW, TestApp, TestDb, spawn_app, test_settings};
-use crate::portal::{Portal, location, spawn_portal};
+use crate::helpers::cli::{staffgate, text};
+use crate::helpers::*;
 
 /// 0..10,000 without MariaDB-only tables (works on MySQL 8 too).
 const NUMBERS: &str = "(SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d AS n FROM \
@@ -108,6 +107,17 @@ fn assert_split_at(conn: &mut MysqlConnection, cutoff: NaiveDateTime) {
     );
 }
 
+/// Every row is still there exactly once, unchanged, on the right side of the cutoff.
+fn assert_moved_intact(app: &TestApp, before: &Sum, cutoff: NaiveDateTime) {
+    let mut conn = app.db.conn();
+    assert_eq!(
+        &checksum(&mut conn),
+        before,
+        "a row was lost, duplicated or changed"
+    );
+    assert_split_at(&mut conn, cutoff);
+}
+
 fn by_cli() -> RunBy {
     RunBy {
         trigger: Trigger::Cli,
@@ -151,12 +161,7 @@ async fn a_dry_run_writes_nothing_and_a_run_moves_exactly_the_old_rows_once() {
     );
     assert_eq!(app.count("login_history"), 500);
     assert_eq!(app.count("login_history_archive"), 7_000);
-    assert_eq!(
-        checksum(&mut app.db.conn()),
-        before,
-        "a row was lost or changed"
-    );
-    assert_split_at(&mut app.db.conn(), cutoff);
+    assert_moved_intact(&app, &before, cutoff);
 
     // Recorded: the run row and the audit entry with counts and duration.
     let runs = q::recent_runs(&mut app.db.conn(), 5).unwrap();
@@ -234,12 +239,7 @@ async fn a_crash_between_batches_loses_and_duplicates_nothing() {
     );
     assert_eq!(app.count("login_history_archive"), 2_500);
     assert_eq!(app.count("login_history"), 500);
-    assert_eq!(
-        checksum(&mut app.db.conn()),
-        before,
-        "a row was lost or duplicated"
-    );
-    assert_split_at(&mut app.db.conn(), cutoff);
+    assert_moved_intact(&app, &before, cutoff);
     let statuses: Vec<String> = q::recent_runs(&mut app.db.conn(), 5)
         .unwrap()
         .into_iter()
@@ -323,11 +323,7 @@ async fn a_sign_in_goes_through_while_a_batch_holds_its_locks() {
 async fn the_schedule_runs_once_a_month_at_night_on_one_node() {
     let db = TestDb::create();
     // 2026-04-01 09:00 JST.
-    let clock = Arc::new(ManualClock::new(
-        chrono::DateTime::parse_from_rfc3339("2026-04-01T00:00:00Z")
-            .unwrap()
-            .to_utc(),
-    ));
+    let clock = test_clock();
     let state = AppState::with_pool(
         test_settings(&db),
         clock.clone() as Arc<dyn Clock>,
@@ -404,11 +400,7 @@ async fn hr_previews_runs_browses_and_exports_the_archive_in_the_portal() {
         .submit("/admin/history/archive", "/admin/history/archive/run", &[])
         .await;
     assert_eq!(location(&res), "/admin/history/archive");
-    assert!(
-        p.html("/admin/history/archive")
-            .await
-            .contains("確認のチェック")
-    );
+    assert!(p.shows("/admin/history/archive", "確認のチェック").await);
     let res = p
         .post("/admin/history/archive/run", &[("confirm", "yes")])
         .await;
@@ -444,21 +436,14 @@ async fn hr_previews_runs_browses_and_exports_the_archive_in_the_portal() {
 
     let res = p.get("/admin/history/export.csv?source=archive").await;
     assert_eq!(res.status(), StatusCode::OK);
-    let disposition = res.headers()["content-disposition"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let disposition = header(&res, "content-disposition");
     assert!(
         disposition.contains("login-history-archive-"),
         "{disposition}"
     );
     let csv = res.text().await.unwrap();
     assert_eq!(csv.lines().count(), 121, "a header and every archived row");
-    assert!(
-        p.html("/admin/audit")
-            .await
-            .contains("ログイン履歴のアーカイブ")
-    );
+    assert!(p.shows("/admin/audit", "ログイン履歴のアーカイブ").await);
 }
 
 #[tokio::test]

@@ -19,12 +19,7 @@ async fn a_correct_password_yields_tokens_that_verify_against_the_jwks() {
     assert_eq!(tokens["refreshToken"].as_str().unwrap().len(), 43);
     assert_eq!(tokens["passwordStatus"]["mustChange"], false);
 
-    let jwks: Value = app
-        .get("/.well-known/jwks.json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let jwks = app.get_json("/.well-known/jwks.json").await;
     let key = &jwks["keys"][0];
     assert_eq!(key["kty"], "OKP");
     assert_eq!(key["crv"], "Ed25519");
@@ -50,29 +45,16 @@ async fn a_correct_password_yields_tokens_that_verify_against_the_jwks() {
     // A token signed by someone else is refused.
     let mut parts: Vec<String> = jwt.split('.').map(str::to_owned).collect();
     parts[2] = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([7u8; 64]);
-    problem(app.me(&parts.join(".")).await, 401, "unauthorized").await;
-    assert!(
-        app.events(STAFF_ID)
-            .contains(&"password_login_ok".to_string())
-    );
+    unauthorized(app.me(&parts.join(".")).await).await;
+    assert!(app.has_event(STAFF_ID, "password_login_ok"));
 }
 
 #[tokio::test]
 async fn unknown_ids_and_wrong_passwords_get_the_same_answer() {
     let app = spawn_app().await;
     app.seed_staff();
-    let wrong = problem(
-        app.login(STAFF_ID, "not-my-password").await,
-        401,
-        "invalid_credentials",
-    )
-    .await;
-    let unknown = problem(
-        app.login("NOBODY9", "not-my-password").await,
-        401,
-        "invalid_credentials",
-    )
-    .await;
+    let wrong = invalid_credentials(app.login(STAFF_ID, "not-my-password").await).await;
+    let unknown = invalid_credentials(app.login("NOBODY9", "not-my-password").await).await;
     assert_eq!(wrong, unknown);
     assert_eq!(
         wrong["detail"],
@@ -86,15 +68,13 @@ async fn five_failures_lock_the_account_for_thirty_minutes() {
     let app = spawn_app().await;
     app.seed_staff();
     for i in 0..5 {
-        problem(
+        invalid_credentials(
             app.login_from(&format!("198.51.100.{i}"), STAFF_ID, "wrong")
                 .await,
-            401,
-            "invalid_credentials",
         )
         .await;
     }
-    let locked = problem(app.login(STAFF_ID, STAFF_PW).await, 423, "account_locked").await;
+    let locked = account_locked(app.login(STAFF_ID, STAFF_PW).await).await;
     assert_eq!(locked["lockedUntil"], "2026-04-01T00:30:00Z");
     assert!(
         locked["detail"]
@@ -103,10 +83,10 @@ async fn five_failures_lock_the_account_for_thirty_minutes() {
             .contains("2026-04-01 09:30"),
         "shown in JST: {locked}"
     );
-    assert!(app.events(STAFF_ID).contains(&"locked".to_string()));
+    assert!(app.has_event(STAFF_ID, "locked"));
 
     app.clock.advance(Duration::minutes(29));
-    problem(app.login(STAFF_ID, STAFF_PW).await, 423, "account_locked").await;
+    account_locked(app.login(STAFF_ID, STAFF_PW).await).await;
     app.clock.advance(Duration::minutes(2));
     assert_eq!(app.login(STAFF_ID, STAFF_PW).await.status(), StatusCode::OK);
     assert_eq!(app.employee(STAFF_ID).failed_login_count, 0);
@@ -121,12 +101,7 @@ async fn a_lock_that_ran_out_starts_counting_from_zero() {
             .await;
     }
     app.clock.advance(Duration::minutes(31));
-    problem(
-        app.login_from("198.51.100.77", STAFF_ID, "wrong").await,
-        401,
-        "invalid_credentials",
-    )
-    .await;
+    invalid_credentials(app.login_from("198.51.100.77", STAFF_ID, "wrong").await).await;
     assert_eq!(app.employee(STAFF_ID).failed_login_count, 1);
     assert_eq!(app.employee(STAFF_ID).locked_until, None);
 }
@@ -135,63 +110,32 @@ async fn a_lock_that_ran_out_starts_counting_from_zero() {
 async fn the_rate_limit_is_per_id_and_address_with_retry_after() {
     let app = spawn_app().await;
     for _ in 0..5 {
-        problem(
-            app.login_from("192.0.2.1", "GHOST1", "guess").await,
-            401,
-            "invalid_credentials",
-        )
-        .await;
+        invalid_credentials(app.login_from("192.0.2.1", "GHOST1", "guess").await).await;
     }
     let res = app.login_from("192.0.2.1", "GHOST1", "guess").await;
-    let retry: i64 = res.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry: i64 = header(&res, "retry-after").parse().unwrap();
     assert!((1..=901).contains(&retry), "Retry-After {retry}");
-    let body = problem(res, 429, "rate_limited").await;
+    let body = rate_limited(res).await;
     assert_eq!(body["retryAfter"], retry);
     // Another address (another ward behind another NAT) is not affected.
-    problem(
-        app.login_from("192.0.2.2", "GHOST1", "guess").await,
-        401,
-        "invalid_credentials",
-    )
-    .await;
+    invalid_credentials(app.login_from("192.0.2.2", "GHOST1", "guess").await).await;
     // The window slides: after 15 minutes the address may try again.
     app.clock.advance(Duration::minutes(16));
-    problem(
-        app.login_from("192.0.2.1", "GHOST1", "guess").await,
-        401,
-        "invalid_credentials",
-    )
-    .await;
+    invalid_credentials(app.login_from("192.0.2.1", "GHOST1", "guess").await).await;
 }
 
 #[tokio::test]
 async fn one_address_has_a_ceiling_across_all_ids() {
     let app = spawn_app_configured(|s| s.limits.ip_failures = 8).await;
     for i in 0..8 {
-        problem(
+        invalid_credentials(
             app.login_from("192.0.2.9", &format!("GHOST{i}"), "guess")
                 .await,
-            401,
-            "invalid_credentials",
         )
         .await;
     }
-    problem(
-        app.login_from("192.0.2.9", "GHOST99", "guess").await,
-        429,
-        "rate_limited",
-    )
-    .await;
-    problem(
-        app.login_from("192.0.2.10", "GHOST99", "guess").await,
-        401,
-        "invalid_credentials",
-    )
-    .await;
+    rate_limited(app.login_from("192.0.2.9", "GHOST99", "guess").await).await;
+    invalid_credentials(app.login_from("192.0.2.10", "GHOST99", "guess").await).await;
 }
 
 #[tokio::test]
@@ -202,12 +146,7 @@ async fn successful_sign_ins_never_count_against_anyone() {
         assert_eq!(app.login(STAFF_ID, STAFF_PW).await.status(), StatusCode::OK);
     }
     for _ in 0..4 {
-        problem(
-            app.login(STAFF_ID, "wrong").await,
-            401,
-            "invalid_credentials",
-        )
-        .await;
+        invalid_credentials(app.login(STAFF_ID, "wrong").await).await;
     }
     assert_eq!(app.login(STAFF_ID, STAFF_PW).await.status(), StatusCode::OK);
     assert_eq!(
@@ -247,12 +186,7 @@ async fn suspended_accounts_cannot_sign_in() {
         ..Seed::default()
     });
     problem(app.login(STAFF_ID, STAFF_PW).await, 403, "account_disabled").await;
-    problem(
-        app.login(STAFF_ID, "wrong").await,
-        401,
-        "invalid_credentials",
-    )
-    .await;
+    invalid_credentials(app.login(STAFF_ID, "wrong").await).await;
 }
 
 #[tokio::test]
@@ -263,34 +197,22 @@ async fn an_account_without_a_password_cannot_sign_in_with_one() {
         must_change: true,
         ..Seed::default()
     });
-    problem(app.login(STAFF_ID, "").await, 400, "validation").await;
-    problem(
-        app.login(STAFF_ID, "anything-at-all").await,
-        401,
-        "invalid_credentials",
-    )
-    .await;
+    invalid_input(app.login(STAFF_ID, "").await).await;
+    invalid_credentials(app.login(STAFF_ID, "anything-at-all").await).await;
 }
 
 #[tokio::test]
 async fn without_a_trusted_proxy_forwarded_addresses_are_ignored() {
     let app = spawn_app_configured(|s| s.trust_proxy_headers = false).await;
     for i in 0..5 {
-        problem(
+        invalid_credentials(
             app.login_from(&format!("10.9.9.{i}"), "GHOST1", "guess")
                 .await,
-            401,
-            "invalid_credentials",
         )
         .await;
     }
     // Rotating X-Forwarded-For does not make a new client: the peer address is what counts.
-    problem(
-        app.login_from("10.9.9.200", "GHOST1", "guess").await,
-        429,
-        "rate_limited",
-    )
-    .await;
+    rate_limited(app.login_from("10.9.9.200", "GHOST1", "guess").await).await;
 }
 
 #[tokio::test]
@@ -306,13 +228,11 @@ async fn only_the_last_forwarded_hop_counts_behind_a_proxy() {
             .send()
             .await
             .unwrap();
-        problem(res, 401, "invalid_credentials").await;
+        invalid_credentials(res).await;
     }
-    problem(
+    rate_limited(
         app.login_from("10.0.0.99, 192.0.2.33", "GHOST2", "guess")
             .await,
-        429,
-        "rate_limited",
     )
     .await;
 }

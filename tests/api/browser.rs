@@ -1,328 +1,12 @@
-//! Browser tests in headless Chromium, driven through chromedriver with fantoccini.
-//!
-//! `Browser` is the shared harness: each instance runs its own chromedriver (in its own process
-//! group, so the browser goes with it) and a fresh Chromium profile in a temporary directory.
-//! Binaries default to Debian's /usr/bin/chromium and /usr/bin/chromedriver; CHROMIUM_BIN and
-//! CHROMEDRIVER_BIN override them.
+//! In headless Chromium: staff set their password from the QR link (/welcome), and HR signs
+//! in to the portal, issues a QR code and unlocks an account.
 
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
-
-use fantoccini::elements::Element;
-use fantoccini::error::CmdError;
-use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::helpers::browser::{Browser, PHONE};
+use crate::helpers::qr::decode_qr_data_url;
 use crate::helpers::*;
-
-const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
-const DEFAULT_CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-/// How long a wait for the page may take before the test fails.
-const WAIT: Duration = Duration::from_secs(20);
-const DRIVER_START: Duration = Duration::from_secs(15);
-/// The viewport of a common phone (CSS pixels).
-pub(crate) const PHONE: (u32, u32) = (390, 844);
-
-const SETUP_HINT: &str = "run scripts/test.sh, which installs Chromium and chromedriver \
-     (or `STAFFGATE_EXTRA_PACKAGES=\"chromium chromium-driver\" scripts/setup-host.sh`), \
-     or point CHROMIUM_BIN / CHROMEDRIVER_BIN at existing binaries";
-
-fn binary(var: &str, default: &str, what: &str) -> PathBuf {
-    let path = std::env::var_os(var)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(default));
-    assert!(
-        path.is_file(),
-        "{what} not found at {} ({var}); {SETUP_HINT}",
-        path.display()
-    );
-    path
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free local port")
-}
-
-/// A scratch directory for one browser: its profile and the chromedriver log.
-fn scratch_dir() -> PathBuf {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let mut rnd = [0u8; 4];
-    getrandom::fill(&mut rnd).expect("random");
-    let dir = std::env::temp_dir().join(format!(
-        "staffgate-browser-{}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst),
-        hex::encode(rnd)
-    ));
-    std::fs::create_dir_all(dir.join("profile")).expect("create the browser scratch directory");
-    dir
-}
-
-/// A running chromedriver. Dropping it kills its whole process group (chromedriver and every
-/// Chromium process it started) and removes the scratch directory.
-struct Driver {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Driver {
-    async fn start(chromedriver: &Path, dir: PathBuf) -> Driver {
-        let log_path = dir.join("chromedriver.log");
-        let mut last_error = String::new();
-        for _ in 0..3 {
-            let port = free_port();
-            let log = std::fs::File::create(&log_path).expect("chromedriver log file");
-            let child = Command::new(chromedriver)
-                .arg(format!("--port={port}"))
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("log handle"))
-                .stderr(log)
-                .process_group(0)
-                .spawn()
-                .unwrap_or_else(|e| {
-                    panic!("cannot start {}: {e}; {SETUP_HINT}", chromedriver.display())
-                });
-            let mut driver = Driver {
-                child,
-                port,
-                dir: dir.clone(),
-            };
-            match driver.wait_until_ready().await {
-                Ok(()) => return driver,
-                Err(e) => {
-                    last_error = format!(
-                        "{e}\n--- chromedriver log ---\n{}",
-                        std::fs::read_to_string(&log_path).unwrap_or_default()
-                    );
-                    driver.stop();
-                }
-            }
-        }
-        panic!("chromedriver did not start: {last_error}");
-    }
-
-    async fn wait_until_ready(&mut self) -> Result<(), String> {
-        let status_url = format!("{}/status", self.url());
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + DRIVER_START;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("chromedriver exited early ({status})"));
-            }
-            if let Ok(res) = http.get(&status_url).send().await
-                && let Ok(body) = res.json::<Value>().await
-                && body["value"]["ready"] == true
-            {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(format!("no answer on {status_url} after {DRIVER_START:?}"));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn stop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        self.stop();
-        // Chromium's last writes may still be landing; a second try catches them.
-        if std::fs::remove_dir_all(&self.dir).is_err() {
-            std::thread::sleep(Duration::from_millis(200));
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-/// Headless Chromium with a phone-sized window and a fresh profile.
-pub(crate) struct Browser {
-    client: Client,
-    _driver: Driver,
-}
-
-impl Browser {
-    /// A Japanese phone, like most of the hospital's staff carry.
-    pub(crate) async fn start() -> Browser {
-        Self::start_in("ja-JP").await
-    }
-
-    /// A browser whose UI language (and so `navigator.language`) is `lang`, e.g. "en-US".
-    pub(crate) async fn start_in(lang: &str) -> Browser {
-        let chromedriver = binary("CHROMEDRIVER_BIN", DEFAULT_CHROMEDRIVER, "chromedriver");
-        let chromium = binary("CHROMIUM_BIN", DEFAULT_CHROMIUM, "Chromium");
-        let _ = rustls::crypto::ring::default_provider().install_default();
-
-        let dir = scratch_dir();
-        let profile = dir.join("profile");
-        let driver = Driver::start(&chromedriver, dir).await;
-
-        let (width, height) = PHONE;
-        let mut caps = fantoccini::wd::Capabilities::new();
-        caps.insert("browserName".into(), json!("chrome"));
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": chromium,
-                "args": [
-                    "--headless=new",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-dev-shm-usage",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                    format!("--window-size={width},{height}"),
-                    format!("--user-data-dir={}", profile.display()),
-                    format!("--lang={lang}"),
-                ],
-                "prefs": {
-                    "intl.accept_languages": lang,
-                    "credentials_enable_service": false,
-                    "profile.password_manager_enabled": false,
-                },
-            }),
-        );
-        let client = ClientBuilder::rustls()
-            .expect("rustls connector")
-            .capabilities(caps)
-            .connect(&driver.url())
-            .await
-            .unwrap_or_else(|e| panic!("cannot open a Chromium session: {e}; {SETUP_HINT}"));
-        let browser = Browser {
-            client,
-            _driver: driver,
-        };
-        // Headless Chromium starts at least 500 px wide whatever --window-size says;
-        // resizing afterwards gives the real phone width.
-        browser.resize(width, height).await;
-        browser
-    }
-
-    /// Ends the WebDriver session (Chromium quits), then stops chromedriver.
-    pub(crate) async fn close(self) {
-        let Browser { client, _driver } = self;
-        let _ = client.close().await;
-    }
-
-    pub(crate) fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub(crate) async fn resize(&self, width: u32, height: u32) {
-        self.client
-            .set_window_size(width, height)
-            .await
-            .expect("resize the window");
-    }
-
-    pub(crate) async fn goto(&self, url: &str) {
-        self.client
-            .goto(url)
-            .await
-            .unwrap_or_else(|e| panic!("open {url}: {e}"));
-    }
-
-    pub(crate) async fn current_url(&self) -> String {
-        self.client
-            .current_url()
-            .await
-            .expect("current URL")
-            .to_string()
-    }
-
-    /// Waits until an element matches `css`; on timeout the failure shows what the page shows.
-    pub(crate) async fn wait_for(&self, css: &str) -> Element {
-        match self
-            .client
-            .wait()
-            .at_most(WAIT)
-            .every(Duration::from_millis(50))
-            .for_element(Locator::Css(css))
-            .await
-        {
-            Ok(element) => element,
-            Err(CmdError::WaitTimeout) => {
-                let page = self
-                    .js(
-                        "return `data-state=${document.body && document.body.dataset.state}\\n` \
-                         + (document.body ? document.body.innerText : '')",
-                    )
-                    .await;
-                panic!(
-                    "nothing matched `{css}` within {WAIT:?}; the page shows:\n{}",
-                    page.as_str().unwrap_or_default()
-                )
-            }
-            Err(e) => panic!("waiting for `{css}`: {e}"),
-        }
-    }
-
-    pub(crate) async fn find(&self, css: &str) -> Element {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("find `{css}`: {e}"))
-    }
-
-    pub(crate) async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.expect("element text")
-    }
-
-    pub(crate) async fn attr(&self, css: &str, name: &str) -> Option<String> {
-        self.find(css)
-            .await
-            .attr(name)
-            .await
-            .expect("element attribute")
-    }
-
-    /// Replaces the value of an input, typing it key by key like a person would.
-    pub(crate) async fn fill(&self, css: &str, text: &str) {
-        let input = self.find(css).await;
-        input.clear().await.expect("clear the input");
-        input.send_keys(text).await.expect("type into the input");
-    }
-
-    pub(crate) async fn click(&self, css: &str) {
-        self.find(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click `{css}`: {e}"));
-    }
-
-    pub(crate) async fn js(&self, script: &str) -> Value {
-        self.client
-            .execute(script, Vec::new())
-            .await
-            .unwrap_or_else(|e| panic!("script failed: {e}"))
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // The staff QR landing page (/welcome)
@@ -366,22 +50,10 @@ async fn submit_enabled(browser: &Browser) -> bool {
         .expect("submit state")
 }
 
-/// An employee without a password and an admin-issued QR token for them.
-async fn staff_with_token(app: &TestApp) -> (String, String) {
-    app.seed(Seed {
-        password: None,
-        must_change: true,
-        ..Seed::default()
-    });
-    let admin = app.admin_token().await;
-    let token = app.issue_token(&admin, STAFF_ID).await;
-    (admin, token)
-}
-
 #[tokio::test]
 async fn staff_member_sets_a_password_from_the_qr_link_and_signs_in_with_it() {
     let app = spawn_app().await;
-    let (_, token) = staff_with_token(&app).await;
+    let (_, token) = app.new_employee_with_qr().await;
     let browser = Browser::start().await;
 
     browser.goto(&welcome_link(&app, &token)).await;
@@ -498,7 +170,7 @@ async fn staff_member_sets_a_password_from_the_qr_link_and_signs_in_with_it() {
 #[tokio::test]
 async fn used_and_replaced_links_explain_what_happened() {
     let app = spawn_app().await;
-    let (admin, first) = staff_with_token(&app).await;
+    let (admin, first) = app.new_employee_with_qr().await;
     let second = app.issue_token(&admin, STAFF_ID).await;
     let browser = Browser::start().await;
 
@@ -527,20 +199,8 @@ async fn used_and_replaced_links_explain_what_happened() {
 #[tokio::test]
 async fn an_expired_link_asks_for_a_new_sheet() {
     let app = spawn_app().await;
-    app.seed(Seed {
-        password: None,
-        must_change: true,
-        ..Seed::default()
-    });
-    let admin = app.admin_token().await;
-    let res: Value = app
-        .issue(&admin, STAFF_ID, json!({ "validityHours": 1 }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let token = res["token"].as_str().unwrap().to_owned();
-    app.clock.advance(chrono::Duration::minutes(61));
+    let admin = app.admin_with_new_employee().await;
+    let token = app.expired_qr_token(&admin, STAFF_ID).await;
     let browser = Browser::start().await;
 
     browser.goto(&welcome_link(&app, &token)).await;
@@ -578,101 +238,25 @@ async fn english_phones_get_english_and_a_missing_token_is_explained() {
     browser.close().await;
 }
 
-#[tokio::test]
-async fn the_welcome_page_follows_the_content_security_policy() {
-    let app = spawn_app().await;
-    let res = app.get("/welcome").await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let csp = res
-        .headers()
-        .get("content-security-policy")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    assert!(csp.contains("script-src 'self'"), "{csp}");
-    let html = res.text().await.unwrap();
-    assert!(html.contains("<html lang=\"ja\">"));
-    assert!(html.contains("<meta name=\"referrer\" content=\"no-referrer\">"));
-    assert!(html.contains("<link rel=\"manifest\" href=\"/static/manifest.webmanifest\">"));
-    assert!(!html.contains(" style="), "no inline style attributes");
-    assert!(!html.contains("<style"), "no inline style elements");
-    assert_eq!(
-        html.matches("<script").count(),
-        html.matches("<script src=\"/static/").count(),
-        "every script is a file of ours"
-    );
-
-    let manifest: Value = app
-        .get("/static/manifest.webmanifest")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(manifest["name"], "staffgate 職員サインイン");
-    assert_eq!(manifest["start_url"], "/welcome");
-    assert_eq!(manifest["display"], "standalone");
-    assert_eq!(manifest["icons"][0]["src"], "/static/img/icon.svg");
-    assert_eq!(manifest["icons"][0]["sizes"], "any");
-    for path in [
-        "/static/js/welcome.js",
-        "/static/css/staff.css",
-        "/static/img/icon.svg",
-    ] {
-        let res = app.get(path).await;
-        assert_eq!(res.status(), StatusCode::OK, "{path}");
-        assert!(!res.bytes().await.unwrap().is_empty(), "{path} is empty");
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // The HR portal
 // ---------------------------------------------------------------------------------------
 
-/// Decodes the QR code in a `data:image/png;base64,...` URL.
-fn decode_qr_data_url(data_url: &str) -> String {
-    use base64::Engine;
-    let b64 = data_url
-        .strip_prefix("data:image/png;base64,")
-        .expect("a PNG data URL");
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .unwrap();
-    let img = image::load_from_memory(&png).unwrap().to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(img);
-    let grids = prepared.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code on the page");
-    grids[0].decode().unwrap().1
-}
-
 #[tokio::test]
 async fn an_admin_signs_in_finds_an_employee_issues_a_qr_and_unlocks_an_account() {
-    let app = crate::portal::spawn_portal().await;
+    let app = spawn_portal().await;
     app.seed_admin();
-    app.seed(Seed {
-        code: STAFF_ID,
-        password: None,
-        must_change: true,
-        ..Seed::default()
-    });
+    app.seed_staff_without_password();
     app.seed(Seed {
         code: "N0002",
         name: "病棟 次郎",
         ..Seed::default()
     });
-    for _ in 0..5 {
-        app.login("N0002", "not-the-password").await;
-    }
-    assert_eq!(app.login("N0002", STAFF_PW).await.status().as_u16(), 423);
+    app.lock_out("N0002", STAFF_PW).await;
 
     let browser = Browser::start().await;
-    browser.resize(1280, 900).await;
-    browser.goto(&app.url("/admin/employees")).await;
     // Not signed in: the sign-in page, which brings the admin back where they were going.
-    browser.wait_for("#employee_id").await;
-    browser.fill("#employee_id", ADMIN_ID).await;
-    browser.fill("#password", ADMIN_PW).await;
-    browser.click("form button[type=submit]").await;
-    browser.wait_for("#employees").await;
+    browser.admin_signs_in_at(&app, "/admin/employees").await;
     assert!(browser.current_url().await.ends_with("/admin/employees"));
 
     // Find the employee by name and open their page.

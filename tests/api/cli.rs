@@ -1,45 +1,11 @@
 //! The staffgate binary itself: check, import-employees, issue-token, unlock, create-admin.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
 use reqwest::StatusCode;
 
+use crate::helpers::cli::{staffgate, text};
 use crate::helpers::*;
-
-pub fn staffgate(db_url: &str, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_staffgate"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("LANG", "ja_JP.UTF-8")
-        .env("DATABASE_URL", db_url)
-        .env("STAFFGATE_PUBLIC_URL", "https://staffgate.test")
-        .env("RUST_LOG", "error")
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
-}
-
-pub fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 #[test]
 fn check_in_production_lists_every_problem_and_exits_1() {
@@ -133,7 +99,7 @@ async fn import_issue_token_and_unlock_from_the_command_line() {
     for _ in 0..5 {
         app.login_from("203.0.113.5", ADMIN_ID, "wrong").await;
     }
-    problem(app.login(ADMIN_ID, ADMIN_PW).await, 423, "account_locked").await;
+    account_locked(app.login(ADMIN_ID, ADMIN_PW).await).await;
     let out = staffgate(
         &url,
         &["unlock", ADMIN_ID, "--reason", "電話で本人確認"],

@@ -9,27 +9,12 @@ use crate::helpers::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_parallel_redemptions_of_one_token_succeed_exactly_once() {
     let app = spawn_app().await;
-    app.seed_staff();
-    let admin = app.admin_token().await;
+    let admin = app.admin_with_staff().await;
     let token = app.issue_token(&admin, STAFF_ID).await;
     let results = join_all((0..50).map(|_| app.verify(&token))).await;
-    let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 410).count(),
-        49,
-        "{statuses:?}"
-    );
-    let used = app
-        .events(STAFF_ID)
-        .iter()
-        .filter(|e| *e == "token_used")
-        .count();
-    assert_eq!(used, 1);
+    let statuses = statuses_of(&results);
+    assert_statuses(&statuses, &[(200, 1), (410, 49)]);
+    assert_eq!(app.event_count(STAFF_ID, "token_used"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -37,108 +22,57 @@ async fn twenty_parallel_wrong_passwords_from_one_address_admit_exactly_five() {
     let app = spawn_app().await;
     app.seed_staff();
     let results = join_all((0..20).map(|_| app.login(STAFF_ID, "wrong-password"))).await;
-    let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 401).count(),
-        5,
-        "{statuses:?}"
-    );
+    let statuses = statuses_of(&results);
+    assert_eq!(tally(&statuses, 401), 5, "{statuses:?}");
     assert!(
         statuses.iter().all(|s| [401, 423, 429].contains(s)),
         "{statuses:?}"
     );
-    let emp = app.employee(STAFF_ID);
-    assert_eq!(emp.failed_login_count, 5);
-    assert!(emp.locked_until.is_some());
-    problem(app.login(STAFF_ID, STAFF_PW).await, 423, "account_locked").await;
+    assert_locked_after_five_failures(&app);
+    account_locked(app.login(STAFF_ID, STAFF_PW).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_parallel_wrong_passwords_from_many_addresses_get_exactly_five_checks() {
     let app = spawn_app().await;
     app.seed_staff();
-    let results = join_all((0..20).map(|i| {
-        let ip = format!("198.51.100.{}", i + 1);
-        let app = &app;
-        async move { app.login_from(&ip, STAFF_ID, "wrong-password").await }
-    }))
-    .await;
-    let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+    let statuses = twenty_wrong_passwords_at_once(&[&app], "198.51.100").await;
     // Failures are reserved before bcrypt runs, so the addresses together get exactly the
     // threshold of password checks; everything after meets the lock.
+    assert_five_checked_fifteen_locked(&statuses);
+    assert_locked_after_five_failures(&app);
     assert_eq!(
-        statuses.iter().filter(|s| **s == 401).count(),
-        5,
-        "{statuses:?}"
+        app.event_count(STAFF_ID, "locked"),
+        1,
+        "the lock is recorded once"
     );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 423).count(),
-        15,
-        "{statuses:?}"
-    );
-    let emp = app.employee(STAFF_ID);
-    assert_eq!(emp.failed_login_count, 5);
-    assert!(emp.locked_until.is_some());
-    let locked_events = app
-        .events(STAFF_ID)
-        .iter()
-        .filter(|e| *e == "locked")
-        .count();
-    assert_eq!(locked_events, 1, "the lock is recorded once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_on_one_database_share_the_lockout_and_the_rate_limit() {
     let a = spawn_app().await;
-    let b = spawn_app_with(a.db.clone(), a.clock.clone(), |_| {}).await;
+    let b = a.another_node(|_| {}).await;
     a.seed_staff();
 
     // Lockout: failures alternate between the nodes.
     for i in 0..5 {
         let node = if i % 2 == 0 { &a } else { &b };
-        problem(
+        invalid_credentials(
             node.login_from(&format!("203.0.113.{i}"), STAFF_ID, "wrong")
                 .await,
-            401,
-            "invalid_credentials",
         )
         .await;
     }
-    problem(
-        b.login_from("203.0.113.99", STAFF_ID, STAFF_PW).await,
-        423,
-        "account_locked",
-    )
-    .await;
-    problem(
-        a.login_from("203.0.113.98", STAFF_ID, STAFF_PW).await,
-        423,
-        "account_locked",
-    )
-    .await;
+    account_locked(b.login_from("203.0.113.99", STAFF_ID, STAFF_PW).await).await;
+    account_locked(a.login_from("203.0.113.98", STAFF_ID, STAFF_PW).await).await;
 
     // Rate limit per (ID, address): unknown ID, so no lock gets in the way.
     for i in 0..5 {
         let node = if i % 2 == 0 { &a } else { &b };
-        problem(
-            node.login_from("192.0.2.50", "GHOST1", "guess").await,
-            401,
-            "invalid_credentials",
-        )
-        .await;
+        invalid_credentials(node.login_from("192.0.2.50", "GHOST1", "guess").await).await;
     }
-    problem(
-        b.login_from("192.0.2.50", "GHOST1", "guess").await,
-        429,
-        "rate_limited",
-    )
-    .await;
-    problem(
-        a.login_from("192.0.2.50", "GHOST1", "guess").await,
-        429,
-        "rate_limited",
-    )
-    .await;
+    rate_limited(b.login_from("192.0.2.50", "GHOST1", "guess").await).await;
+    rate_limited(a.login_from("192.0.2.50", "GHOST1", "guess").await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -146,9 +80,8 @@ async fn parallel_refreshes_of_one_token_yield_one_rotation() {
     let app = spawn_app().await;
     app.seed_staff();
     let tokens = app.tokens(STAFF_ID, STAFF_PW).await;
-    let refresh = tokens["refreshToken"].as_str().unwrap().to_owned();
-    let body = json!({ "refreshToken": refresh });
-    let results = join_all((0..10).map(|_| app.post("/api/v2/auth/refresh", &body, None))).await;
+    let refresh = json!(tokens["refreshToken"].as_str().unwrap());
+    let results = join_all((0..10).map(|_| app.refresh(&refresh))).await;
     let ok = results
         .iter()
         .filter(|r| r.status() == StatusCode::OK)
@@ -159,14 +92,8 @@ async fn parallel_refreshes_of_one_token_yield_one_rotation() {
         .find(|r| r.status() == StatusCode::OK)
         .unwrap();
     let new_refresh: Value = new_refresh.json().await.unwrap();
-    let again = app
-        .post(
-            "/api/v2/auth/refresh",
-            &json!({ "refreshToken": new_refresh["refreshToken"] }),
-            None,
-        )
-        .await;
-    problem(again, 401, "token_invalid").await;
+    let again = app.refresh(&new_refresh["refreshToken"]).await;
+    token_invalid(again).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -178,34 +105,16 @@ async fn parallel_password_spraying_from_one_address_stops_at_the_ceiling() {
         async move { app.login_from("192.0.2.77", &id, "Winter2026!").await }
     }))
     .await;
-    let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 401).count(),
-        10,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 429).count(),
-        20,
-        "{statuses:?}"
-    );
+    let statuses = statuses_of(&results);
+    assert_statuses(&statuses, &[(401, 10), (429, 20)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_guesses_on_an_unknown_id_are_limited_like_a_real_one() {
     let app = spawn_app().await;
     let results = join_all((0..20).map(|_| app.login_from("192.0.2.78", "GHOST7", "guess"))).await;
-    let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 401).count(),
-        5,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 429).count(),
-        15,
-        "{statuses:?}"
-    );
+    let statuses = statuses_of(&results);
+    assert_statuses(&statuses, &[(401, 5), (429, 15)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -219,32 +128,20 @@ async fn one_setup_session_sets_the_password_once_under_parallel_requests() {
         async move { app.change_password(&setup, &body).await }
     }))
     .await;
-    let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
+    let statuses = statuses_of(&results);
+    assert_eq!(tally(&statuses, 200), 1, "{statuses:?}");
     assert!(
         statuses.iter().all(|s| [200, 401].contains(s)),
         "{statuses:?}"
     );
-    let changed = app
-        .events(STAFF_ID)
-        .iter()
-        .filter(|e| *e == "password_changed")
-        .count();
-    assert_eq!(changed, 1);
+    assert_eq!(app.event_count(STAFF_ID, "password_changed"), 1);
 }
 
 /// Two nodes on one database with a bcrypt cost high enough that checks really overlap.
 async fn two_nodes() -> (TestApp, TestApp) {
     let a = spawn_app_configured(|s| s.bcrypt_cost = 8).await;
-    let b = spawn_app_with(a.db.clone(), a.clock.clone(), |s| s.bcrypt_cost = 8).await;
-    a.seed(Seed {
-        password: Some(STAFF_PW),
-        ..Seed::default()
-    });
+    let b = a.another_node(|s| s.bcrypt_cost = 8).await;
+    a.seed_staff();
     (a, b)
 }
 
@@ -254,6 +151,40 @@ fn event_count(events: &[String], name: &str) -> usize {
 
 fn tally(statuses: &[u16], status: u16) -> usize {
     statuses.iter().filter(|s| **s == status).count()
+}
+
+fn statuses_of(results: &[reqwest::Response]) -> Vec<u16> {
+    results.iter().map(|r| r.status().as_u16()).collect()
+}
+
+/// Twenty wrong passwords for STAFF_ID at once, each from its own address in `subnet`,
+/// taking turns over `nodes`: their statuses.
+async fn twenty_wrong_passwords_at_once(nodes: &[&TestApp], subnet: &str) -> Vec<u16> {
+    let results = join_all((0..20).map(|i| {
+        let node = nodes[i % nodes.len()];
+        let ip = format!("{subnet}.{}", i + 1);
+        async move { node.login_from(&ip, STAFF_ID, "wrong-password").await }
+    }))
+    .await;
+    statuses_of(&results)
+}
+
+/// Exactly the threshold of five passwords was checked; the other fifteen met the lock.
+fn assert_five_checked_fifteen_locked(statuses: &[u16]) {
+    assert_statuses(statuses, &[(401, 5), (423, 15)]);
+}
+
+/// How many requests got each status, e.g. `&[(401, 5), (429, 15)]`.
+fn assert_statuses(statuses: &[u16], expected: &[(u16, usize)]) {
+    for (status, n) in expected {
+        assert_eq!(tally(statuses, *status), *n, "{status}: {statuses:?}");
+    }
+}
+
+fn assert_locked_after_five_failures(app: &TestApp) {
+    let emp = app.employee(STAFF_ID);
+    assert_eq!(emp.failed_login_count, 5);
+    assert!(emp.locked_until.is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -271,7 +202,7 @@ async fn twenty_parallel_correct_sign_ins_over_two_nodes_all_succeed() {
         async move { node.login_from(&ip, STAFF_ID, STAFF_PW).await }
     }))
     .await;
-    let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+    let statuses = statuses_of(&results);
     assert_eq!(tally(&statuses, 200), 20, "{statuses:?}");
     let emp = a.employee(STAFF_ID);
     assert_eq!(emp.failed_login_count, 0);
@@ -295,20 +226,11 @@ async fn twenty_parallel_correct_sign_ins_over_two_nodes_all_succeed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_parallel_wrong_passwords_over_two_nodes_get_exactly_five_checks() {
     let (a, b) = two_nodes().await;
-    let results = join_all((0..20).map(|i| {
-        let node = if i % 2 == 0 { &a } else { &b };
-        let ip = format!("203.0.113.{}", i + 1);
-        async move { node.login_from(&ip, STAFF_ID, "wrong-password").await }
-    }))
-    .await;
-    let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+    let statuses = twenty_wrong_passwords_at_once(&[&a, &b], "203.0.113").await;
     // Five checks in flight at most; once five wrong passwords have settled the lock holds
     // and everything still waiting meets it without any hashing.
-    assert_eq!(tally(&statuses, 401), 5, "{statuses:?}");
-    assert_eq!(tally(&statuses, 423), 15, "{statuses:?}");
-    let emp = a.employee(STAFF_ID);
-    assert_eq!(emp.failed_login_count, 5);
-    assert!(emp.locked_until.is_some());
+    assert_five_checked_fifteen_locked(&statuses);
+    assert_locked_after_five_failures(&a);
     let events = a.events(STAFF_ID);
     assert_eq!(
         event_count(&events, "password_login_failed"),
@@ -321,7 +243,7 @@ async fn twenty_parallel_wrong_passwords_over_two_nodes_get_exactly_five_checks(
         15,
         "{events:?}"
     );
-    problem(a.login(STAFF_ID, STAFF_PW).await, 423, "account_locked").await;
+    account_locked(a.login(STAFF_ID, STAFF_PW).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -389,7 +311,7 @@ async fn ten_right_and_ten_wrong_in_parallel_refuse_a_right_one_only_after_a_set
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn six_admins_issuing_120_tokens_over_two_nodes_see_no_server_error() {
     let a = spawn_app().await;
-    let b = spawn_app_with(a.db.clone(), a.clock.clone(), |_| {}).await;
+    let b = a.another_node(|_| {}).await;
     let staff = ["N0001", "N0002", "N0003"];
     for code in staff {
         a.seed(Seed {
@@ -403,22 +325,16 @@ async fn six_admins_issuing_120_tokens_over_two_nodes_see_no_server_error() {
         let code = format!("HR000{k}");
         a.seed(Seed {
             code: &code,
-            permission: 9.0,
-            password: Some(ADMIN_PW),
-            ..Seed::default()
+            ..Seed::admin()
         });
         let node = if k % 2 == 0 { &a } else { &b };
-        let t = node.tokens(&code, ADMIN_PW).await["accessToken"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        admins.push(t);
+        admins.push(node.access_token(&code, ADMIN_PW).await);
     }
     let results = join_all((0..120).map(|i| {
         let node = if i % 2 == 0 { &a } else { &b };
         let admin = admins[i % 6].clone();
         let code = staff[i % 3];
-        async move { node.issue(&admin, code, json!({})).await.status().as_u16() }
+        async move { node.issue(&admin, code).await.status().as_u16() }
     }))
     .await;
     assert_eq!(tally(&results, 201), 120, "{results:?}");
@@ -508,7 +424,7 @@ async fn a_request_chosen_as_deadlock_victim_is_run_again_and_succeeds() {
         std::thread::sleep(std::time::Duration::from_millis(200));
         rival.batch_execute("ROLLBACK").unwrap();
     });
-    let (res, rival_done) = tokio::join!(app.issue(&admin, STAFF_ID, json!({})), rival_thread);
+    let (res, rival_done) = tokio::join!(app.issue(&admin, STAFF_ID), rival_thread);
     rival_done.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(open_tokens(&app, staff), 1);
@@ -568,7 +484,7 @@ async fn checks_that_never_settled_count_as_failures_once_stale() {
         5,
         chrono::Duration::seconds(90),
     );
-    problem(app.login(STAFF_ID, STAFF_PW).await, 423, "account_locked").await;
+    account_locked(app.login(STAFF_ID, STAFF_PW).await).await;
     assert_eq!(app.employee(STAFF_ID).failed_login_count, 5);
 
     // Four stale ones leave exactly one check before the lock.
@@ -581,11 +497,6 @@ async fn checks_that_never_settled_count_as_failures_once_stale() {
         4,
         chrono::Duration::seconds(90),
     );
-    problem(
-        other.login(STAFF_ID, "wrong").await,
-        401,
-        "invalid_credentials",
-    )
-    .await;
-    problem(other.login(STAFF_ID, STAFF_PW).await, 423, "account_locked").await;
+    invalid_credentials(other.login(STAFF_ID, "wrong").await).await;
+    account_locked(other.login(STAFF_ID, STAFF_PW).await).await;
 }

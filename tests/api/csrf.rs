@@ -3,8 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{STAFF_ID, Seed, TestApp};
-use crate::portal::{Portal, csrf_in, spawn_portal};
+use crate::helpers::{Portal, STAFF_ID, Seed, TestApp, csrf_in, spawn_portal};
 
 /// The portal's POST paths as the server registers them, with path parameters filled in.
 fn post_paths() -> Vec<String> {

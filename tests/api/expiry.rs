@@ -7,10 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use staffgate::domain::expiry::spread_offset;
 use staffgate::services::clock::Clock;
-use staffgate::services::{Actor, import};
 
 use crate::helpers::*;
-use crate::portal::{Portal, location, spawn_portal};
 
 /// The staff seed sets the password at 2026-04-01 00:00 UTC; +180 days.
 const EXPIRES: &str = "2026-09-28T00:00:00Z";
@@ -61,24 +59,16 @@ async fn tokens_and_me_report_the_status_at_89_91_and_181_days() {
     );
     assert!(t["refreshToken"].is_null());
     let setup = t["accessToken"].as_str().unwrap().to_owned();
-    problem(app.me(&setup).await, 403, "password_change_required").await;
+    password_change_required(app.me(&setup).await).await;
 
     // A refresh token from before the expiry no longer yields full tokens either.
-    let res = app
-        .post(
-            "/api/v2/auth/refresh",
-            &json!({ "refreshToken": refresh }),
-            None,
-        )
-        .await;
+    let res = app.refresh(&json!(refresh)).await;
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["scope"], "password_change");
     assert!(body["refreshToken"].is_null());
 
     // Change first, full tokens after, with a fresh expiry.
-    let res = app
-        .change_password(&setup, &json!({ "newPassword": "Aozora-Kango-2026!" }))
-        .await;
+    let res = app.choose_password(&setup, "Aozora-Kango-2026!").await;
     assert_eq!(res.status(), StatusCode::OK);
     let t: Value = res.json().await.unwrap();
     assert_eq!(t["scope"], "full");
@@ -113,9 +103,7 @@ async fn bulk_accounts_get_their_first_expiry_spread_and_only_the_first() {
     for i in 0..40 {
         body.push_str(&format!("W{i:04},職員 {i},ショクイン,病棟,,1.0\r\n"));
     }
-    import::import(&app.state, Actor::Cli, body.into_bytes(), false)
-        .await
-        .unwrap();
+    app.import_csv(body.into_bytes(), false).await;
     let offsets: std::collections::BTreeSet<i32> = (0..40)
         .map(|i| {
             app.employee(&format!("W{i:04}"))
@@ -139,10 +127,7 @@ async fn bulk_accounts_get_their_first_expiry_spread_and_only_the_first() {
     let token = app.issue_token(&admin, &code).await;
     let setup: Value = app.verify(&token).await.json().await.unwrap();
     let res = app
-        .change_password(
-            setup["setupToken"].as_str().unwrap(),
-            &json!({ "newPassword": "Hajimete-no-Pass1" }),
-        )
+        .choose_password(setup["setupToken"].as_str().unwrap(), "Hajimete-no-Pass1")
         .await;
     let first: Value = res.json().await.unwrap();
     let start = app.clock.now();
@@ -152,9 +137,10 @@ async fn bulk_accounts_get_their_first_expiry_spread_and_only_the_first() {
 
     // The next password lives the full period.
     let res = app
-        .change_password(
+        .replace_password(
             first["accessToken"].as_str().unwrap(),
-            &json!({ "currentPassword": "Hajimete-no-Pass1", "newPassword": "Tsugi-no-Pass-22" }),
+            "Hajimete-no-Pass1",
+            "Tsugi-no-Pass-22",
         )
         .await;
     let second: Value = res.json().await.unwrap();
@@ -165,16 +151,8 @@ async fn bulk_accounts_get_their_first_expiry_spread_and_only_the_first() {
 /// Signs the admin in afresh after the clock moved (a portal session lives 8 hours), with a
 /// password set now so that it has not expired itself.
 async fn admin_now(app: &TestApp) -> Portal {
-    use diesel::prelude::*;
-    use staffgate::db::schema::employees::dsl as e;
-    diesel::update(e::employees.filter(e::employee_id.eq(ADMIN_ID)))
-        .set(e::password_updated_at.eq(Some(app.clock.now_naive())))
-        .execute(&mut app.db.conn())
-        .unwrap();
-    let p = Portal::new(app);
-    let res = p.sign_in(ADMIN_ID, ADMIN_PW).await;
-    assert_eq!(location(&res), "/admin");
-    p
+    app.password_set_now(ADMIN_ID);
+    Portal::admin_signs_in(app).await
 }
 
 /// Posts the policy form (the long-password exemption left off).
@@ -269,7 +247,7 @@ async fn the_policy_page_edits_validates_audits_and_switches_off() {
     let t = app.tokens(STAFF_ID, STAFF_PW).await;
     assert_eq!(t["scope"], "full");
     assert_eq!(status(&t), (Value::Null, false, false));
-    assert!(p.html("/admin").await.contains("id=\"stat-pw-expired\">0<"));
+    assert!(p.shows("/admin", "id=\"stat-pw-expired\">0<").await);
 }
 
 #[tokio::test]
@@ -279,25 +257,13 @@ async fn the_expiring_filter_lists_passwords_due_within_14_days() {
     app.seed_staff();
     app.clock.advance(Duration::days(160));
     let p = admin_now(&app).await;
-    assert!(
-        !p.html("/admin/employees?expiry=soon")
-            .await
-            .contains(STAFF_ID)
-    );
+    assert!(!p.shows("/admin/employees?expiry=soon", STAFF_ID).await);
     app.clock.advance(Duration::days(10));
     let p = admin_now(&app).await;
     let list = p.html("/admin/employees?expiry=soon").await;
     assert!(list.contains(STAFF_ID), "{list}");
-    assert!(
-        !p.html("/admin/employees?expiry=expired")
-            .await
-            .contains(STAFF_ID)
-    );
-    assert!(
-        p.html("/admin")
-            .await
-            .contains("id=\"stat-pw-expiring\">1<")
-    );
+    assert!(!p.shows("/admin/employees?expiry=expired", STAFF_ID).await);
+    assert!(p.shows("/admin", "id=\"stat-pw-expiring\">1<").await);
 }
 
 #[tokio::test]
@@ -305,8 +271,7 @@ async fn an_expired_admin_password_reaches_only_the_password_page() {
     let app = spawn_portal().await;
     app.seed_admin();
     app.clock.advance(Duration::days(181));
-    let p = Portal::new(&app);
-    let res = p.sign_in(ADMIN_ID, ADMIN_PW).await;
+    let (p, res) = Portal::signing_in(&app, ADMIN_ID, ADMIN_PW).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/admin/password");
     let res = p.get("/admin/employees").await;
@@ -318,17 +283,7 @@ async fn an_expired_admin_password_reaches_only_the_password_page() {
         "{html}"
     );
     // After the change the portal opens.
-    let res = p
-        .submit(
-            "/admin/password",
-            "/admin/password",
-            &[
-                ("current_password", ADMIN_PW),
-                ("new_password", "Atarashii-Jinji-Pass-2"),
-                ("confirm_password", "Atarashii-Jinji-Pass-2"),
-            ],
-        )
-        .await;
+    let res = p.change_password(ADMIN_PW, "Atarashii-Jinji-Pass-2").await;
     assert_eq!(
         res.status(),
         StatusCode::SEE_OTHER,

@@ -1,7 +1,5 @@
 //! Employee CSV import through the service shared by the CLI and the portal.
 
-use staffgate::services::{Actor, import};
-
 use crate::helpers::*;
 
 const HEADER: &str = "employee_id,name,name_kana,department,email,permission_level\r\n";
@@ -24,9 +22,7 @@ async fn shift_jis_from_excel_imports_and_reimport_is_idempotent() {
         "HR9001,人事 次郎,ジンジ ジロウ,人事部,,9.0",
     ]);
     let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(&body);
-    let report = import::import(&app.state, Actor::Cli, sjis.to_vec(), false)
-        .await
-        .unwrap();
+    let report = app.import_csv(sjis.to_vec(), false).await;
     assert_eq!(
         (report.created, report.updated, report.unchanged),
         (3, 0, 0)
@@ -38,17 +34,13 @@ async fn shift_jis_from_excel_imports_and_reimport_is_idempotent() {
     assert!(e.password_hash.is_none() && e.password_must_change);
     assert_eq!(app.employee("HR9001").permission_level, 9.0);
 
-    let again = import::import(&app.state, Actor::Cli, sjis.to_vec(), false)
-        .await
-        .unwrap();
+    let again = app.import_csv(sjis.to_vec(), false).await;
     assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 3));
 
     let changed = csv(&["N1002,渡邉 花子,ワタナベ ハナコ,救急外来,hanako@example.jp,1.5"]);
     let mut bom = b"\xEF\xBB\xBF".to_vec();
     bom.extend_from_slice(changed.as_bytes());
-    let r = import::import(&app.state, Actor::Cli, bom, false)
-        .await
-        .unwrap();
+    let r = app.import_csv(bom, false).await;
     assert_eq!((r.created, r.updated), (0, 1));
     assert_eq!(app.employee("N1002").department, "救急外来");
     assert_eq!(app.count("employees"), 3);
@@ -68,9 +60,7 @@ async fn one_bad_row_writes_nothing_and_every_error_has_its_line() {
         "N2004,田中,,,tanaka-at-example,1.0",
         "N2001,重複,,,,1.0",
     ]);
-    let report = import::import(&app.state, Actor::Cli, body.into_bytes(), false)
-        .await
-        .unwrap();
+    let report = app.import_csv(body.into_bytes(), false).await;
     assert!(!report.written);
     let lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
     assert_eq!(lines, vec![3, 4, 5, 6]);
@@ -87,9 +77,7 @@ async fn one_bad_row_writes_nothing_and_every_error_has_its_line() {
 async fn a_dry_run_reports_without_writing() {
     let app = spawn_app().await;
     let body = csv(&["N3001,佐藤 三郎,サトウ サブロウ,薬剤部,,1.0"]);
-    let report = import::import(&app.state, Actor::Cli, body.into_bytes(), true)
-        .await
-        .unwrap();
+    let report = app.import_csv(body.into_bytes(), true).await;
     assert_eq!(report.created, 1);
     assert!(!report.written);
     assert_eq!(app.count("employees"), 0);

@@ -5,6 +5,15 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
+const SIGN_IN: &str = "/api/v2/auth/authenticate";
+
+/// Signs in with the browser's language preference.
+async fn sign_in_in(app: &TestApp, accept_language: &str, body: &Value) -> reqwest::Response {
+    let req = app.client.post(app.url(SIGN_IN));
+    let req = req.header("accept-language", accept_language).json(body);
+    req.send().await.unwrap()
+}
+
 async fn raw(
     app: &TestApp,
     path: &str,
@@ -28,64 +37,30 @@ async fn raw(
 #[tokio::test]
 async fn malformed_wrong_typed_unknown_and_oversize_bodies_are_refused_and_write_nothing() {
     let app = spawn_app().await;
-    app.seed_staff();
-    let admin = app.admin_token().await;
+    let admin = app.admin_with_staff().await;
     let history_before = app.count("login_history");
     let issue = "/api/v2/auth/generate-onetime-token";
+    let issue_json = |body: &'static [u8]| {
+        raw(
+            &app,
+            issue,
+            "application/json",
+            body.to_vec(),
+            Some(admin.as_str()),
+        )
+    };
 
-    let b = problem(
-        raw(
-            &app,
-            issue,
-            "application/json",
-            b"{\"employeeId\": ".to_vec(),
-            Some(&admin),
-        )
-        .await,
-        400,
-        "validation",
-    )
-    .await;
+    let b = invalid_input(issue_json(b"{\"employeeId\": ").await).await;
     assert!(b["detail"].as_str().unwrap().contains("JSON"));
-    problem(
-        raw(
-            &app,
-            issue,
-            "application/json",
-            br#"{"employeeId": 42}"#.to_vec(),
-            Some(&admin),
-        )
-        .await,
-        400,
-        "validation",
-    )
-    .await;
-    problem(
-        raw(
-            &app,
-            issue,
-            "application/json",
-            br#"{"employeeId": "N0001", "validityHours": 2.5}"#.to_vec(),
-            Some(&admin),
-        )
-        .await,
-        400,
-        "validation",
-    )
-    .await;
-    let unknown = problem(
-        raw(
-            &app,
-            issue,
-            "application/json",
-            br#"{"employeeId": "N0001", "isAdmin": true}"#.to_vec(),
-            Some(&admin),
-        )
-        .await,
-        400,
-        "validation",
-    )
-    .await;
+    let wrong_types: [&[u8]; 2] = [
+        br#"{"employeeId": 42}"#,
+        br#"{"employeeId": "N0001", "validityHours": 2.5}"#,
+    ];
+    for body in wrong_types {
+        invalid_input(issue_json(body).await).await;
+    }
+    let unknown = issue_json(br#"{"employeeId": "N0001", "isAdmin": true}"#).await;
+    let unknown = invalid_input(unknown).await;
     assert!(
         unknown["detail"].as_str().unwrap().contains("isAdmin"),
         "{unknown}"
@@ -117,32 +92,11 @@ async fn malformed_wrong_typed_unknown_and_oversize_bodies_are_refused_and_write
         "unsupported_media_type",
     )
     .await;
-    problem(
-        raw(
-            &app,
-            "/api/v2/auth/authenticate",
-            "application/json",
-            b"[]".to_vec(),
-            None,
-        )
-        .await,
-        400,
-        "validation",
-    )
-    .await;
-    problem(
-        raw(
-            &app,
-            "/api/v2/auth/authenticate",
-            "application/json",
-            br#"{"employeeId": "N0001"}"#.to_vec(),
-            None,
-        )
-        .await,
-        400,
-        "validation",
-    )
-    .await;
+    let sign_in_bodies: [&[u8]; 2] = [b"[]", br#"{"employeeId": "N0001"}"#];
+    for body in sign_in_bodies {
+        let res = raw(&app, SIGN_IN, "application/json", body.to_vec(), None).await;
+        invalid_input(res).await;
+    }
 
     assert_eq!(app.count("onetime_tokens"), 0);
     assert_eq!(app.count("login_history"), history_before);
@@ -152,17 +106,11 @@ async fn malformed_wrong_typed_unknown_and_oversize_bodies_are_refused_and_write
 #[tokio::test]
 async fn problems_are_japanese_by_default_and_english_on_request() {
     let app = spawn_app().await;
-    let ja = problem(app.login("NOBODY", "x").await, 401, "invalid_credentials").await;
+    let ja = invalid_credentials(app.login("NOBODY", "x").await).await;
     assert_eq!(ja["detail"], "社員IDまたはパスワードが正しくありません。");
-    let res = app
-        .client
-        .post(app.url("/api/v2/auth/authenticate"))
-        .header("accept-language", "en-US,en;q=0.9,ja;q=0.5")
-        .json(&json!({ "employeeId": "NOBODY", "password": "x" }))
-        .send()
-        .await
-        .unwrap();
-    let en = problem(res, 401, "invalid_credentials").await;
+    let body = json!({ "employeeId": "NOBODY", "password": "x" });
+    let res = sign_in_in(&app, "en-US,en;q=0.9,ja;q=0.5", &body).await;
+    let en = invalid_credentials(res).await;
     assert_eq!(en["detail"], "The employee ID or password is incorrect.");
     assert_eq!(en["type"], "urn:staffgate:problem:invalid_credentials");
 }
@@ -227,15 +175,8 @@ async fn wrong_methods_on_known_paths_are_405_with_allow() {
 #[tokio::test]
 async fn field_errors_name_the_field_in_the_requested_language() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .post(app.url("/api/v2/auth/authenticate"))
-        .header("accept-language", "en")
-        .json(&json!({ "employeeId": "N0001" }))
-        .send()
-        .await
-        .unwrap();
-    let body = problem(res, 400, "validation").await;
+    let res = sign_in_in(&app, "en", &json!({ "employeeId": "N0001" })).await;
+    let body = invalid_input(res).await;
     assert_eq!(body["errors"][0]["field"], "password");
     assert!(
         body["errors"][0]["message"]
@@ -244,7 +185,7 @@ async fn field_errors_name_the_field_in_the_requested_language() {
             .contains("missing field")
     );
     assert!(body["errors"][0].get("messageEn").is_none());
-    let ja = problem(app.login("", "x").await, 400, "validation").await;
+    let ja = invalid_input(app.login("", "x").await).await;
     assert_eq!(ja["errors"][0]["field"], "employeeId");
     assert_eq!(ja["errors"][0]["message"], "社員IDを入力してください。");
 }

@@ -2,16 +2,13 @@
 //! lock, or a daily digest), expiry warnings to staff, and delivery across an SMTP outage.
 
 use chrono::Duration;
-use diesel::prelude::*;
-use reqwest::StatusCode;
 use staffgate::config::Settings;
 use staffgate::db::queries::outbox::{self, OutboxRow};
 use staffgate::services::clock::Clock;
 use staffgate::services::outbox::{Delivery, deliver_due, scan};
 
+use crate::helpers::smtp::SmtpSink;
 use crate::helpers::*;
-use crate::portal::Portal;
-use crate::smtp::SmtpSink;
 
 const HR: &str = "jinji@hospital.example.jp";
 
@@ -32,33 +29,12 @@ fn outbox_rows(app: &TestApp) -> Vec<OutboxRow> {
     outbox::recent(&mut app.db.conn(), 100).unwrap()
 }
 
-async fn lock_staff(app: &TestApp) {
-    for _ in 0..5 {
-        assert_eq!(
-            app.login(STAFF_ID, "wrong-password").await.status(),
-            StatusCode::UNAUTHORIZED
-        );
-    }
-    assert_eq!(
-        app.login(STAFF_ID, STAFF_PW).await.status(),
-        StatusCode::LOCKED
-    );
-}
-
-fn set_email(app: &TestApp, code: &str, email: &str) {
-    use staffgate::db::schema::employees::dsl as e;
-    diesel::update(e::employees.filter(e::employee_id.eq(code)))
-        .set(e::email.eq(Some(email)))
-        .execute(&mut app.db.conn())
-        .unwrap();
-}
-
 #[tokio::test]
 async fn a_lock_mails_hr_once_even_across_an_smtp_outage() {
     let sink = SmtpSink::start().await;
     let app = mail_app(&sink, |_| {}).await;
     app.seed_staff();
-    lock_staff(&app).await;
+    app.lock_out(STAFF_ID, STAFF_PW).await;
 
     let rows = outbox_rows(&app);
     assert_eq!(rows.len(), 1, "queued with the lock");
@@ -132,7 +108,7 @@ async fn the_background_worker_delivers_without_anyone_waiting() {
     let sink = SmtpSink::start().await;
     let app = mail_app(&sink, |s| s.mail_poll_seconds = 1).await;
     app.seed_staff();
-    lock_staff(&app).await;
+    app.lock_out(STAFF_ID, STAFF_PW).await;
     let got = sink.wait_for(1).await;
     assert_eq!(got.len(), 1);
     assert!(got[0].part("text/plain").contains(STAFF_ID));
@@ -142,7 +118,7 @@ async fn the_background_worker_delivers_without_anyone_waiting() {
 async fn no_mail_is_queued_when_mail_is_off() {
     let app = spawn_app().await;
     app.seed_staff();
-    lock_staff(&app).await;
+    app.lock_out(STAFF_ID, STAFF_PW).await;
     assert_eq!(app.count("mail_outbox"), 0);
 }
 
@@ -156,7 +132,7 @@ async fn the_hr_digest_lists_the_days_locks_in_one_mail() {
         name: "検査 次郎",
         ..Seed::default()
     });
-    lock_staff(&app).await;
+    app.lock_out(STAFF_ID, STAFF_PW).await;
     for _ in 0..5 {
         app.login_from("203.0.113.9", "N0002", "wrong-password")
             .await;
@@ -193,7 +169,7 @@ async fn staff_with_an_address_are_warned_once_before_their_password_expires() {
     let sink = SmtpSink::start().await;
     let app = mail_app(&sink, |_| {}).await;
     app.seed_staff();
-    set_email(&app, STAFF_ID, "hanako@hospital.example.jp");
+    app.set_email(STAFF_ID, "hanako@hospital.example.jp");
     app.seed(Seed {
         code: "N0002",
         name: "検査 次郎",
@@ -213,12 +189,13 @@ async fn staff_with_an_address_are_warned_once_before_their_password_expires() {
         "only the employee with an address"
     );
     // Another node scanning the same database queues nothing more.
-    let other = spawn_app_with(app.db.clone(), app.clock.clone(), |s| {
-        s.smtp_url = Some(sink.url());
-        s.mail_from = Some("noreply@hospital.example.jp".into());
-        s.mail_poll_seconds = 0;
-    })
-    .await;
+    let other = app
+        .another_node(|s| {
+            s.smtp_url = Some(sink.url());
+            s.mail_from = Some("noreply@hospital.example.jp".into());
+            s.mail_poll_seconds = 0;
+        })
+        .await;
     assert_eq!(scan(&other.state).await.unwrap(), 0);
     assert_eq!(scan(&app.state).await.unwrap(), 0);
 

@@ -21,5 +21,5 @@ mod portal;
 mod schema;
 mod sessions;
 mod sheets;
-mod smtp;
 mod unlock;
+mod welcome;

@@ -1,24 +1,18 @@
 //! API-1 and API-2: issuing and redeeming one-time QR tokens.
 
-use base64::Engine;
-use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::helpers::qr::png_in_data_url;
 use crate::helpers::*;
 
 #[tokio::test]
 async fn admin_issues_a_token_and_staff_redeem_it_exactly_once() {
     let app = spawn_app().await;
-    app.seed(Seed {
-        password: None,
-        must_change: true,
-        ..Seed::default()
-    });
-    let admin = app.admin_token().await;
+    let admin = app.admin_with_new_employee().await;
 
     let res = app
-        .issue(&admin, STAFF_ID, json!({ "validityHours": 72 }))
+        .issue_with(&admin, STAFF_ID, json!({ "validityHours": 72 }))
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let body: Value = res.json().await.unwrap();
@@ -29,14 +23,7 @@ async fn admin_issues_a_token_and_staff_redeem_it_exactly_once() {
         format!("https://staffgate.test/welcome#t={token}")
     );
     assert_eq!(body["expiresAt"], "2026-04-04T00:00:00Z");
-    let png = body["qrCodeDataUrl"]
-        .as_str()
-        .unwrap()
-        .strip_prefix("data:image/png;base64,")
-        .unwrap();
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(png)
-        .unwrap();
+    let png = png_in_data_url(body["qrCodeDataUrl"].as_str().unwrap());
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 
     let first = app.verify(token).await;
@@ -47,10 +34,10 @@ async fn admin_issues_a_token_and_staff_redeem_it_exactly_once() {
     assert_eq!(first["passwordMustChange"], true);
     assert_eq!(first["expiresIn"], 900);
 
-    let again = problem(app.verify(token).await, 410, "token_invalid").await;
+    let again = token_gone(app.verify(token).await).await;
     assert_eq!(again["reason"], "used");
     assert!(
-        app.events(STAFF_ID).contains(&"token_rejected".to_string()),
+        app.has_event(STAFF_ID, "token_rejected"),
         "a replay is recorded"
     );
     let events = app.events(STAFF_ID);
@@ -62,14 +49,11 @@ async fn admin_issues_a_token_and_staff_redeem_it_exactly_once() {
 #[tokio::test]
 async fn validity_outside_1_to_168_hours_is_refused_naming_the_range() {
     let app = spawn_app().await;
-    app.seed_staff();
-    let admin = app.admin_token().await;
+    let admin = app.admin_with_staff().await;
     for bad in [json!(0), json!(169), json!(-1)] {
-        let body = problem(
-            app.issue(&admin, STAFF_ID, json!({ "validityHours": bad }))
+        let body = invalid_input(
+            app.issue_with(&admin, STAFF_ID, json!({ "validityHours": bad }))
                 .await,
-            400,
-            "validation",
         )
         .await;
         assert!(
@@ -78,64 +62,39 @@ async fn validity_outside_1_to_168_hours_is_refused_naming_the_range() {
         );
         assert_eq!(body["errors"][0]["field"], "validityHours");
     }
-    problem(
-        app.issue(&admin, STAFF_ID, json!({ "validityHours": "24" }))
+    invalid_input(
+        app.issue_with(&admin, STAFF_ID, json!({ "validityHours": "24" }))
             .await,
-        400,
-        "validation",
     )
     .await;
     assert_eq!(app.count("onetime_tokens"), 0, "nothing may be written");
     // The default is 24 hours.
-    let res: Value = app
-        .issue(&admin, STAFF_ID, json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let res: Value = app.issue(&admin, STAFF_ID).await.json().await.unwrap();
     assert_eq!(res["expiresAt"], "2026-04-02T00:00:00Z");
 }
 
 #[tokio::test]
 async fn reissuing_revokes_the_older_unused_token() {
     let app = spawn_app().await;
-    app.seed_staff();
-    let admin = app.admin_token().await;
+    let admin = app.admin_with_staff().await;
     let old = app.issue_token(&admin, STAFF_ID).await;
-    let res: Value = app
-        .issue(&admin, STAFF_ID, json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let res: Value = app.issue(&admin, STAFF_ID).await.json().await.unwrap();
     assert_eq!(res["revokedCount"], 1);
-    let body = problem(app.verify(&old).await, 410, "token_invalid").await;
+    let body = token_gone(app.verify(&old).await).await;
     assert_eq!(body["reason"], "revoked");
     assert_eq!(
         app.verify(res["token"].as_str().unwrap()).await.status(),
         StatusCode::OK
     );
-    assert!(app.events(STAFF_ID).contains(&"token_revoked".to_string()));
+    assert!(app.has_event(STAFF_ID, "token_revoked"));
 }
 
 #[tokio::test]
 async fn tokens_expire_when_the_clock_moves_past_their_validity() {
     let app = spawn_app().await;
-    app.seed_staff();
-    let admin = app.admin_token().await;
-    let res: Value = app
-        .issue(&admin, STAFF_ID, json!({ "validityHours": 1 }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    app.clock.advance(Duration::minutes(61));
-    let body = problem(
-        app.verify(res["token"].as_str().unwrap()).await,
-        410,
-        "token_invalid",
-    )
-    .await;
+    let admin = app.admin_with_staff().await;
+    let token = app.expired_qr_token(&admin, STAFF_ID).await;
+    let body = token_gone(app.verify(&token).await).await;
     assert_eq!(body["reason"], "expired");
 }
 
@@ -147,33 +106,18 @@ async fn only_admins_issue_tokens() {
         code: "N0002",
         ..Seed::default()
     });
-    let staff = app.tokens(STAFF_ID, STAFF_PW).await["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    problem(
-        app.issue(&staff, "N0002", json!({})).await,
-        403,
-        "forbidden",
-    )
-    .await;
-    problem(
+    let staff = app.access_token(STAFF_ID, STAFF_PW).await;
+    problem(app.issue(&staff, "N0002").await, 403, "forbidden").await;
+    unauthorized(
         app.post(
             "/api/v2/auth/generate-onetime-token",
             &json!({ "employeeId": STAFF_ID }),
             None,
         )
         .await,
-        401,
-        "unauthorized",
     )
     .await;
-    problem(
-        app.issue("not-a-jwt", STAFF_ID, json!({})).await,
-        401,
-        "unauthorized",
-    )
-    .await;
+    unauthorized(app.issue("not-a-jwt", STAFF_ID).await).await;
     assert_eq!(app.count("onetime_tokens"), 0);
 }
 
@@ -186,37 +130,24 @@ async fn unknown_and_retired_employees_get_no_token() {
         ..Seed::default()
     });
     let admin = app.admin_token().await;
-    problem(
-        app.issue(&admin, "NOBODY", json!({})).await,
-        404,
-        "not_found",
-    )
-    .await;
-    problem(
-        app.issue(&admin, "R0001", json!({})).await,
-        403,
-        "account_disabled",
-    )
-    .await;
+    problem(app.issue(&admin, "NOBODY").await, 404, "not_found").await;
+    problem(app.issue(&admin, "R0001").await, 403, "account_disabled").await;
     assert_eq!(app.count("onetime_tokens"), 0);
 }
 
 #[tokio::test]
 async fn unknown_or_malformed_tokens_are_refused() {
     let app = spawn_app().await;
-    let body = problem(app.verify(&"A".repeat(43)).await, 401, "token_invalid").await;
+    let body = token_invalid(app.verify(&"A".repeat(43)).await).await;
     assert_eq!(body["reason"], "unknown");
-    problem(app.verify("short").await, 400, "validation").await;
+    invalid_input(app.verify("short").await).await;
 }
 
 #[tokio::test]
 async fn a_qr_sign_in_clears_the_lock_and_the_failure_count() {
     let app = spawn_app().await;
-    app.seed_staff();
-    let admin = app.admin_token().await;
-    for _ in 0..5 {
-        app.login(STAFF_ID, "wrong-password").await;
-    }
+    let admin = app.admin_with_staff().await;
+    app.lock_out(STAFF_ID, STAFF_PW).await;
     assert!(app.employee(STAFF_ID).locked_until.is_some());
     let token = app.issue_token(&admin, STAFF_ID).await;
     assert_eq!(app.verify(&token).await.status(), StatusCode::OK);
@@ -231,71 +162,42 @@ async fn a_setup_session_can_only_set_the_password_and_only_once() {
     let app = spawn_app().await;
     let setup = app.setup_session().await;
 
-    problem(
-        app.issue(&setup, STAFF_ID, json!({})).await,
-        403,
-        "password_change_required",
-    )
-    .await;
-    problem(app.me(&setup).await, 403, "password_change_required").await;
+    password_change_required(app.issue(&setup, STAFF_ID).await).await;
+    password_change_required(app.me(&setup).await).await;
 
-    let res = app
-        .change_password(&setup, &json!({ "newPassword": "Ume-no-hana-2026" }))
-        .await;
+    let res = app.choose_password(&setup, "Ume-no-hana-2026").await;
     assert_eq!(res.status(), StatusCode::OK);
     let tokens: Value = res.json().await.unwrap();
     assert_eq!(tokens["scope"], "full");
     assert!(tokens["refreshToken"].as_str().is_some());
     assert_eq!(tokens["passwordStatus"]["mustChange"], false);
 
-    problem(
-        app.change_password(&setup, &json!({ "newPassword": "Another-one-2026" }))
-            .await,
-        401,
-        "unauthorized",
-    )
-    .await;
+    unauthorized(app.choose_password(&setup, "Another-one-2026").await).await;
     assert_eq!(
         app.login(STAFF_ID, "Ume-no-hana-2026").await.status(),
         StatusCode::OK
     );
-    assert!(
-        app.events(STAFF_ID)
-            .contains(&"password_changed".to_string())
-    );
+    assert!(app.has_event(STAFF_ID, "password_changed"));
 }
 
 #[tokio::test]
 async fn logging_out_ends_a_setup_session() {
     let app = spawn_app().await;
     let setup = app.setup_session().await;
-    let res = app
-        .client
-        .post(app.url("/api/v2/auth/logout"))
-        .bearer_auth(&setup)
-        .send()
-        .await
-        .unwrap();
+    let res = app.logout(&setup).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    problem(
-        app.change_password(&setup, &json!({ "newPassword": "Kiri-no-naka-77" }))
-            .await,
-        401,
-        "unauthorized",
-    )
-    .await;
+    unauthorized(app.choose_password(&setup, "Kiri-no-naka-77").await).await;
     assert!(app.employee(STAFF_ID).password_hash.is_none());
 }
 
 #[tokio::test]
 async fn a_token_of_a_since_suspended_employee_is_refused_and_not_spent() {
     let app = spawn_app().await;
-    app.seed_staff();
-    let admin = app.admin_token().await;
+    let admin = app.admin_with_staff().await;
     let token = app.issue_token(&admin, STAFF_ID).await;
-    set_status(&app, STAFF_ID, "suspended");
+    app.set_status(STAFF_ID, "suspended");
     problem(app.verify(&token).await, 403, "account_disabled").await;
-    set_status(&app, STAFF_ID, "active");
+    app.set_status(STAFF_ID, "active");
     assert_eq!(
         app.verify(&token).await.status(),
         StatusCode::OK,
@@ -313,21 +215,6 @@ async fn admins_cannot_issue_tokens_for_higher_accounts() {
         ..Seed::default()
     });
     let admin = app.admin_token().await;
-    problem(
-        app.issue(&admin, "CIO001", json!({})).await,
-        403,
-        "forbidden",
-    )
-    .await;
+    problem(app.issue(&admin, "CIO001").await, 403, "forbidden").await;
     assert_eq!(app.count("onetime_tokens"), 0);
-}
-
-fn set_status(app: &TestApp, code: &str, status: &str) {
-    use diesel::prelude::*;
-    use staffgate::db::schema::employees::dsl as e;
-    let mut conn = app.db.conn();
-    diesel::update(e::employees.filter(e::employee_id.eq(code)))
-        .set(e::status.eq(status))
-        .execute(&mut conn)
-        .unwrap();
 }

@@ -1,7 +1,6 @@
 //! healthz, readyz, metrics, JWKS and the OpenAPI document.
 
 use reqwest::StatusCode;
-use serde_json::Value;
 
 use crate::helpers::*;
 
@@ -9,7 +8,7 @@ use crate::helpers::*;
 async fn health_readiness_and_metrics_answer() {
     let app = spawn_app().await;
     app.seed_staff();
-    let h: Value = app.get("/healthz").await.json().await.unwrap();
+    let h = app.get_json("/healthz").await;
     assert_eq!(h["status"], "ok");
     let r = app.get("/readyz").await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -24,7 +23,7 @@ async fn health_readiness_and_metrics_answer() {
 #[tokio::test]
 async fn openapi_describes_every_route() {
     let app = spawn_app().await;
-    let doc: Value = app.get("/api/v2/openapi.json").await.json().await.unwrap();
+    let doc = app.get_json("/api/v2/openapi.json").await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     for path in [
         "/api/v2/auth/generate-onetime-token",

@@ -15,21 +15,10 @@ async fn changing_the_password_needs_the_current_one() {
     let app = spawn_app().await;
     let t = session(&app).await;
     let access = t["accessToken"].as_str().unwrap();
-    problem(
-        app.change_password(access, &json!({ "newPassword": "Ajisai-Tsuyu-2026" }))
+    invalid_input(app.choose_password(access, "Ajisai-Tsuyu-2026").await).await;
+    invalid_credentials(
+        app.replace_password(access, "wrong", "Ajisai-Tsuyu-2026")
             .await,
-        400,
-        "validation",
-    )
-    .await;
-    problem(
-        app.change_password(
-            access,
-            &json!({ "currentPassword": "wrong", "newPassword": "Ajisai-Tsuyu-2026" }),
-        )
-        .await,
-        401,
-        "invalid_credentials",
     )
     .await;
     assert_eq!(
@@ -57,11 +46,7 @@ async fn the_policy_lists_every_violation() {
     ];
     for (pw, expected) in cases {
         let body = problem(
-            app.change_password(
-                access,
-                &json!({ "currentPassword": STAFF_PW, "newPassword": pw }),
-            )
-            .await,
+            app.replace_password(access, STAFF_PW, pw).await,
             422,
             "password_policy",
         )
@@ -90,11 +75,7 @@ async fn passwords_over_72_bytes_are_refused_not_truncated() {
     let long = "さくらの花が咲く季節にまた会いましょうね病院の庭で";
     assert!(long.len() > 72);
     let body = problem(
-        app.change_password(
-            access,
-            &json!({ "currentPassword": STAFF_PW, "newPassword": long }),
-        )
-        .await,
+        app.replace_password(access, STAFF_PW, long).await,
         422,
         "password_policy",
     )
@@ -107,12 +88,7 @@ async fn passwords_over_72_bytes_are_refused_not_truncated() {
     // Exactly 72 bytes is fine, and the whole of it matters.
     let edge = format!("{}Z", "k9".repeat(35)) + "Q";
     assert_eq!(edge.len(), 72);
-    let res = app
-        .change_password(
-            access,
-            &json!({ "currentPassword": STAFF_PW, "newPassword": edge }),
-        )
-        .await;
+    let res = app.replace_password(access, STAFF_PW, &edge).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(app.login(STAFF_ID, &edge).await.status(), StatusCode::OK);
     assert_eq!(
@@ -128,10 +104,7 @@ async fn a_new_password_replaces_the_old_one_and_ends_other_sessions() {
     let other_device = app.tokens(STAFF_ID, STAFF_PW).await;
     let access = t["accessToken"].as_str().unwrap();
     let res = app
-        .change_password(
-            access,
-            &json!({ "currentPassword": STAFF_PW, "newPassword": "Hanabi-Natsu-2026" }),
-        )
+        .replace_password(access, STAFF_PW, "Hanabi-Natsu-2026")
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let fresh: Value = res.json().await.unwrap();
@@ -141,31 +114,11 @@ async fn a_new_password_replaces_the_old_one_and_ends_other_sessions() {
             .status(),
         StatusCode::OK
     );
-    problem(
-        app.login(STAFF_ID, STAFF_PW).await,
-        401,
-        "invalid_credentials",
-    )
-    .await;
+    invalid_credentials(app.login(STAFF_ID, STAFF_PW).await).await;
     assert_eq!(
         app.login(STAFF_ID, "Hanabi-Natsu-2026").await.status(),
         StatusCode::OK
     );
-    problem(
-        app.post(
-            "/api/v2/auth/refresh",
-            &json!({ "refreshToken": other_device["refreshToken"] }),
-            None,
-        )
-        .await,
-        401,
-        "token_invalid",
-    )
-    .await;
-    problem(
-        app.me(other_device["accessToken"].as_str().unwrap()).await,
-        401,
-        "unauthorized",
-    )
-    .await;
+    token_invalid(app.refresh(&other_device["refreshToken"]).await).await;
+    unauthorized(app.me(other_device["accessToken"].as_str().unwrap()).await).await;
 }

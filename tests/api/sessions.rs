@@ -2,49 +2,25 @@
 
 use chrono::Duration;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::helpers::*;
-
-async fn refresh(app: &TestApp, token: &Value) -> reqwest::Response {
-    app.post(
-        "/api/v2/auth/refresh",
-        &json!({ "refreshToken": token }),
-        None,
-    )
-    .await
-}
 
 #[tokio::test]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
     let app = spawn_app().await;
     app.seed_staff();
     let first = app.tokens(STAFF_ID, STAFF_PW).await;
-    let res = refresh(&app, &first["refreshToken"]).await;
+    let res = app.refresh(&first["refreshToken"]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let second: Value = res.json().await.unwrap();
     assert_ne!(second["refreshToken"], first["refreshToken"]);
 
     // The first token was copied and is presented again: the whole family dies.
-    let reuse = problem(
-        refresh(&app, &first["refreshToken"]).await,
-        401,
-        "token_invalid",
-    )
-    .await;
+    let reuse = token_invalid(app.refresh(&first["refreshToken"]).await).await;
     assert_eq!(reuse["reason"], "used");
-    problem(
-        refresh(&app, &second["refreshToken"]).await,
-        401,
-        "token_invalid",
-    )
-    .await;
-    problem(
-        app.me(second["accessToken"].as_str().unwrap()).await,
-        401,
-        "unauthorized",
-    )
-    .await;
+    token_invalid(app.refresh(&second["refreshToken"]).await).await;
+    unauthorized(app.me(second["accessToken"].as_str().unwrap()).await).await;
     let events = app.events(STAFF_ID);
     assert!(events.contains(&"refresh".to_string()));
     assert!(app.count("login_history WHERE event = 'refresh_reuse_detected'") == 1);
@@ -56,22 +32,11 @@ async fn logout_ends_the_session() {
     app.seed_staff();
     let t = app.tokens(STAFF_ID, STAFF_PW).await;
     let access = t["accessToken"].as_str().unwrap();
-    let res = app
-        .client
-        .post(app.url("/api/v2/auth/logout"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
+    let res = app.logout(access).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    problem(
-        refresh(&app, &t["refreshToken"]).await,
-        401,
-        "token_invalid",
-    )
-    .await;
-    problem(app.me(access).await, 401, "unauthorized").await;
-    assert!(app.events(STAFF_ID).contains(&"logout".to_string()));
+    token_invalid(app.refresh(&t["refreshToken"]).await).await;
+    unauthorized(app.me(access).await).await;
+    assert!(app.has_event(STAFF_ID, "logout"));
 }
 
 #[tokio::test]
@@ -87,7 +52,7 @@ async fn me_shows_the_profile_and_password_status() {
     assert_eq!(me["status"], "active");
     assert_eq!(me["lastLoginAt"], "2026-04-01T00:00:00Z");
     assert_eq!(me["passwordStatus"]["mustChange"], false);
-    problem(app.get("/api/v2/auth/me").await, 401, "unauthorized").await;
+    unauthorized(app.get("/api/v2/auth/me").await).await;
 }
 
 #[tokio::test]
@@ -96,21 +61,11 @@ async fn access_tokens_expire_after_fifteen_minutes_and_refresh_tokens_after_thi
     app.seed_staff();
     let t = app.tokens(STAFF_ID, STAFF_PW).await;
     app.clock.advance(Duration::minutes(15));
-    problem(
-        app.me(t["accessToken"].as_str().unwrap()).await,
-        401,
-        "unauthorized",
-    )
-    .await;
-    let res = refresh(&app, &t["refreshToken"]).await;
+    unauthorized(app.me(t["accessToken"].as_str().unwrap()).await).await;
+    let res = app.refresh(&t["refreshToken"]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let t2: Value = res.json().await.unwrap();
     app.clock.advance(Duration::days(31));
-    let body = problem(
-        refresh(&app, &t2["refreshToken"]).await,
-        401,
-        "token_invalid",
-    )
-    .await;
+    let body = token_invalid(app.refresh(&t2["refreshToken"]).await).await;
     assert_eq!(body["reason"], "expired");
 }

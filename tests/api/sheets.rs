@@ -6,14 +6,16 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use reqwest::StatusCode;
-use reqwest::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use reqwest::header::CONTENT_TYPE;
 use serde_json::Value;
 use staffgate::domain::{EmployeeId, ValidityHours};
 use staffgate::services::sheets::{self, Printed, Selection, SheetError};
 use staffgate::services::{Actor, ClientInfo};
 
+use crate::helpers::browser::Browser;
+use crate::helpers::cli::{staffgate, text};
+use crate::helpers::qr::decode_qr;
 use crate::helpers::*;
-use crate::portal::{Portal, csrf_in, location, spawn_portal};
 
 /// A scratch directory for one test's files.
 struct Scratch(PathBuf);
@@ -122,10 +124,7 @@ impl Pdf {
         let img = image::open(prefix.with_extension("png"))
             .unwrap()
             .to_luma8();
-        let mut prepared = rqrr::PreparedImage::prepare(img);
-        let grids = prepared.detect_grids();
-        assert_eq!(grids.len(), 1, "one QR code on page {page}");
-        grids[0].decode().unwrap().1
+        decode_qr(img, &format!("page {page}"))
     }
 }
 
@@ -177,14 +176,13 @@ fn written(app: &TestApp) -> [i64; 5] {
     ]
 }
 
-fn pending(code: &str, name: &str, department: &str) -> Seed<'static> {
+/// A new employee without a password yet, in `department`.
+fn pending<'a>(code: &'a str, name: &'a str, department: &'a str) -> Seed<'a> {
     Seed {
-        code: Box::leak(code.to_owned().into_boxed_str()),
-        name: Box::leak(name.to_owned().into_boxed_str()),
-        department: Box::leak(department.to_owned().into_boxed_str()),
-        password: None,
-        must_change: true,
-        ..Seed::default()
+        code,
+        name,
+        department,
+        ..Seed::without_password()
     }
 }
 
@@ -217,18 +215,8 @@ async fn a_sheet_printed_from_the_portal_scans_redeems_and_carries_a_working_ini
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()[CONTENT_TYPE], "application/pdf");
-    assert!(
-        res.headers()[CONTENT_DISPOSITION]
-            .to_str()
-            .unwrap()
-            .starts_with("attachment;")
-    );
-    assert!(
-        res.headers()[CACHE_CONTROL]
-            .to_str()
-            .unwrap()
-            .contains("no-store")
-    );
+    assert!(header(&res, "content-disposition").starts_with("attachment;"));
+    assert!(header(&res, "cache-control").contains("no-store"));
     let pdf = Pdf::new(&res.bytes().await.unwrap());
     assert_eq!(pdf.pages(), 1);
 
@@ -302,7 +290,7 @@ async fn reprinting_revokes_the_earlier_sheet_and_counts_the_reprint() {
 
     let old = token_of(&first.qr(1), "https://staffgate.test");
     let new = token_of(&second.qr(1), "https://staffgate.test");
-    let refused = problem(app.verify(&old).await, 410, "token_invalid").await;
+    let refused = token_gone(app.verify(&old).await).await;
     assert_eq!(refused["reason"], "revoked");
     assert_eq!(app.verify(&new).await.status(), StatusCode::OK);
 
@@ -489,10 +477,9 @@ async fn failures_are_explained_and_write_nothing() {
     assert!(matches!(e, SheetError::Empty), "{e:?}");
 
     // A missing font fails before anything is issued.
-    let broken = spawn_app_with(app.db.clone(), app.clock.clone(), |s| {
-        s.sheet_font = "/nonexistent/ipaexg.ttf".into()
-    })
-    .await;
+    let broken = app
+        .another_node(|s| s.sheet_font = "/nonexistent/ipaexg.ttf".into())
+        .await;
     let e = print(&broken, ids(&[STAFF_ID])).await.unwrap_err();
     let (ja, en) = e.messages();
     assert!(
@@ -603,26 +590,22 @@ async fn print_sheets_from_the_command_line_writes_a_private_pdf() {
     let out_s = out.to_str().unwrap();
 
     // Not a terminal and no --yes: asks, cannot, changes nothing.
-    let o = crate::cli::staffgate(
+    let o = staffgate(
         &app.db.url,
         &["print-sheets", "--employee", STAFF_ID, "-o", out_s],
         None,
     );
     assert_ne!(o.status.code(), Some(0));
-    assert!(
-        crate::cli::text(&o).contains("--yes"),
-        "{}",
-        crate::cli::text(&o)
-    );
+    assert!(text(&o).contains("--yes"), "{}", text(&o));
     assert_eq!(app.count("onetime_tokens"), 0);
     assert!(!out.exists());
 
-    let o = crate::cli::staffgate(
+    let o = staffgate(
         &app.db.url,
         &["print-sheets", "--employee", STAFF_ID, "-o", out_s, "--yes"],
         None,
     );
-    let t = crate::cli::text(&o);
+    let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
     assert!(t.contains("1 件のトークン（QRコード）を再発行"), "{t}");
     #[cfg(unix)]
@@ -637,13 +620,13 @@ async fn print_sheets_from_the_command_line_writes_a_private_pdf() {
     assert_eq!(app.verify(&token).await.status(), StatusCode::OK);
     assert_eq!(leftovers(&dir.0), 1, "no temporary file is left behind");
 
-    let o = crate::cli::staffgate(
+    let o = staffgate(
         &app.db.url,
         &["print-sheets", "--employee", "Z0404", "-o", out_s, "--yes"],
         None,
     );
     assert_eq!(o.status.code(), Some(1));
-    assert!(crate::cli::text(&o).contains("Z0404"));
+    assert!(text(&o).contains("Z0404"));
 }
 
 fn leftovers(dir: &Path) -> usize {
@@ -652,7 +635,6 @@ fn leftovers(dir: &Path) -> usize {
 
 #[tokio::test]
 async fn in_the_browser_an_admin_ticks_employees_confirms_and_downloads_their_sheets() {
-    use crate::browser::Browser;
     let app = spawn_portal().await;
     app.seed_admin();
     app.seed(pending("N0101", "病棟 一子", "看護部"));
@@ -660,13 +642,9 @@ async fn in_the_browser_an_admin_ticks_employees_confirms_and_downloads_their_sh
     app.seed(pending("N0103", "病棟 三子", "看護部"));
 
     let browser = Browser::start().await;
-    browser.resize(1280, 900).await;
-    browser.goto(&app.url("/admin/employees?q=N010")).await;
-    browser.wait_for("#employee_id").await;
-    browser.fill("#employee_id", ADMIN_ID).await;
-    browser.fill("#password", ADMIN_PW).await;
-    browser.click("form button[type=submit]").await;
-    browser.wait_for("#employees").await;
+    browser
+        .admin_signs_in_at(&app, "/admin/employees?q=N010")
+        .await;
 
     browser.click("input[name=e][value=N0101]").await;
     browser.click("input[name=e][value=N0103]").await;
@@ -700,8 +678,8 @@ async fn in_the_browser_an_admin_ticks_employees_confirms_and_downloads_their_sh
     }
     assert_eq!(printed, 2, "the two ticked employees got sheets");
     for code in ["N0101", "N0103"] {
-        assert!(app.events(code).contains(&"sheet_printed".to_owned()));
+        assert!(app.has_event(code, "sheet_printed"));
     }
-    assert!(!app.events("N0102").contains(&"sheet_printed".to_owned()));
+    assert!(!app.has_event("N0102", "sheet_printed"));
     browser.close().await;
 }

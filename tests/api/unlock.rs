@@ -11,18 +11,14 @@ use crate::helpers::*;
 #[tokio::test]
 async fn an_admin_unlock_lets_the_employee_sign_in_at_once() {
     let app = spawn_app().await;
-    app.seed_staff();
-    let admin = app.admin_token().await;
-    for _ in 0..6 {
-        app.login(STAFF_ID, "wrong").await;
-    }
-    problem(app.login(STAFF_ID, STAFF_PW).await, 423, "account_locked").await;
+    let admin = app.admin_with_staff().await;
+    app.lock_out(STAFF_ID, STAFF_PW).await;
+    account_locked(app.login(STAFF_ID, STAFF_PW).await).await;
 
     let res = app
-        .post(
-            "/api/v2/auth/unlock-account",
+        .unlock(
+            &admin,
             &json!({ "employeeId": STAFF_ID, "reason": "本人確認済み（内線1234）" }),
-            Some(&admin),
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -46,46 +42,27 @@ async fn an_admin_unlock_lets_the_employee_sign_in_at_once() {
 #[tokio::test]
 async fn unlocking_needs_admin_rights_and_a_reason() {
     let app = spawn_app().await;
-    app.seed_staff();
-    let admin = app.admin_token().await;
-    let staff = app.tokens(STAFF_ID, STAFF_PW).await["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let unlock = |bearer: String, body: Value| {
-        let app = &app;
-        async move {
-            app.post("/api/v2/auth/unlock-account", &body, Some(&bearer))
-                .await
-        }
-    };
+    let admin = app.admin_with_staff().await;
+    let staff = app.access_token(STAFF_ID, STAFF_PW).await;
     problem(
-        unlock(staff, json!({ "employeeId": STAFF_ID, "reason": "x" })).await,
+        app.unlock(&staff, &json!({ "employeeId": STAFF_ID, "reason": "x" }))
+            .await,
         403,
         "forbidden",
     )
     .await;
-    problem(
-        unlock(
-            admin.clone(),
-            json!({ "employeeId": STAFF_ID, "reason": "  " }),
-        )
-        .await,
-        400,
-        "validation",
+    invalid_input(
+        app.unlock(&admin, &json!({ "employeeId": STAFF_ID, "reason": "  " }))
+            .await,
     )
     .await;
+    invalid_input(app.unlock(&admin, &json!({ "employeeId": STAFF_ID })).await).await;
     problem(
-        unlock(admin.clone(), json!({ "employeeId": STAFF_ID })).await,
-        400,
-        "validation",
-    )
-    .await;
-    problem(
-        unlock(admin, json!({ "employeeId": "NOBODY", "reason": "x" })).await,
+        app.unlock(&admin, &json!({ "employeeId": "NOBODY", "reason": "x" }))
+            .await,
         404,
         "not_found",
     )
     .await;
-    assert!(!app.events(STAFF_ID).contains(&"unlocked".to_string()));
+    assert!(!app.has_event(STAFF_ID, "unlocked"));
 }

@@ -1,4 +1,4 @@
-//! A small real SMTP server for the tests: speaks enough of RFC 5321 (EHLO/HELO, MAIL, RCPT,
+//! `SmtpSink`: a small real SMTP server: speaks enough of RFC 5321 (EHLO/HELO, MAIL, RCPT,
 //! DATA, RSET, NOOP, QUIT) for lettre, records every accepted message, and can be stopped and
 //! started again on the same port to play an outage.
 
