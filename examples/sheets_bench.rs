@@ -34,8 +34,9 @@ use staffgate::config::Settings;
 use staffgate::db;
 use staffgate::domain::ValidityHours;
 use staffgate::services::clock::SystemClock;
+use staffgate::services::principal::{Actor, ClientInfo};
+use staffgate::services::qr;
 use staffgate::services::sheets::{self, Selection, Sheet, SheetFont, pdf};
-use staffgate::services::{Actor, ClientInfo, qr};
 use staffgate::state::AppState;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -122,6 +122,8 @@ pub const MIN_BCRYPT_COST: u32 = 10;
 pub const DEFAULT_HISTORY_RETENTION_DAYS: i64 = 1095;
 pub const MIN_HISTORY_RETENTION_DAYS: i64 = 30;
 pub const MAX_HISTORY_RETENTION_DAYS: i64 = 36_500;
+/// An archive run pauses after each batch at most this many times as long as the batch took.
+pub const MAX_PAUSE_RATIO: f64 = 20.0;
 
 fn default_threads() -> usize {
     std::thread::available_parallelism()
@@ -420,10 +422,10 @@ impl Settings {
             r.get("STAFFGATE_ARCHIVE_SCHEDULE").is_none() || r.flag("STAFFGATE_ARCHIVE_SCHEDULE");
 
         let archive_pause_ratio = r.parse("STAFFGATE_ARCHIVE_PAUSE_RATIO", 1.0f64, "a number");
-        if !(0.0..=crate::services::archive::MAX_PAUSE_RATIO).contains(&archive_pause_ratio) {
+        if !(0.0..=MAX_PAUSE_RATIO).contains(&archive_pause_ratio) {
             r.problems.push(format!(
                 "STAFFGATE_ARCHIVE_PAUSE_RATIO={archive_pause_ratio} must be between 0 and {}",
-                crate::services::archive::MAX_PAUSE_RATIO
+                MAX_PAUSE_RATIO
             ));
         }
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::db::DbError;
 use crate::i18n::Lang;
-use crate::services::auth::{AuthError, TokenProblem};
+use crate::services::auth_error::{AuthError, TokenProblem};
 use crate::services::clock::format_jst;
 use crate::services::import::ImportError;
 

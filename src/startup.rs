@@ -21,7 +21,7 @@ use crate::services::clock::Clock;
 use crate::services::hashing::HashingPool;
 use crate::services::jwt::SigningKey;
 use crate::services::mail::{DisabledMailer, Mailer, SmtpMailer};
-use crate::services::sheets::FontCache;
+use crate::services::sheets::font::FontCache;
 use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]

@@ -132,7 +132,7 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
                             employee: Some(emp.id),
                             code: Some(&emp.employee_id),
                             actor: None,
-                            client: &crate::services::ClientInfo::cli(),
+                            client: &crate::services::principal::ClientInfo::cli(),
                             detail: json!({ "via": "create-admin" }),
                             now,
                         },

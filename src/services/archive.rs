@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{Datelike, NaiveDateTime, TimeZone, Timelike};
 use diesel::{Connection, MysqlConnection};
 
-use crate::config::MIN_HISTORY_RETENTION_DAYS;
+use crate::config::{MAX_PAUSE_RATIO, MIN_HISTORY_RETENTION_DAYS};
 use crate::db::queries::archive::{self as q, Pending};
 use crate::db::queries::audit;
 use crate::db::{self, DbError};
@@ -22,7 +22,6 @@ use crate::state::AppState;
 
 /// The most rows one batch (one transaction) moves.
 pub const MAX_BATCH: i64 = 5_000;
-pub const MAX_PAUSE_RATIO: f64 = 20.0;
 
 /// A batch waits while InnoDB's redo log is fuller than this: past it the server soon flushes
 /// pages in a hurry and every write, a sign-in's commit too, waits for that.

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::Actor;
+use super::principal::Actor;
 use crate::db::DbError;
 use crate::db::models::NewEmployee;
 use crate::db::queries::audit;

@@ -8,10 +8,10 @@ use diesel::MysqlConnection;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::ClientInfo;
 use super::clock::{JST, format_jst, to_utc};
 use super::mail::OutgoingMail;
 use super::policy;
+use super::principal::ClientInfo;
 use crate::db::DbError;
 use crate::db::models::Employee;
 use crate::db::queries::{directory, employees, outbox};

@@ -6,8 +6,8 @@ use chrono::NaiveDateTime;
 use diesel::{MysqlConnection, QueryResult};
 use serde_json::json;
 
-use super::auth::AuthError;
-use super::{Actor, ClientInfo};
+use super::auth_error::AuthError;
+use super::principal::{Actor, ClientInfo};
 use crate::config::Settings;
 use crate::db::queries::{audit, settings as rows};
 use crate::domain::ExpiryPolicy;

@@ -3,10 +3,11 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::auth::{AuthError, TokenProblem};
+use super::auth_error::{AuthError, TokenProblem};
 use super::history::{self, Event, Record};
+use super::principal::{Actor, ClientInfo};
+use super::qr;
 use super::sessions::{self, TokenSet};
-use super::{Actor, ClientInfo, qr};
 use crate::db::models::Employee;
 use crate::db::queries::{attempts, employees, onetime_tokens};
 use crate::domain::{EmployeeId, EmployeeStatus, PlainToken, TokenPurpose, ValidityHours};

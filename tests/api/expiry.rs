@@ -7,7 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use staffgate::domain::expiry::spread_offset;
 use staffgate::services::clock::Clock;
-use staffgate::services::{Actor, import};
+use staffgate::services::import;
+use staffgate::services::principal::Actor;
 
 use crate::helpers::*;
 use crate::portal::{Portal, location, spawn_portal};

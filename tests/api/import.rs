@@ -1,6 +1,7 @@
 //! Employee CSV import through the service shared by the CLI and the portal.
 
-use staffgate::services::{Actor, import};
+use staffgate::services::import;
+use staffgate::services::principal::Actor;
 
 use crate::helpers::*;
 

@@ -9,8 +9,8 @@ use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use serde_json::Value;
 use staffgate::domain::{EmployeeId, ValidityHours};
+use staffgate::services::principal::{Actor, ClientInfo};
 use staffgate::services::sheets::{self, Printed, Selection, SheetError};
-use staffgate::services::{Actor, ClientInfo};
 
 use crate::helpers::*;
 use crate::portal::{Portal, csrf_in, location, spawn_portal};

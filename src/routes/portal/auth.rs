@@ -16,7 +16,8 @@ use crate::db::queries::portal_sessions;
 use crate::domain::{EmployeeId, Password, random_hex};
 use crate::i18n::Lang;
 use crate::routes::extract::client_info;
-use crate::services::auth::{self, AuthError};
+use crate::services::auth;
+use crate::services::auth_error::AuthError;
 use crate::services::clock::{JST, to_utc};
 use crate::services::passwords::Violation;
 use crate::services::portal::{self, Step};
@@ -248,7 +249,7 @@ fn start_session(
     state: &AppState,
     employee: &i64,
     step: Step,
-    client: &crate::services::ClientInfo,
+    client: &crate::services::principal::ClientInfo,
 ) -> Result<(), PortalError> {
     session.renew();
     session.clear();

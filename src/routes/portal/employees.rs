@@ -15,7 +15,8 @@ use crate::db::queries::directory::{
 use crate::db::queries::employees as employee_rows;
 use crate::db::{self, DbError};
 use crate::domain::{EmployeeId, EmployeeStatus, ExpiryPolicy, TokenPurpose, ValidityHours};
-use crate::services::auth::{self, AuthError};
+use crate::services::auth;
+use crate::services::auth_error::AuthError;
 use crate::services::clock::JST;
 use crate::services::history::Event;
 use crate::services::policy;

@@ -16,8 +16,8 @@ use crate::db::queries::employees;
 use crate::db::{self, DbError};
 use crate::i18n::Lang;
 use crate::routes::extract::client_info;
-use crate::services::ClientInfo;
 use crate::services::portal::{self, Step};
+use crate::services::principal::ClientInfo;
 use crate::state::AppState;
 
 pub const LANG_COOKIE: &str = "staffgate_lang";

@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::Lang;
-use crate::services::auth::AuthError;
+use crate::services::auth_error::AuthError;
 use crate::services::clock::{JST, to_utc};
 
 /// A one-time message shown on the next page (POST -> 303 -> GET).

@@ -3,28 +3,25 @@
 //! initial password. Tokens, passwords, print records, history and the audit row commit in
 //! one transaction together with the finished PDF; if anything fails nothing is written.
 
+mod error;
+pub mod font;
 pub mod pdf;
-
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::history::{self, Event, Record};
 use super::passwords::generate_initial_password;
-use super::{Actor, ClientInfo, tokens};
+use super::principal::{Actor, ClientInfo};
+use super::tokens;
+use crate::db;
 use crate::db::models::Employee;
 use crate::db::queries::{audit, onetime_tokens, sheets as q};
-use crate::db::{self, DbError};
 use crate::domain::{EmployeeId, EmployeeStatus, Password, PlainToken, ValidityHours};
 use crate::services::clock::to_utc;
-use crate::services::hashing::HashingError;
 use crate::state::AppState;
-pub use pdf::{FontError, Sheet, SheetFont};
-
-/// One PDF holds at most this many sheets (about 12 MB; larger runs are split by department).
-pub const MAX_BATCH: usize = 2000;
+pub use error::SheetError;
+pub use pdf::{FontError, MAX_BATCH, Sheet, SheetFont};
 
 /// Whom a batch prints for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,166 +43,6 @@ impl Selection {
             Selection::Department(d) => json!({ "department": d }),
             Selection::Pending => json!({ "pending": true }),
         }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SheetError {
-    #[error(transparent)]
-    Font(#[from] FontError),
-    #[error("unknown employee ID(s): {}", .0.join(", "))]
-    Unknown(Vec<String>),
-    #[error("not active: {}", .0.iter().map(|(c, s)| format!("{c} ({})", s.as_str())).collect::<Vec<_>>().join(", "))]
-    NotActive(Vec<(String, EmployeeStatus)>),
-    #[error("above the actor's permission level: {}", .0.join(", "))]
-    Forbidden(Vec<String>),
-    #[error("nobody to print for")]
-    Empty,
-    #[error("{count} sheets requested, at most {MAX_BATCH} per batch")]
-    TooMany { count: usize },
-    #[error("the selection changed: {expected} confirmed, {actual} now")]
-    Changed { expected: usize, actual: usize },
-    #[error("the hashing pool is saturated")]
-    Busy,
-    #[error(transparent)]
-    Db(#[from] DbError),
-    #[error("internal: {0}")]
-    Internal(String),
-}
-
-impl crate::db::TxError for SheetError {
-    fn query_error(&self) -> Option<&diesel::result::Error> {
-        match self {
-            SheetError::Db(db) => db.query_error(),
-            _ => None,
-        }
-    }
-}
-
-impl From<diesel::result::Error> for SheetError {
-    fn from(e: diesel::result::Error) -> Self {
-        SheetError::Db(DbError::Query(e))
-    }
-}
-
-impl From<HashingError> for SheetError {
-    fn from(e: HashingError) -> Self {
-        match e {
-            HashingError::Busy => SheetError::Busy,
-            other => SheetError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl SheetError {
-    /// What the person printing reads, in Japanese and English.
-    pub fn messages(&self) -> (String, String) {
-        match self {
-            SheetError::Font(f) => (f.message_ja(), f.to_string()),
-            SheetError::Unknown(codes) => (
-                format!("登録されていない社員IDです: {}", codes.join("、")),
-                format!("No employee with ID {}.", codes.join(", ")),
-            ),
-            SheetError::NotActive(list) => {
-                let ja = list
-                    .iter()
-                    .map(|(c, s)| format!("{c}（{}）", status_ja(*s)))
-                    .collect::<Vec<_>>()
-                    .join("、");
-                let en = list
-                    .iter()
-                    .map(|(c, s)| format!("{c} ({})", s.as_str()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                (
-                    format!("在職中でない職員のシートは印刷できません: {ja}"),
-                    format!("Sheets are printed only for active staff: {en}."),
-                )
-            }
-            SheetError::Forbidden(codes) => (
-                format!(
-                    "ご自身より権限レベルの高いアカウントのシートは印刷できません: {}",
-                    codes.join("、")
-                ),
-                format!(
-                    "You cannot print sheets for accounts above your own permission level: {}.",
-                    codes.join(", ")
-                ),
-            ),
-            SheetError::Empty => (
-                "印刷する対象の職員がいません。".into(),
-                "There is nobody to print a sheet for.".into(),
-            ),
-            SheetError::TooMany { count } => (
-                format!(
-                    "{count} 件が選ばれました。一度に印刷できるのは {MAX_BATCH} 件までです。部署ごとに分けて印刷してください。"
-                ),
-                format!(
-                    "{count} sheets selected; at most {MAX_BATCH} can be printed at once. Print by department instead."
-                ),
-            ),
-            SheetError::Changed { expected, actual } => (
-                format!(
-                    "確認後に対象が変わりました（確認時 {expected} 件、現在 {actual} 件）。もう一度確認してください。"
-                ),
-                format!(
-                    "The selection changed after you confirmed it ({expected} then, {actual} now). Please confirm again."
-                ),
-            ),
-            SheetError::Busy => (
-                "ただいま混み合っています。しばらくしてからもう一度お試しください。".into(),
-                "The server is busy. Please try again shortly.".into(),
-            ),
-            SheetError::Db(_) | SheetError::Internal(_) => (
-                "シートを作成できませんでした。何も変更されていません。".into(),
-                "The sheets could not be created. Nothing was changed.".into(),
-            ),
-        }
-    }
-}
-
-fn status_ja(s: EmployeeStatus) -> &'static str {
-    match s {
-        EmployeeStatus::Active => "在職",
-        EmployeeStatus::Suspended => "停止中",
-        EmployeeStatus::Retired => "退職",
-    }
-}
-
-/// The sheet font, loaded on first use and kept (a failed load is retried next time, so
-/// installing the font fixes printing without a restart).
-pub struct FontCache {
-    path: PathBuf,
-    loaded: Mutex<Option<Arc<SheetFont>>>,
-}
-
-impl FontCache {
-    pub fn new(path: PathBuf) -> Self {
-        Self {
-            path,
-            loaded: Mutex::new(None),
-        }
-    }
-
-    pub async fn get(self: &Arc<Self>) -> Result<Arc<SheetFont>, SheetError> {
-        if let Some(font) = self.cached() {
-            return Ok(font);
-        }
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let font = Arc::new(SheetFont::load(&this.path)?);
-            *this.loaded.lock().unwrap_or_else(|e| e.into_inner()) = Some(font.clone());
-            Ok(font)
-        })
-        .await
-        .map_err(|_| SheetError::Internal("font task failed".into()))?
-    }
-
-    fn cached(&self) -> Option<Arc<SheetFont>> {
-        self.loaded
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
     }
 }
 
