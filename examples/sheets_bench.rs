@@ -144,9 +144,9 @@ async fn measure(cli: &Cli, url: &str) -> Result<(), BoxError> {
         _ => std::env::var(k).ok(),
     })
     .map_err(|p| p.join("; "))?;
-    settings.bcrypt_cost = cli.bcrypt_cost;
-    let threads = settings.hashing_threads;
-    let font_path = settings.sheet_font.clone();
+    settings.passwords.bcrypt_cost = cli.bcrypt_cost;
+    let threads = settings.passwords.hashing_threads;
+    let font_path = settings.sheets.font.clone();
     let state = AppState::build(settings, Arc::new(SystemClock))?;
 
     eprintln!("sheets_bench: bcrypt cost {} alone", cli.bcrypt_cost);

@@ -62,7 +62,7 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         )
     };
     let violations =
-        passwords::check_new_password(&password, &id, state.settings.password_min_length);
+        passwords::check_new_password(&password, &id, state.settings.passwords.min_length);
     if !violations.is_empty() {
         let msgs: Vec<String> = violations.iter().map(|v| v.message_ja()).collect();
         return Err(format!(

@@ -48,7 +48,7 @@ impl FromRequest for Client {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let trust = req
             .app_data::<web::Data<AppState>>()
-            .map(|s| s.settings.trust_proxy_headers)
+            .map(|s| s.settings.http.trust_proxy_headers)
             .unwrap_or(false);
         ready(Ok(Client(client_info(req, trust))))
     }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{Datelike, NaiveDateTime, TimeZone, Timelike};
 use diesel::{Connection, MysqlConnection};
 
-use crate::config::{MAX_PAUSE_RATIO, MIN_HISTORY_RETENTION_DAYS};
+use crate::config::archive::{MAX_PAUSE_RATIO, MIN_HISTORY_RETENTION_DAYS};
 use crate::db::queries::archive::{self as q, Pending};
 use crate::db::queries::audit;
 use crate::db::{self, DbError};
@@ -272,7 +272,7 @@ fn execute_blocking(
 ) -> Result<Outcome, ArchiveError> {
     // A connection of its own: it holds the lock for the whole run and keeps READ COMMITTED
     // away from the pool's connections.
-    let mut conn = MysqlConnection::establish(&state.settings.database_url)
+    let mut conn = MysqlConnection::establish(&state.settings.database.url)
         .map_err(|e| DbError::Unavailable(e.to_string()))?;
     if !q::try_lock(&mut conn)? {
         return Err(ArchiveError::Busy);
@@ -475,7 +475,7 @@ pub fn month_start(now: NaiveDateTime) -> NaiveDateTime {
 /// scheduled run has finished this month, run one. A run of another node holding the lock
 /// makes this a no-op; a run that failed or was cut short is retried at the next look.
 pub async fn scheduled_tick(state: &AppState) -> Result<Option<Outcome>, ArchiveError> {
-    if !state.settings.archive_schedule {
+    if !state.settings.archive.schedule {
         return Ok(None);
     }
     let now = state.clock.now_naive();
@@ -493,8 +493,8 @@ pub async fn scheduled_tick(state: &AppState) -> Result<Option<Outcome>, Archive
     }
     let plan = Plan {
         unless_scheduled_since: Some(since),
-        ..Plan::new(state.settings.history_retention_days)?
-            .pause_ratio(state.settings.archive_pause_ratio)?
+        ..Plan::new(state.settings.archive.retention_days)?
+            .pause_ratio(state.settings.archive.pause_ratio)?
     };
     let by = RunBy {
         trigger: Trigger::Schedule,

@@ -217,7 +217,7 @@ where
     }
 
     let mut violations =
-        passwords::check_new_password(&new, &code, state.settings.password_min_length);
+        passwords::check_new_password(&new, &code, state.settings.passwords.min_length);
     if !violations.contains(&Violation::TooLongBytes)
         && emp.password_hash.is_some()
         && state

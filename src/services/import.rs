@@ -425,7 +425,7 @@ pub async fn import(
     let parsed = tokio::task::spawn_blocking(move || parse(&bytes))
         .await
         .map_err(|_| ImportError::Db(DbError::Join))?;
-    let spread = state.settings.expiry_spread_days;
+    let spread = state.settings.passwords.expiry_spread_days;
     state
         .transaction(move |conn, _, now| {
         let codes: Vec<&str> = parsed.rows.iter().map(|r| r.employee_id.as_str()).collect();

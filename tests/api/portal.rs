@@ -14,7 +14,7 @@ pub struct Portal {
 
 pub async fn spawn_portal() -> TestApp {
     // Plain http on the local machine: the session cookie is not Secure, so the client sends it.
-    spawn_app_configured(|s| s.public_url = "http://127.0.0.1".into()).await
+    spawn_app_configured(|s| s.http.public_url = "http://127.0.0.1".into()).await
 }
 
 pub fn csrf_in(html: &str) -> String {
@@ -834,13 +834,13 @@ async fn a_portal_session_works_on_every_node_and_ends_on_every_node() {
     let key = vec![7u8; 64];
     let k2 = key.clone();
     let a = spawn_app_configured(move |s| {
-        s.public_url = "http://127.0.0.1".into();
-        s.session_key = Some(key);
+        s.http.public_url = "http://127.0.0.1".into();
+        s.keys.session_key = Some(key);
     })
     .await;
     let b = crate::helpers::spawn_app_with(a.db.clone(), a.clock.clone(), move |s| {
-        s.public_url = "http://127.0.0.1".into();
-        s.session_key = Some(k2);
+        s.http.public_url = "http://127.0.0.1".into();
+        s.keys.session_key = Some(k2);
     })
     .await;
     let p = Portal::signed_in_admin(&a).await;

@@ -490,7 +490,7 @@ async fn failures_are_explained_and_write_nothing() {
 
     // A missing font fails before anything is issued.
     let broken = spawn_app_with(app.db.clone(), app.clock.clone(), |s| {
-        s.sheet_font = "/nonexistent/ipaexg.ttf".into()
+        s.sheets.font = "/nonexistent/ipaexg.ttf".into()
     })
     .await;
     let e = print(&broken, ids(&[STAFF_ID])).await.unwrap_err();

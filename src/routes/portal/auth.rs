@@ -68,7 +68,7 @@ fn login_cookie(state: &AppState, value: String) -> Cookie<'static> {
     Cookie::build(LOGIN_COOKIE, value)
         .path("/admin/login")
         .http_only(true)
-        .secure(cookie_secure(&state.settings.public_url))
+        .secure(cookie_secure(&state.settings.http.public_url))
         .same_site(SameSite::Strict)
         .max_age(actix_web::cookie::time::Duration::hours(2))
         .finish()
@@ -194,7 +194,7 @@ async fn login(
             "The employee ID or password is wrong.",
         );
     };
-    let client = client_info(&req, state.settings.trust_proxy_headers);
+    let client = client_info(&req, state.settings.http.trust_proxy_headers);
     let (employee, step) = match portal::sign_in(&state, employee_id, password, client.clone())
         .await
     {
@@ -424,7 +424,7 @@ struct PasswordPage {
 }
 
 fn password_page_for(me: &SignedIn, errors: Vec<String>) -> PasswordPage {
-    let min = me.state.settings.password_min_length;
+    let min = me.state.settings.passwords.min_length;
     PasswordPage {
         c: me.chrome("password"),
         must_change: me.step == Step::PasswordChange,

@@ -168,7 +168,7 @@ async fn signed_in(req: HttpRequest) -> Result<SignedIn, PortalError> {
         session.purge();
         return Err(PortalError::Forbidden);
     }
-    let client = client_info(&req, state.settings.trust_proxy_headers);
+    let client = client_info(&req, state.settings.http.trust_proxy_headers);
     Ok(SignedIn {
         employee,
         step,

@@ -73,7 +73,7 @@ pub fn scope(
     )
     .cookie_name("staffgate_portal".into())
     .cookie_path("/admin".into())
-    .cookie_secure(cookie_secure(&state.settings.public_url))
+    .cookie_secure(cookie_secure(&state.settings.http.public_url))
     .cookie_http_only(true)
     .cookie_same_site(SameSite::Strict)
     .session_lifecycle(

@@ -337,7 +337,7 @@ pub async fn print(
                 name: emp.name.clone(),
                 name_kana: emp.name_kana.clone(),
                 department: emp.department.clone(),
-                login_url: tokens::login_url(&st.settings.public_url, &p.token),
+                login_url: tokens::login_url(&st.settings.http.public_url, &p.token),
                 expires_at: to_utc(expires_at),
                 initial_password: password,
                 printed_at: to_utc(now),
@@ -362,7 +362,7 @@ pub async fn print(
             now,
         )?;
         // The PDF is made before the commit: if it cannot be made, nothing was issued.
-        let pdf = pdf::render(&font, &st.settings.organisation, &sheets, to_utc(now))
+        let pdf = pdf::render(&font, &st.settings.sheets.organisation, &sheets, to_utc(now))
             .map_err(|e| SheetError::Internal(e.to_string()))?;
         Ok(Printed {
             pdf,
