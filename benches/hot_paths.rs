@@ -100,7 +100,7 @@ pub fn employee_csv(rows: usize) -> Vec<u8> {
 
 fn import_parse(c: &mut Criterion) {
     let csv = employee_csv(IMPORT_ROWS);
-    let parsed = staffgate::services::import::parse(&csv);
+    let parsed = staffgate::services::import::file::parse(&csv);
     assert!(parsed.errors.is_empty(), "{:?}", parsed.errors.first());
     assert_eq!(parsed.rows.len(), IMPORT_ROWS);
     let mut g = c.benchmark_group("import");
@@ -109,7 +109,7 @@ fn import_parse(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(4))
         .throughput(Throughput::Elements(IMPORT_ROWS as u64));
     g.bench_function("parse_10000_rows", |b| {
-        b.iter(|| staffgate::services::import::parse(black_box(&csv)))
+        b.iter(|| staffgate::services::import::file::parse(black_box(&csv)))
     });
     g.finish();
 }

@@ -33,8 +33,9 @@ use staffgate::config::Settings;
 use staffgate::db;
 use staffgate::domain::ValidityHours;
 use staffgate::services::clock::{Clock, SystemClock};
+use staffgate::services::principal::{Actor, ClientInfo};
+use staffgate::services::qr;
 use staffgate::services::sheets::{self, Selection, Sheet, SheetFont, pdf};
-use staffgate::services::{Actor, ClientInfo, qr};
 use staffgate::state::AppState;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -142,9 +143,9 @@ async fn measure(cli: &Cli, url: &str) -> Result<(), BoxError> {
         _ => std::env::var(k).ok(),
     })
     .map_err(|p| p.join("; "))?;
-    settings.bcrypt_cost = cli.bcrypt_cost;
-    let threads = settings.hashing_threads;
-    let font_path = settings.sheet_font.clone();
+    settings.passwords.bcrypt_cost = cli.bcrypt_cost;
+    let threads = settings.passwords.hashing_threads;
+    let font_path = settings.sheets.font.clone();
     let state = AppState::build(settings, Arc::new(SystemClock))?;
 
     eprintln!("sheets_bench: bcrypt cost {} alone", cli.bcrypt_cost);

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::db::DbError;
 use crate::i18n::Lang;
-use crate::services::auth::AuthError;
+use crate::services::auth_error::AuthError;
 use crate::services::explain::{Explain, Explanation};
 use crate::services::import::ImportError;
 

@@ -21,7 +21,7 @@ use crate::services::clock::Clock;
 use crate::services::hashing::HashingPool;
 use crate::services::jwt::SigningKey;
 use crate::services::mail::{DisabledMailer, Mailer, SmtpMailer};
-use crate::services::sheets::FontCache;
+use crate::services::sheets::font::FontCache;
 use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +40,7 @@ pub enum StartupError {
 impl AppState {
     /// Connects the pool and loads (or, in development, generates) the signing key.
     pub fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, StartupError> {
-        let pool = db::build_pool(&settings.database_url, settings.db_pool_size)?;
+        let pool = db::build_pool(&settings.database.url, settings.database.pool_size)?;
         Self::with_pool(settings, clock, pool)
     }
 
@@ -49,7 +49,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
         pool: DbPool,
     ) -> Result<AppState, StartupError> {
-        let keys = match &settings.jwt_key_pem {
+        let keys = match &settings.keys.jwt_key_pem {
             Some(pem) => SigningKey::from_pkcs8_pem(pem),
             None if settings.is_production() => {
                 return Err(StartupError::Config(
@@ -59,7 +59,7 @@ impl AppState {
             None => SigningKey::generate(),
         }
         .map_err(|e| StartupError::Config(e.to_string()))?;
-        let session_key = match &settings.session_key {
+        let session_key = match &settings.keys.session_key {
             Some(bytes) => actix_web::cookie::Key::try_from(bytes.as_slice())
                 .map_err(|e| StartupError::Config(format!("STAFFGATE_SESSION_KEY: {e}")))?,
             None if settings.is_production() => {
@@ -69,10 +69,13 @@ impl AppState {
             }
             None => actix_web::cookie::Key::generate(),
         };
-        let hashing = HashingPool::new(settings.hashing_threads, settings.bcrypt_cost)
-            .map_err(|e| StartupError::Config(e.to_string()))?;
-        let sheet_font = Arc::new(FontCache::new(settings.sheet_font.clone()));
-        let mailer: Arc<dyn Mailer> = match (&settings.smtp_url, &settings.mail_from) {
+        let hashing = HashingPool::new(
+            settings.passwords.hashing_threads,
+            settings.passwords.bcrypt_cost,
+        )
+        .map_err(|e| StartupError::Config(e.to_string()))?;
+        let sheet_font = Arc::new(FontCache::new(settings.sheets.font.clone()));
+        let mailer: Arc<dyn Mailer> = match (&settings.mail.smtp_url, &settings.mail.from) {
             (Some(url), Some(from)) => Arc::new(
                 SmtpMailer::new(url, from).map_err(|e| StartupError::Config(e.to_string()))?,
             ),
@@ -100,7 +103,7 @@ pub struct Application {
 
 impl Application {
     pub fn build(state: AppState) -> Result<Application, StartupError> {
-        let addr = state.settings.bind.clone();
+        let addr = state.settings.http.bind.clone();
         let listener =
             TcpListener::bind(&addr).map_err(|source| StartupError::Bind { addr, source })?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
@@ -119,7 +122,7 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let pruner = tokio::spawn(prune_attempts(self.state.clone()));
-        let mail = (self.state.mailer.enabled() && self.state.settings.mail_poll_seconds > 0)
+        let mail = (self.state.mailer.enabled() && self.state.settings.mail.poll_seconds > 0)
             .then(|| tokio::spawn(crate::services::outbox::worker(self.state.clone())));
         let archiver = tokio::spawn(archive_schedule(self.state.clone()));
         let result = self.server.await;
@@ -198,19 +201,19 @@ fn cors(settings: &Settings) -> Cors {
         ])
         .expose_headers([header::RETRY_AFTER])
         .max_age(3600);
-    for origin in &settings.cors_origins {
+    for origin in &settings.http.cors_origins {
         cors = cors.allowed_origin(origin);
     }
     cors
 }
 
 fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
-    let workers = state.settings.workers.unwrap_or_else(|| {
+    let workers = state.settings.http.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
     });
-    let hsts = state.settings.public_url.starts_with("https://");
+    let hsts = state.settings.http.public_url.starts_with("https://");
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         let metrics = data.metrics.clone();

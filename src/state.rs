@@ -12,7 +12,7 @@ use crate::services::clock::Clock;
 use crate::services::hashing::HashingPool;
 use crate::services::jwt::SigningKey;
 use crate::services::mail::Mailer;
-use crate::services::sheets::FontCache;
+use crate::services::sheets::font::FontCache;
 
 #[derive(Clone)]
 pub struct AppState {

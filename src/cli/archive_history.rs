@@ -42,10 +42,10 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     let state = super::state().await?;
     let days = args
         .older_than_days
-        .unwrap_or(state.settings.history_retention_days);
+        .unwrap_or(state.settings.archive.retention_days);
     let pause = args
         .pause_ratio
-        .unwrap_or(state.settings.archive_pause_ratio);
+        .unwrap_or(state.settings.archive.pause_ratio);
     let plan = match Plan::new(days)
         .and_then(|p| p.batch_size(args.batch_size))
         .and_then(|p| p.pause_ratio(pause))

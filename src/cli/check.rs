@@ -5,26 +5,27 @@ use std::process::ExitCode;
 
 use diesel::{Connection, MysqlConnection};
 
-use crate::config::{Settings, redact_url};
+use crate::config::Settings;
+use crate::config::redact::redact_url;
 use crate::db;
 use crate::services::sheets::SheetFont;
 
 pub async fn run() -> Result<ExitCode, String> {
     let (settings, mut problems) = Settings::from_env_all();
-    if !settings.database_url.is_empty() {
-        let url = settings.database_url.clone();
+    if !settings.database.url.is_empty() {
+        let url = settings.database.url.clone();
         let db_problems = tokio::task::spawn_blocking(move || database_problems(&url))
             .await
             .map_err(|e| e.to_string())?;
         problems.extend(db_problems);
     }
-    if let Some(p) = font_problem(&settings.sheet_font) {
+    if let Some(p) = font_problem(&settings.sheets.font) {
         problems.push(p);
     }
     if problems.is_empty() {
         println!(
             "OK: configuration, database ({}) and sheet font look good",
-            redact_url(&settings.database_url)
+            redact_url(&settings.database.url)
         );
         Ok(ExitCode::SUCCESS)
     } else {

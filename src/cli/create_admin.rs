@@ -3,14 +3,14 @@
 use std::io::Read;
 use std::process::ExitCode;
 
-use diesel::prelude::*;
 use serde_json::json;
 
 use crate::db::models::NewEmployee;
-use crate::db::queries::{audit, employees};
-use crate::db::schema::employees::dsl as e;
+use crate::db::queries::{audit, employees, refresh_tokens};
 use crate::domain::{EmployeeId, Password};
+use crate::services::history::{self, Event, Record};
 use crate::services::passwords;
+use crate::services::principal::ClientInfo;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -62,7 +62,7 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         )
     };
     let violations =
-        passwords::check_new_password(&password, &id, state.settings.password_min_length);
+        passwords::check_new_password(&password, &id, state.settings.passwords.min_length);
     if !violations.is_empty() {
         let msgs: Vec<String> = violations.iter().map(|v| v.message_ja()).collect();
         return Err(format!(
@@ -106,33 +106,29 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
                     true
                 }
                 Some(emp) => {
-                    diesel::update(e::employees.find(emp.id))
-                        .set((
-                            e::name.eq(&name),
-                            e::permission_level.eq(emp.permission_level.max(admin_level)),
-                            e::status.eq("active"),
-                            e::password_hash.eq(Some(&hash.0)),
-                            e::password_must_change.eq(false),
-                            e::password_updated_at.eq(Some(now)),
-                            e::password_length_class.eq(length_class),
-                            e::password_expiry_offset_days.eq(0),
-                            e::failed_login_count.eq(0),
-                            e::locked_until.eq(None::<chrono::NaiveDateTime>),
-                            e::updated_at.eq(now),
-                        ))
-                        .execute(conn)?;
-                    // A reset ends every session of the account, like any password change.
-                    crate::db::queries::refresh_tokens::revoke_all_for_employee(
-                        conn, emp.id, None, now,
-                    )?;
-                    crate::services::history::write(
+                    employees::make_admin(
                         conn,
-                        crate::services::history::Record {
-                            event: crate::services::history::Event::PasswordChanged,
+                        &emp,
+                        &name,
+                        admin_level,
+                        &employees::NewPassword {
+                            hash: &hash.0,
+                            must_change: false,
+                            length_class,
+                            expiry_offset_days: 0,
+                        },
+                        now,
+                    )?;
+                    // A reset ends every session of the account, like any password change.
+                    refresh_tokens::revoke_all_for_employee(conn, emp.id, None, now)?;
+                    history::write(
+                        conn,
+                        Record {
+                            event: Event::PasswordChanged,
                             employee: Some(emp.id),
                             code: Some(&emp.employee_id),
                             actor: None,
-                            client: &crate::services::ClientInfo::cli(),
+                            client: &ClientInfo::cli(),
                             detail: json!({ "via": "create-admin" }),
                             now,
                         },

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::i18n::Lang;
-use crate::services::{Actor, import};
+use crate::services::import;
+use crate::services::principal::Actor;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

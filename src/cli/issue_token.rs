@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use crate::domain::{EmployeeId, TokenPurpose, ValidityHours};
 use crate::services::clock::format_jst;
-use crate::services::{Actor, ClientInfo, tokens};
+use crate::services::principal::{Actor, ClientInfo};
+use crate::services::tokens;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -9,7 +9,7 @@ use crate::db;
 
 pub async fn run() -> Result<ExitCode, String> {
     let settings = super::settings()?;
-    let url = settings.database_url.clone();
+    let url = settings.database.url.clone();
     let applied = tokio::task::spawn_blocking(move || {
         let mut conn = MysqlConnection::establish(&url).map_err(|e| {
             format!("データベースに接続できません / cannot connect to the database: {e}")

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use crate::domain::{EmployeeId, ValidityHours};
 use crate::i18n::Lang;
+use crate::services::principal::{Actor, ClientInfo};
 use crate::services::sheets::{self, Selection, SheetError};
-use crate::services::{Actor, ClientInfo};
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("who").required(true).args(["employee", "department", "all_pending"])))]

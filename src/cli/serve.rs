@@ -25,16 +25,16 @@ pub async fn run() -> Result<ExitCode, String> {
         }
         Err(e) => return Err(e.0),
     }
-    if state.settings.jwt_key_pem.is_none() {
+    if state.settings.keys.jwt_key_pem.is_none() {
         tracing::warn!(
             "no STAFFGATE_JWT_KEY: tokens are signed with a key generated for this process and die with it (development only)"
         );
     }
     let app = Application::build(state.clone()).map_err(|e| e.to_string())?;
     tracing::info!(
-        bind = %state.settings.bind,
+        bind = %state.settings.http.bind,
         port = app.port(),
-        public_url = %state.settings.public_url,
+        public_url = %state.settings.http.public_url,
         "staffgate is listening"
     );
     app.run_until_stopped().await.map_err(|e| e.to_string())?;

@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use crate::domain::EmployeeId;
-use crate::services::{Actor, ClientInfo, auth};
+use crate::services::auth;
+use crate::services::principal::{Actor, ClientInfo};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

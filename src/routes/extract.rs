@@ -8,8 +8,10 @@ use actix_web::http::header::{AUTHORIZATION, USER_AGENT};
 use actix_web::{FromRequest, HttpRequest, web};
 
 use crate::error::ApiError;
-use crate::services::ClientInfo;
-use crate::services::auth::{self, AuthError, Principal};
+use crate::services::auth;
+use crate::services::auth_error::AuthError;
+use crate::services::principal::ClientInfo;
+use crate::services::principal::Principal;
 use crate::state::AppState;
 
 /// The caller's address: the TCP peer, or the last X-Forwarded-For hop when the deployment
@@ -46,7 +48,7 @@ impl FromRequest for Client {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let trust = req
             .app_data::<web::Data<AppState>>()
-            .map(|s| s.settings.trust_proxy_headers)
+            .map(|s| s.settings.http.trust_proxy_headers)
             .unwrap_or(false);
         ready(Ok(Client(client_info(req, trust))))
     }

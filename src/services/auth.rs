@@ -3,130 +3,20 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use super::auth_error::AuthError;
 use super::history::{self, Event, Record};
-use super::jwt::{AccessClaims, Scope};
+use super::jwt::Scope;
 use super::passwords::{self, Violation};
+use super::principal::{Actor, ClientInfo, Principal};
 use super::sessions::{self, TokenSet};
 use super::signin::{self, Verdict};
-use super::{Actor, ClientInfo};
+use crate::db;
 use crate::db::models::Employee;
 use crate::db::queries::{attempts, employees};
-use crate::db::{self, DbError};
 use crate::domain::{EmployeeId, EmployeeStatus, Password, PermissionLevel};
 use crate::metrics::Metrics;
 use crate::services::clock::to_utc;
-use crate::services::hashing::HashingError;
 use crate::state::AppState;
-
-/// Why a one-time or refresh token was not accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenProblem {
-    Unknown,
-    Expired,
-    Used,
-    Revoked,
-}
-
-impl TokenProblem {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenProblem::Unknown => "unknown",
-            TokenProblem::Expired => "expired",
-            TokenProblem::Used => "used",
-            TokenProblem::Revoked => "revoked",
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    #[error("invalid credentials")]
-    InvalidCredentials,
-    #[error("account locked until {until}")]
-    Locked { until: DateTime<Utc> },
-    #[error("rate limited for {retry_after} s")]
-    RateLimited { retry_after: i64 },
-    #[error("account is not active")]
-    Disabled,
-    #[error("missing or invalid bearer token")]
-    Unauthorized,
-    #[error("this session may only change the password")]
-    PasswordChangeRequired,
-    #[error("permission denied")]
-    Forbidden,
-    /// The account acted on has a higher permission level than the actor.
-    #[error("the account is above the actor's permission level")]
-    AboveOwnLevel,
-    #[error("employee not found")]
-    NotFound,
-    #[error("one-time token not accepted: {0:?}")]
-    Token(TokenProblem),
-    #[error("refresh token not accepted: {0:?}")]
-    RefreshInvalid(TokenProblem),
-    #[error("password policy")]
-    Policy(Vec<Violation>),
-    #[error("invalid input: {0}")]
-    Invalid(crate::domain::ParseError),
-    #[error("hashing pool saturated")]
-    Busy,
-    #[error(transparent)]
-    Db(#[from] DbError),
-    #[error("internal: {0}")]
-    Internal(String),
-}
-
-impl From<diesel::result::Error> for AuthError {
-    fn from(e: diesel::result::Error) -> Self {
-        AuthError::Db(DbError::Query(e))
-    }
-}
-
-impl crate::db::TxError for AuthError {
-    fn query_error(&self) -> Option<&diesel::result::Error> {
-        match self {
-            AuthError::Db(db) => db.query_error(),
-            _ => None,
-        }
-    }
-}
-
-impl From<HashingError> for AuthError {
-    fn from(e: HashingError) -> Self {
-        match e {
-            HashingError::Busy => AuthError::Busy,
-            other => AuthError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl From<getrandom::Error> for AuthError {
-    fn from(e: getrandom::Error) -> Self {
-        AuthError::Internal(format!("random source: {e}"))
-    }
-}
-
-impl From<jsonwebtoken::errors::Error> for AuthError {
-    fn from(e: jsonwebtoken::errors::Error) -> Self {
-        AuthError::Internal(format!("jwt: {e}"))
-    }
-}
-
-/// A verified bearer token and the employee it names, freshly read.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub claims: AccessClaims,
-    pub employee: Employee,
-}
-
-impl Principal {
-    pub fn actor(&self) -> Actor {
-        Actor::Employee {
-            id: self.employee.id,
-            employee_id: self.employee.employee_id.clone(),
-            permission: self.employee.permission_level,
-        }
-    }
-}
 
 /// API-3: employee ID + password -> tokens.
 #[tracing::instrument(skip(state, password, device_label), fields(employee_id = %employee_id))]
@@ -327,7 +217,7 @@ where
     }
 
     let mut violations =
-        passwords::check_new_password(&new, &code, state.settings.password_min_length);
+        passwords::check_new_password(&new, &code, state.settings.passwords.min_length);
     if !violations.contains(&Violation::TooLongBytes)
         && emp.password_hash.is_some()
         && state

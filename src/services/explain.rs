@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::db::DbError;
 use crate::i18n::Lang;
 use crate::services::archive::ArchiveError;
-use crate::services::auth::{AuthError, TokenProblem};
+use crate::services::auth_error::{AuthError, TokenProblem};
 use crate::services::clock::format_jst;
 use crate::services::import::ImportError;
 use crate::services::sheets::SheetError;

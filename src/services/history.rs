@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::ClientInfo;
+use super::principal::ClientInfo;
 use crate::db::queries::history::{self, NewHistory};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,10 +8,10 @@ use diesel::MysqlConnection;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::ClientInfo;
 use super::clock::{format_jst, jst_date, jst_midnight, to_utc};
 use super::mail::OutgoingMail;
 use super::policy;
+use super::principal::ClientInfo;
 use crate::db::DbError;
 use crate::db::models::Employee;
 use crate::db::queries::{directory, employees, outbox};
@@ -209,10 +209,10 @@ pub fn queue_lock(
     client: &ClientInfo,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let Some(hr) = state.settings.hr_email.as_deref() else {
+    let Some(hr) = state.settings.mail.hr_email.as_deref() else {
         return Ok(0);
     };
-    if !state.mailer.enabled() || state.settings.hr_lock_digest {
+    if !state.mailer.enabled() || state.settings.mail.hr_lock_digest {
         return Ok(0);
     }
     let notice = Notice::AccountLocked(LockNotice {
@@ -268,10 +268,10 @@ pub fn queue_lock_digest(
     state: &AppState,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let Some(hr) = state.settings.hr_email.as_deref() else {
+    let Some(hr) = state.settings.mail.hr_email.as_deref() else {
         return Ok(0);
     };
-    if !state.settings.hr_lock_digest {
+    if !state.settings.mail.hr_lock_digest {
         return Ok(0);
     }
     let today = jst_date(now);
@@ -366,7 +366,7 @@ pub async fn deliver_due(state: &AppState) -> Result<Delivery, DbError> {
         .await?;
     for row in rows {
         let outcome = match serde_json::from_str::<Notice>(&row.payload) {
-            Ok(notice) => match notice.render(&state.settings.public_url, to_utc(now)) {
+            Ok(notice) => match notice.render(&state.settings.http.public_url, to_utc(now)) {
                 Ok((subject, text, html)) => {
                     let mail = OutgoingMail {
                         to: row.recipient.clone(),
@@ -417,7 +417,7 @@ pub async fn deliver_due(state: &AppState) -> Result<Delivery, DbError> {
 
 /// The background worker: delivers every `mail_poll_seconds`, scans about once an hour.
 pub async fn worker(state: AppState) {
-    let every = std::time::Duration::from_secs(state.settings.mail_poll_seconds.max(1));
+    let every = std::time::Duration::from_secs(state.settings.mail.poll_seconds.max(1));
     let mut tick = tokio::time::interval(every);
     let mut last_scan: Option<tokio::time::Instant> = None;
     loop {

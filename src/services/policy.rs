@@ -6,8 +6,8 @@ use chrono::NaiveDateTime;
 use diesel::{MysqlConnection, QueryResult};
 use serde_json::json;
 
-use super::auth::AuthError;
-use super::{Actor, ClientInfo};
+use super::auth_error::AuthError;
+use super::principal::{Actor, ClientInfo};
 use crate::config::Settings;
 use crate::db::queries::{audit, settings as rows};
 use crate::domain::ExpiryPolicy;
@@ -75,7 +75,7 @@ fn from_rows(defaults: &ExpiryPolicy, found: &[rows::SettingRow]) -> StoredPolic
 
 pub fn load(conn: &mut MysqlConnection, settings: &Settings) -> QueryResult<StoredPolicy> {
     let found = rows::load(conn, &NAMES, false)?;
-    Ok(from_rows(&settings.expiry_defaults, &found))
+    Ok(from_rows(&settings.passwords.expiry_defaults, &found))
 }
 
 pub fn current(conn: &mut MysqlConnection, settings: &Settings) -> QueryResult<ExpiryPolicy> {
@@ -88,7 +88,7 @@ pub fn seed(
     settings: &Settings,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    for (name, value) in values(&settings.expiry_defaults) {
+    for (name, value) in values(&settings.passwords.expiry_defaults) {
         rows::insert_missing(conn, name, &value, now)?;
     }
     Ok(())
@@ -105,7 +105,7 @@ pub async fn update(
     state
         .transaction(move |conn, st, now| {
             let found = rows::load(conn, &NAMES, true)?;
-            let old = from_rows(&st.settings.expiry_defaults, &found).policy;
+            let old = from_rows(&st.settings.passwords.expiry_defaults, &found).policy;
             let mut changes = serde_json::Map::new();
             for ((name, before), (_, after)) in values(&old).into_iter().zip(values(&new)) {
                 if before != after {

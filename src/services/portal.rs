@@ -4,10 +4,11 @@
 
 use serde_json::json;
 
-use super::auth::{self, AuthError};
+use super::auth;
+use super::auth_error::AuthError;
 use super::history::{self, Event, Record};
+use super::principal::{Actor, ClientInfo};
 use super::sessions::PasswordStatus;
-use super::{Actor, ClientInfo};
 use crate::db;
 use crate::db::models::Employee;
 use crate::db::queries::{employees, portal_sessions};

@@ -4,11 +4,11 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::MysqlConnection;
 use serde_json::json;
 
-use super::ClientInfo;
-use super::auth::{AuthError, Principal, TokenProblem};
+use super::auth_error::{AuthError, TokenProblem};
 use super::history::{self, Event, Record};
 use super::jwt::{ACCESS_TTL_SECONDS, AccessClaims, ISSUER, Scope};
 use super::policy;
+use super::principal::{ClientInfo, Principal};
 use crate::db;
 use crate::db::models::Employee;
 use crate::db::queries::{employees, refresh_tokens};

@@ -26,9 +26,9 @@ use chrono::NaiveDateTime;
 use diesel::MysqlConnection;
 use serde_json::json;
 
-use super::ClientInfo;
-use super::auth::AuthError;
+use super::auth_error::AuthError;
 use super::history::{self, Event, Record};
+use super::principal::ClientInfo;
 use crate::db::models::Employee;
 use crate::db::queries::{attempts, employees, signin_gates};
 use crate::domain::{EmployeeId, EmployeeStatus, Password};

@@ -1,15 +1,19 @@
 //! One-time onboarding tokens: issue (revoking older ones) and single-use redemption.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::{MysqlConnection, QueryResult};
 use serde_json::json;
 
-use super::auth::{AuthError, TokenProblem};
+use super::auth_error::{AuthError, TokenProblem};
 use super::history::{self, Event, Record};
+use super::principal::{Actor, ClientInfo};
+use super::qr;
 use super::sessions::{self, TokenSet};
-use super::{Actor, ClientInfo, qr};
 use crate::db::models::Employee;
 use crate::db::queries::{attempts, employees, onetime_tokens};
-use crate::domain::{EmployeeId, EmployeeStatus, PlainToken, TokenPurpose, ValidityHours};
+use crate::domain::{
+    EmployeeId, EmployeeStatus, PlainToken, TokenHash, TokenPurpose, ValidityHours,
+};
 use crate::metrics::Metrics;
 use crate::services::clock::to_utc;
 use crate::state::AppState;
@@ -45,6 +49,83 @@ pub fn login_url(public_url: &str, token: &PlainToken) -> String {
     )
 }
 
+/// How a batch of one-time tokens is handed out: by whom, to which client, for what and how
+/// long. `via` names the channel when it is not the API or the CLI (the account sheet).
+pub struct Grant<'a> {
+    pub actor: &'a Actor,
+    pub client: &'a ClientInfo,
+    pub purpose: TokenPurpose,
+    pub validity: ValidityHours,
+    pub via: Option<&'static str>,
+}
+
+/// A token stored by `Grant::store`.
+pub struct Stored {
+    pub id: i64,
+    pub expires_at: NaiveDateTime,
+    /// The employee's older unused tokens that it revoked.
+    pub revoked: usize,
+}
+
+impl Grant<'_> {
+    /// Inside the caller's transaction: stores `hash` as the employee's one open token,
+    /// revokes every other unused token of theirs, and records both in the login history.
+    pub fn store(
+        &self,
+        conn: &mut MysqlConnection,
+        emp: &Employee,
+        hash: &TokenHash,
+        now: NaiveDateTime,
+    ) -> QueryResult<Stored> {
+        let actor = self.actor;
+        let expires_at = now + self.validity.duration();
+        let id = onetime_tokens::insert(
+            conn,
+            emp.id,
+            hash,
+            self.purpose.as_str(),
+            actor.id(),
+            now,
+            expires_at,
+        )?;
+        let revoked = onetime_tokens::revoke_others(conn, emp.id, id, now)?;
+        let about = |event, detail| Record {
+            event,
+            employee: Some(emp.id),
+            code: Some(&emp.employee_id),
+            actor: actor.id(),
+            client: self.client,
+            detail,
+            now,
+        };
+        if revoked > 0 {
+            history::write(
+                conn,
+                about(
+                    Event::TokenRevoked,
+                    json!({ "count": revoked, "reason": "reissued", "replacedBy": id }),
+                ),
+            )?;
+        }
+        let mut issued = json!({
+            "tokenId": id,
+            "purpose": self.purpose.as_str(),
+            "validityHours": self.validity.hours(),
+            "expiresAt": to_utc(expires_at).to_rfc3339(),
+            "actor": actor.label(),
+        });
+        if let Some(via) = self.via {
+            issued["via"] = via.into();
+        }
+        history::write(conn, about(Event::TokenIssued, issued))?;
+        Ok(Stored {
+            id,
+            expires_at,
+            revoked,
+        })
+    }
+}
+
 /// API-1 and `staffgate issue-token`. The new token and the revocation of every other unused
 /// token of the employee commit together.
 #[tracing::instrument(skip(state, client), fields(employee_id = %employee_id))]
@@ -59,7 +140,7 @@ pub async fn issue(
     // Everything that can fail without the database (the secret, the QR image) is done
     // before the transaction that revokes the older tokens.
     let token = PlainToken::generate()?;
-    let url = login_url(&state.settings.public_url, &token);
+    let url = login_url(&state.settings.http.public_url, &token);
     let qr_url = url.clone();
     let qr_data_url = tokio::task::spawn_blocking(move || qr::png_data_url(&qr_url))
         .await
@@ -75,49 +156,18 @@ pub async fn issue(
             }
             // A token is the account: nobody hands out one for an account above their own level.
             actor.may_act_on(&emp)?;
-            let expires_at = now + validity.duration();
-            let id = onetime_tokens::insert(
-                conn,
-                emp.id,
-                &token_hash,
-                purpose.as_str(),
-                actor.id(),
-                now,
+            let grant = Grant {
+                actor: &actor,
+                client: &client,
+                purpose,
+                validity,
+                via: None,
+            };
+            let Stored {
+                id,
                 expires_at,
-            )?;
-            let revoked = onetime_tokens::revoke_others(conn, emp.id, id, now)?;
-            if revoked > 0 {
-                history::write(
-                    conn,
-                    Record {
-                        event: Event::TokenRevoked,
-                        employee: Some(emp.id),
-                        code: Some(&emp.employee_id),
-                        actor: actor.id(),
-                        client: &client,
-                        detail: json!({ "count": revoked, "reason": "reissued", "replacedBy": id }),
-                        now,
-                    },
-                )?;
-            }
-            history::write(
-                conn,
-                Record {
-                    event: Event::TokenIssued,
-                    employee: Some(emp.id),
-                    code: Some(&emp.employee_id),
-                    actor: actor.id(),
-                    client: &client,
-                    detail: json!({
-                        "tokenId": id,
-                        "purpose": purpose.as_str(),
-                        "validityHours": validity.hours(),
-                        "expiresAt": to_utc(expires_at).to_rfc3339(),
-                        "actor": actor.label(),
-                    }),
-                    now,
-                },
-            )?;
+                revoked,
+            } = grant.store(conn, &emp, &token_hash, now)?;
             Ok((id, emp.employee_id, expires_at, revoked))
         })
         .await?;

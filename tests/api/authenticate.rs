@@ -203,7 +203,7 @@ async fn an_account_without_a_password_cannot_sign_in_with_one() {
 
 #[tokio::test]
 async fn without_a_trusted_proxy_forwarded_addresses_are_ignored() {
-    let app = spawn_app_configured(|s| s.trust_proxy_headers = false).await;
+    let app = spawn_app_configured(|s| s.http.trust_proxy_headers = false).await;
     for i in 0..5 {
         invalid_credentials(
             app.login_from(&format!("10.9.9.{i}"), "GHOST1", "guess")

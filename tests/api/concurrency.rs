@@ -139,8 +139,8 @@ async fn one_setup_session_sets_the_password_once_under_parallel_requests() {
 
 /// Two nodes on one database with a bcrypt cost high enough that checks really overlap.
 async fn two_nodes() -> (TestApp, TestApp) {
-    let a = spawn_app_configured(|s| s.bcrypt_cost = 8).await;
-    let b = a.another_node(|s| s.bcrypt_cost = 8).await;
+    let a = spawn_app_configured(|s| s.passwords.bcrypt_cost = 8).await;
+    let b = a.another_node(|s| s.passwords.bcrypt_cost = 8).await;
     a.seed_staff();
     (a, b)
 }

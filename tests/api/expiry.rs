@@ -78,7 +78,7 @@ async fn tokens_and_me_report_the_status_at_89_91_and_181_days() {
 
 #[tokio::test]
 async fn thirteen_characters_or_more_can_be_exempt() {
-    let app = spawn_app_configured(|s| s.expiry_defaults.long_exempt = true).await;
+    let app = spawn_app_configured(|s| s.passwords.expiry_defaults.long_exempt = true).await;
     app.seed_staff(); // a 17-character password
     app.seed(Seed {
         code: "N0002",

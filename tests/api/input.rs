@@ -141,9 +141,10 @@ async fn api_responses_carry_security_headers() {
 
 #[tokio::test]
 async fn cors_allows_only_configured_origins() {
-    let app =
-        spawn_app_configured(|s| s.cors_origins = vec!["https://voicedrive.example.jp".into()])
-            .await;
+    let app = spawn_app_configured(|s| {
+        s.http.cors_origins = vec!["https://voicedrive.example.jp".into()]
+    })
+    .await;
     let preflight = |origin: &'static str| {
         app.client
             .request(

@@ -15,11 +15,11 @@ const HR: &str = "jinji@hospital.example.jp";
 async fn mail_app(sink: &SmtpSink, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let url = sink.url();
     spawn_app_configured(move |s| {
-        s.public_url = "http://127.0.0.1".into();
-        s.smtp_url = Some(url);
-        s.mail_from = Some("staffgate <noreply@hospital.example.jp>".into());
-        s.hr_email = Some(HR.into());
-        s.mail_poll_seconds = 0;
+        s.http.public_url = "http://127.0.0.1".into();
+        s.mail.smtp_url = Some(url);
+        s.mail.from = Some("staffgate <noreply@hospital.example.jp>".into());
+        s.mail.hr_email = Some(HR.into());
+        s.mail.poll_seconds = 0;
         tweak(s);
     })
     .await
@@ -106,7 +106,7 @@ async fn a_lock_mails_hr_once_even_across_an_smtp_outage() {
 #[tokio::test]
 async fn the_background_worker_delivers_without_anyone_waiting() {
     let sink = SmtpSink::start().await;
-    let app = mail_app(&sink, |s| s.mail_poll_seconds = 1).await;
+    let app = mail_app(&sink, |s| s.mail.poll_seconds = 1).await;
     app.seed_staff();
     app.lock_out(STAFF_ID, STAFF_PW).await;
     let got = sink.wait_for(1).await;
@@ -125,7 +125,7 @@ async fn no_mail_is_queued_when_mail_is_off() {
 #[tokio::test]
 async fn the_hr_digest_lists_the_days_locks_in_one_mail() {
     let sink = SmtpSink::start().await;
-    let app = mail_app(&sink, |s| s.hr_lock_digest = true).await;
+    let app = mail_app(&sink, |s| s.mail.hr_lock_digest = true).await;
     app.seed_staff();
     app.seed(Seed {
         code: "N0002",
@@ -191,9 +191,9 @@ async fn staff_with_an_address_are_warned_once_before_their_password_expires() {
     // Another node scanning the same database queues nothing more.
     let other = app
         .another_node(|s| {
-            s.smtp_url = Some(sink.url());
-            s.mail_from = Some("noreply@hospital.example.jp".into());
-            s.mail_poll_seconds = 0;
+            s.mail.smtp_url = Some(sink.url());
+            s.mail.from = Some("noreply@hospital.example.jp".into());
+            s.mail.poll_seconds = 0;
         })
         .await;
     assert_eq!(scan(&other.state).await.unwrap(), 0);

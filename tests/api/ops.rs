@@ -50,8 +50,8 @@ async fn openapi_describes_every_route() {
 async fn readiness_reports_a_dead_database_as_503_while_liveness_stays_up() {
     let db = TestDb::create();
     let mut settings = test_settings(&db);
-    settings.database_url = "mysql://root@127.0.0.1:1/nothing".into();
-    let pool = staffgate::db::lazy_pool(&settings.database_url, 1);
+    settings.database.url = "mysql://root@127.0.0.1:1/nothing".into();
+    let pool = staffgate::db::lazy_pool(&settings.database.url, 1);
     let clock = std::sync::Arc::new(staffgate::services::clock::SystemClock);
     let state = staffgate::state::AppState::with_pool(settings, clock, pool).unwrap();
     let app = staffgate::startup::Application::build(state).unwrap();

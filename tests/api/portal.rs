@@ -552,8 +552,8 @@ async fn the_portal_speaks_english_on_request() {
 async fn a_portal_session_works_on_every_node_and_ends_on_every_node() {
     // Both nodes share the session key, as a deployment behind a load balancer does.
     let node = |s: &mut staffgate::config::Settings| {
-        s.public_url = "http://127.0.0.1".into();
-        s.session_key = Some(vec![7u8; 64]);
+        s.http.public_url = "http://127.0.0.1".into();
+        s.keys.session_key = Some(vec![7u8; 64]);
     };
     let a = spawn_app_configured(node).await;
     let b = a.another_node(node).await;

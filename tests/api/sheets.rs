@@ -9,8 +9,8 @@ use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::Value;
 use staffgate::domain::{EmployeeId, ValidityHours};
+use staffgate::services::principal::{Actor, ClientInfo};
 use staffgate::services::sheets::{self, Printed, Selection, SheetError};
-use staffgate::services::{Actor, ClientInfo};
 
 use crate::helpers::browser::Browser;
 use crate::helpers::cli::{staffgate, text};
@@ -478,7 +478,7 @@ async fn failures_are_explained_and_write_nothing() {
 
     // A missing font fails before anything is issued.
     let broken = app
-        .another_node(|s| s.sheet_font = "/nonexistent/ipaexg.ttf".into())
+        .another_node(|s| s.sheets.font = "/nonexistent/ipaexg.ttf".into())
         .await;
     let e = print(&broken, ids(&[STAFF_ID])).await.unwrap_err();
     let (ja, en) = e.messages();

@@ -232,3 +232,98 @@ pub fn by_ids(
         .load(conn)?;
     Ok(rows.into_iter().map(|r| (r.id, r)).collect())
 }
+
+/// What the employee list (the CSV import) says about an employee.
+#[derive(Debug, Queryable)]
+pub struct Listing {
+    pub employee_id: String,
+    pub name: String,
+    pub name_kana: String,
+    pub department: String,
+    pub email: Option<String>,
+    pub permission_level: f64,
+}
+
+/// The listings of the employees with these IDs, read 1,000 IDs per statement.
+pub fn listings(conn: &mut MysqlConnection, codes: &[&str]) -> QueryResult<Vec<Listing>> {
+    let mut found = Vec::with_capacity(codes.len());
+    for chunk in codes.chunks(1000) {
+        found.extend(
+            e::employees
+                .filter(e::employee_id.eq_any(chunk))
+                .select((
+                    e::employee_id,
+                    e::name,
+                    e::name_kana,
+                    e::department,
+                    e::email,
+                    e::permission_level,
+                ))
+                .load::<Listing>(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+/// Inserts every row, 500 rows per statement.
+pub fn insert_all(conn: &mut MysqlConnection, rows: &[NewEmployee<'_>]) -> QueryResult<()> {
+    for chunk in rows.chunks(500) {
+        diesel::insert_into(e::employees)
+            .values(chunk)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A changed listing, written over the employee with this ID.
+pub struct ListingChange<'a> {
+    pub name: &'a str,
+    pub name_kana: &'a str,
+    pub department: &'a str,
+    pub email: Option<&'a str>,
+    pub permission_level: f64,
+}
+
+pub fn update_listing(
+    conn: &mut MysqlConnection,
+    code: &str,
+    change: &ListingChange<'_>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(e::employees.filter(e::employee_id.eq(code)))
+        .set((
+            e::name.eq(change.name),
+            e::name_kana.eq(change.name_kana),
+            e::department.eq(change.department),
+            e::email.eq(change.email),
+            e::permission_level.eq(change.permission_level),
+            e::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Makes an existing employee an active, unlocked admin (at least `level`) with a new password.
+pub fn make_admin(
+    conn: &mut MysqlConnection,
+    emp: &Employee,
+    name: &str,
+    level: f64,
+    password: &NewPassword<'_>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(e::employees.find(emp.id))
+        .set((
+            e::name.eq(name),
+            e::permission_level.eq(emp.permission_level.max(level)),
+            e::status.eq("active"),
+            e::password_hash.eq(Some(password.hash)),
+            e::password_must_change.eq(password.must_change),
+            e::password_updated_at.eq(Some(now)),
+            e::password_length_class.eq(password.length_class),
+            e::password_expiry_offset_days.eq(password.expiry_offset_days),
+            e::failed_login_count.eq(0),
+            e::locked_until.eq(None::<NaiveDateTime>),
+            e::updated_at.eq(now),
+        ))
+        .execute(conn)
+}

@@ -91,8 +91,8 @@ fn run_view(me: &Admin, r: RunRow) -> RunView {
 }
 
 fn plan(me: &Admin) -> Result<Plan, PortalError> {
-    Plan::new(me.state.settings.history_retention_days)
-        .and_then(|p| p.pause_ratio(me.state.settings.archive_pause_ratio))
+    Plan::new(me.state.settings.archive.retention_days)
+        .and_then(|p| p.pause_ratio(me.state.settings.archive.pause_ratio))
         .map_err(|e| PortalError::explained(&e))
 }
 

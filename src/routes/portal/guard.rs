@@ -13,9 +13,10 @@ use super::view::{Chrome, Flash, PortalError, see_other};
 use crate::db::models::Employee;
 use crate::i18n::Lang;
 use crate::routes::extract::client_info;
+use crate::services::directory;
 use crate::services::explain::Explain;
 use crate::services::portal::{self, Step};
-use crate::services::{ClientInfo, directory};
+use crate::services::principal::ClientInfo;
 use crate::state::AppState;
 
 pub const LANG_COOKIE: &str = "staffgate_lang";
@@ -161,7 +162,7 @@ async fn signed_in(req: HttpRequest) -> Result<SignedIn, PortalError> {
         session.purge();
         return Err(PortalError::Forbidden);
     }
-    let client = client_info(&req, state.settings.trust_proxy_headers);
+    let client = client_info(&req, state.settings.http.trust_proxy_headers);
     Ok(SignedIn {
         employee,
         step,

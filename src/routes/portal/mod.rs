@@ -140,7 +140,7 @@ pub fn scope(
     )
     .cookie_name(SESSION_COOKIE.into())
     .cookie_path("/admin".into())
-    .cookie_secure(cookie_secure(&state.settings.public_url))
+    .cookie_secure(cookie_secure(&state.settings.http.public_url))
     .cookie_http_only(true)
     .cookie_same_site(SameSite::Strict)
     .session_lifecycle(

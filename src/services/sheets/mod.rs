@@ -3,311 +3,30 @@
 //! initial password. Tokens, passwords, print records, history and the audit row commit in
 //! one transaction together with the finished PDF; if anything fails nothing is written.
 
+mod error;
+pub mod font;
 pub mod pdf;
+mod selection;
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::MysqlConnection;
 use serde_json::json;
 
 use super::history::{self, Event, Record};
 use super::passwords::generate_initial_password;
-use super::{Actor, ClientInfo, tokens};
+use super::principal::{Actor, ClientInfo};
+use super::tokens;
 use crate::db::models::Employee;
-use crate::db::queries::{audit, onetime_tokens, sheets as q};
-use crate::db::{self, DbError};
-use crate::domain::{EmployeeId, EmployeeStatus, Password, PlainToken, ValidityHours};
+use crate::db::queries::{audit, sheets as q};
+use crate::domain::{Password, PlainToken, TokenPurpose, ValidityHours};
 use crate::services::clock::to_utc;
-use crate::services::hashing::HashingError;
 use crate::state::AppState;
-pub use pdf::{FontError, Sheet, SheetFont};
-
-/// One PDF holds at most this many sheets (about 12 MB; larger runs are split by department).
-pub const MAX_BATCH: usize = 2000;
-
-/// Whom a batch prints for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Selection {
-    /// These employees, each of whom must exist, be active and be within the actor's level.
-    Employees(Vec<EmployeeId>),
-    /// Every active employee of a department.
-    Department(String),
-    /// Every active employee who has not set a password of their own yet.
-    Pending,
-}
-
-impl Selection {
-    fn describe(&self) -> serde_json::Value {
-        match self {
-            Selection::Employees(ids) => json!({
-                "employees": ids.iter().map(|i| i.as_str()).collect::<Vec<_>>()
-            }),
-            Selection::Department(d) => json!({ "department": d }),
-            Selection::Pending => json!({ "pending": true }),
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SheetError {
-    #[error(transparent)]
-    Font(#[from] FontError),
-    #[error("unknown employee ID(s): {}", .0.join(", "))]
-    Unknown(Vec<String>),
-    #[error("not active: {}", .0.iter().map(|(c, s)| format!("{c} ({})", s.as_str())).collect::<Vec<_>>().join(", "))]
-    NotActive(Vec<(String, EmployeeStatus)>),
-    #[error("above the actor's permission level: {}", .0.join(", "))]
-    Forbidden(Vec<String>),
-    #[error("nobody to print for")]
-    Empty,
-    #[error("{count} sheets requested, at most {MAX_BATCH} per batch")]
-    TooMany { count: usize },
-    #[error("the selection changed: {expected} confirmed, {actual} now")]
-    Changed { expected: usize, actual: usize },
-    #[error("the hashing pool is saturated")]
-    Busy,
-    #[error(transparent)]
-    Db(#[from] DbError),
-    #[error("internal: {0}")]
-    Internal(String),
-}
-
-impl crate::db::TxError for SheetError {
-    fn query_error(&self) -> Option<&diesel::result::Error> {
-        match self {
-            SheetError::Db(db) => db.query_error(),
-            _ => None,
-        }
-    }
-}
-
-impl From<diesel::result::Error> for SheetError {
-    fn from(e: diesel::result::Error) -> Self {
-        SheetError::Db(DbError::Query(e))
-    }
-}
-
-impl From<HashingError> for SheetError {
-    fn from(e: HashingError) -> Self {
-        match e {
-            HashingError::Busy => SheetError::Busy,
-            other => SheetError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl SheetError {
-    /// What the person printing reads, in Japanese and English.
-    pub fn messages(&self) -> (String, String) {
-        match self {
-            SheetError::Font(f) => (f.message_ja(), f.to_string()),
-            SheetError::Unknown(codes) => (
-                format!("登録されていない社員IDです: {}", codes.join("、")),
-                format!("No employee with ID {}.", codes.join(", ")),
-            ),
-            SheetError::NotActive(list) => {
-                let ja = list
-                    .iter()
-                    .map(|(c, s)| format!("{c}（{}）", status_ja(*s)))
-                    .collect::<Vec<_>>()
-                    .join("、");
-                let en = list
-                    .iter()
-                    .map(|(c, s)| format!("{c} ({})", s.as_str()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                (
-                    format!("在職中でない職員のシートは印刷できません: {ja}"),
-                    format!("Sheets are printed only for active staff: {en}."),
-                )
-            }
-            SheetError::Forbidden(codes) => (
-                format!(
-                    "ご自身より権限レベルの高いアカウントのシートは印刷できません: {}",
-                    codes.join("、")
-                ),
-                format!(
-                    "You cannot print sheets for accounts above your own permission level: {}.",
-                    codes.join(", ")
-                ),
-            ),
-            SheetError::Empty => (
-                "印刷する対象の職員がいません。".into(),
-                "There is nobody to print a sheet for.".into(),
-            ),
-            SheetError::TooMany { count } => (
-                format!(
-                    "{count} 件が選ばれました。一度に印刷できるのは {MAX_BATCH} 件までです。部署ごとに分けて印刷してください。"
-                ),
-                format!(
-                    "{count} sheets selected; at most {MAX_BATCH} can be printed at once. Print by department instead."
-                ),
-            ),
-            SheetError::Changed { expected, actual } => (
-                format!(
-                    "確認後に対象が変わりました（確認時 {expected} 件、現在 {actual} 件）。もう一度確認してください。"
-                ),
-                format!(
-                    "The selection changed after you confirmed it ({expected} then, {actual} now). Please confirm again."
-                ),
-            ),
-            SheetError::Busy => (
-                "ただいま混み合っています。しばらくしてからもう一度お試しください。".into(),
-                "The server is busy. Please try again shortly.".into(),
-            ),
-            SheetError::Db(_) | SheetError::Internal(_) => (
-                "シートを作成できませんでした。何も変更されていません。".into(),
-                "The sheets could not be created. Nothing was changed.".into(),
-            ),
-        }
-    }
-}
-
-fn status_ja(s: EmployeeStatus) -> &'static str {
-    match s {
-        EmployeeStatus::Active => "在職",
-        EmployeeStatus::Suspended => "停止中",
-        EmployeeStatus::Retired => "退職",
-    }
-}
-
-/// The sheet font, loaded on first use and kept (a failed load is retried next time, so
-/// installing the font fixes printing without a restart).
-pub struct FontCache {
-    path: PathBuf,
-    loaded: Mutex<Option<Arc<SheetFont>>>,
-}
-
-impl FontCache {
-    pub fn new(path: PathBuf) -> Self {
-        Self {
-            path,
-            loaded: Mutex::new(None),
-        }
-    }
-
-    pub async fn get(self: &Arc<Self>) -> Result<Arc<SheetFont>, SheetError> {
-        if let Some(font) = self.cached() {
-            return Ok(font);
-        }
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let font = Arc::new(SheetFont::load(&this.path)?);
-            *this.loaded.lock().unwrap_or_else(|e| e.into_inner()) = Some(font.clone());
-            Ok(font)
-        })
-        .await
-        .map_err(|_| SheetError::Internal("font task failed".into()))?
-    }
-
-    fn cached(&self) -> Option<Arc<SheetFont>> {
-        self.loaded
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-}
-
-/// What a batch will do, for the confirmation step.
-#[derive(Debug)]
-pub struct Plan {
-    pub employees: Vec<Employee>,
-    /// Left out of a department or pending batch: above the actor's permission level.
-    pub skipped: usize,
-    /// Unused QR tokens that printing revokes.
-    pub live_tokens: i64,
-    /// Sheets that carry a fresh initial password.
-    pub initial_passwords: usize,
-}
-
-fn needs_initial_password(e: &Employee) -> bool {
-    e.password_hash.is_none() || e.password_must_change
-}
-
-/// Resolves the selection and checks it; reads only.
-pub async fn plan(state: &AppState, actor: &Actor, sel: &Selection) -> Result<Plan, SheetError> {
-    let (actor, sel) = (actor.clone(), sel.clone());
-    let now = state.clock.now_naive();
-    db::run(&state.pool, move |conn| {
-        let (employees, skipped) = resolve(conn, &actor, &sel)?;
-        let ids: Vec<i64> = employees.iter().map(|e| e.id).collect();
-        let live_tokens = q::live_tokens(conn, &ids, now)?;
-        let initial_passwords = employees
-            .iter()
-            .filter(|e| needs_initial_password(e))
-            .count();
-        Ok(Plan {
-            employees,
-            skipped,
-            live_tokens,
-            initial_passwords,
-        })
-    })
-    .await
-}
-
-fn resolve(
-    conn: &mut diesel::MysqlConnection,
-    actor: &Actor,
-    sel: &Selection,
-) -> Result<(Vec<Employee>, usize), SheetError> {
-    let within = |e: &Employee| actor.may_act_on(e).is_ok();
-    let (employees, skipped) = match sel {
-        Selection::Employees(ids) => {
-            let mut codes: Vec<String> = ids.iter().map(|i| i.as_str().to_owned()).collect();
-            codes.sort();
-            codes.dedup();
-            if codes.len() > MAX_BATCH {
-                return Err(SheetError::TooMany { count: codes.len() });
-            }
-            let found = q::by_codes(conn, &codes)?;
-            let unknown: Vec<String> = codes
-                .iter()
-                .filter(|c| !found.iter().any(|e| &e.employee_id == *c))
-                .cloned()
-                .collect();
-            if !unknown.is_empty() {
-                return Err(SheetError::Unknown(unknown));
-            }
-            let inactive: Vec<(String, EmployeeStatus)> = found
-                .iter()
-                .filter(|e| e.status() != EmployeeStatus::Active)
-                .map(|e| (e.employee_id.clone(), e.status()))
-                .collect();
-            if !inactive.is_empty() {
-                return Err(SheetError::NotActive(inactive));
-            }
-            let above: Vec<String> = found
-                .iter()
-                .filter(|e| !within(e))
-                .map(|e| e.employee_id.clone())
-                .collect();
-            if !above.is_empty() {
-                return Err(SheetError::Forbidden(above));
-            }
-            (found, 0)
-        }
-        Selection::Department(d) => split(q::by_department(conn, d)?, within),
-        Selection::Pending => split(q::pending(conn)?, within),
-    };
-    if employees.is_empty() {
-        return Err(SheetError::Empty);
-    }
-    if employees.len() > MAX_BATCH {
-        return Err(SheetError::TooMany {
-            count: employees.len(),
-        });
-    }
-    Ok((employees, skipped))
-}
-
-fn split(all: Vec<Employee>, within: impl Fn(&Employee) -> bool) -> (Vec<Employee>, usize) {
-    let total = all.len();
-    let kept: Vec<Employee> = all.into_iter().filter(|e| within(e)).collect();
-    let skipped = total - kept.len();
-    (kept, skipped)
-}
+pub use error::SheetError;
+pub use pdf::{FontError, MAX_BATCH, Sheet, SheetFont};
+pub use selection::{Plan, Selection, plan};
+use selection::{check_printable, needs_initial_password};
 
 /// A printed batch.
 pub struct Printed {
@@ -355,10 +74,77 @@ pub async fn print(
             actual: plan.employees.len(),
         });
     }
+    let mut prepared = prepare(state, &plan.employees).await?;
+    let ids: Vec<i64> = plan.employees.iter().map(|e| e.id).collect();
+    state
+        .transaction(move |conn, st, now| {
+            let employees = lock_printable(conn, &actor, &ids)?;
+            let grant = tokens::Grant {
+                actor: &actor,
+                client: &client,
+                purpose: TokenPurpose::Onboarding,
+                validity,
+                via: Some("sheet"),
+            };
+            let mut sheets = Vec::with_capacity(employees.len());
+            let mut revoked_total = 0;
+            for emp in &employees {
+                let p = prepared
+                    .remove(&emp.id)
+                    .ok_or_else(|| SheetError::Internal("employee not planned".into()))?;
+                let (sheet, revoked) =
+                    issue_sheet(conn, &grant, emp, p, &st.settings.http.public_url, now)?;
+                revoked_total += revoked;
+                sheets.push(sheet);
+            }
+            let initial_total = sheets
+                .iter()
+                .filter(|s| s.initial_password.is_some())
+                .count();
+            let serials: Vec<String> = sheets.iter().map(|s| s.serial.clone()).collect();
+            audit::insert(
+                conn,
+                "sheets_printed",
+                actor.id(),
+                &actor.label(),
+                &json!({
+                    "selection": sel.describe(),
+                    "count": sheets.len(),
+                    "initialPasswords": initial_total,
+                    "revokedTokens": revoked_total,
+                    "validityHours": validity.hours(),
+                    "serials": serials,
+                    "clientIp": client.ip,
+                }),
+                now,
+            )?;
+            // The PDF is made before the commit: if it cannot be made, nothing was issued.
+            let pdf = pdf::render(
+                &font,
+                &st.settings.sheets.organisation,
+                &sheets,
+                to_utc(now),
+            )
+            .map_err(|e| SheetError::Internal(e.to_string()))?;
+            Ok(Printed {
+                pdf,
+                count: sheets.len(),
+                initial_passwords: initial_total,
+                revoked: revoked_total,
+                serials,
+            })
+        })
+        .await
+}
 
-    // Secrets and bcrypt first, outside any transaction: bcrypt runs on every core.
+/// The secrets of every sheet, made before the transaction: bcrypt runs on every core, and
+/// no row lock waits for it.
+async fn prepare(
+    state: &AppState,
+    employees: &[Employee],
+) -> Result<HashMap<i64, Prepared>, SheetError> {
     let mut passwords = Vec::new();
-    for e in plan.employees.iter().filter(|e| needs_initial_password(e)) {
+    for e in employees.iter().filter(|e| needs_initial_password(e)) {
         let p = generate_initial_password().map_err(|e| SheetError::Internal(e.to_string()))?;
         passwords.push((e.id, p));
     }
@@ -366,13 +152,13 @@ pub async fn print(
         .hashing
         .hash_many(passwords.iter().map(|(_, p)| p.clone()).collect())
         .await?;
-    let mut by_id: std::collections::HashMap<i64, (Password, String)> = passwords
+    let mut by_id: HashMap<i64, (Password, String)> = passwords
         .into_iter()
         .zip(hashes)
         .map(|((id, p), h)| (id, (p, h.0)))
         .collect();
-    let mut prepared = std::collections::HashMap::with_capacity(plan.employees.len());
-    for e in &plan.employees {
+    let mut prepared = HashMap::with_capacity(employees.len());
+    for e in employees {
         let token = PlainToken::generate().map_err(|e| SheetError::Internal(e.to_string()))?;
         let serial = new_serial()?;
         prepared.insert(
@@ -384,158 +170,85 @@ pub async fn print(
             },
         );
     }
+    Ok(prepared)
+}
 
-    let ids: Vec<i64> = plan.employees.iter().map(|e| e.id).collect();
-    state
-        .transaction(move |conn, st, now| {
-        let locked = q::lock_for_print(conn, &ids)?;
-        // Someone may have retired, suspended or promoted an employee since the plan.
-        let gone: Vec<(String, EmployeeStatus)> = locked
-            .iter()
-            .filter(|e| e.status() != EmployeeStatus::Active)
-            .map(|e| (e.employee_id.clone(), e.status()))
-            .collect();
-        if !gone.is_empty() {
-            return Err(SheetError::NotActive(gone));
-        }
-        let above: Vec<String> = locked
-            .iter()
-            .filter(|e| actor.may_act_on(e).is_err())
-            .map(|e| e.employee_id.clone())
-            .collect();
-        if !above.is_empty() {
-            return Err(SheetError::Forbidden(above));
-        }
-        let mut by_code: Vec<&Employee> = locked.iter().collect();
-        by_code.sort_by(|a, b| a.employee_id.cmp(&b.employee_id));
+/// Locks the planned rows for the print, in employee-ID order (the order of the sheets), and
+/// checks them again: someone may have retired, suspended or promoted an employee since.
+fn lock_printable(
+    conn: &mut MysqlConnection,
+    actor: &Actor,
+    ids: &[i64],
+) -> Result<Vec<Employee>, SheetError> {
+    let mut locked = q::lock_for_print(conn, ids)?;
+    check_printable(&locked, actor)?;
+    locked.sort_by(|a, b| a.employee_id.cmp(&b.employee_id));
+    Ok(locked)
+}
 
-        let mut sheets = Vec::with_capacity(by_code.len());
-        let mut revoked_total = 0;
-        let mut initial_total = 0;
-        let expires_at = now + validity.duration();
-        for emp in by_code {
-            let p = prepared
-                .remove(&emp.id)
-                .ok_or_else(|| SheetError::Internal("employee not planned".into()))?;
-            let token_id = onetime_tokens::insert(
-                conn,
-                emp.id,
-                &p.token.hash(),
-                "onboarding",
-                actor.id(),
-                now,
-                expires_at,
-            )?;
-            let revoked = onetime_tokens::revoke_others(conn, emp.id, token_id, now)?;
-            revoked_total += revoked;
-            // Someone who set their own password since the plan keeps it.
-            let password = match p.password {
-                Some((plain, hash)) if needs_initial_password(emp) => {
-                    q::set_initial_password(conn, emp.id, &hash, now)?;
-                    initial_total += 1;
-                    Some(plain.expose().to_owned())
-                }
-                _ => None,
-            };
-            let reprint = i32::try_from(q::prints_of(conn, emp.id)?).unwrap_or(i32::MAX);
-            q::insert(
-                conn,
-                &q::NewPrint {
-                    serial: &p.serial,
-                    employee: emp.id,
-                    token: token_id,
-                    printed_by: actor.id(),
-                    reprint,
-                    now,
-                },
-            )?;
-            let about = |event, detail| Record {
-                event,
-                employee: Some(emp.id),
-                code: Some(&emp.employee_id),
-                actor: actor.id(),
-                client: &client,
-                detail,
-                now,
-            };
-            if revoked > 0 {
-                history::write(
-                    conn,
-                    about(
-                        Event::TokenRevoked,
-                        json!({ "count": revoked, "reason": "reissued", "replacedBy": token_id }),
-                    ),
-                )?;
-            }
-            history::write(
-                conn,
-                about(
-                    Event::TokenIssued,
-                    json!({
-                        "tokenId": token_id,
-                        "purpose": "onboarding",
-                        "validityHours": validity.hours(),
-                        "expiresAt": to_utc(expires_at).to_rfc3339(),
-                        "actor": actor.label(),
-                        "via": "sheet",
-                    }),
-                ),
-            )?;
-            history::write(
-                conn,
-                about(
-                    Event::SheetPrinted,
-                    json!({
-                        "serial": p.serial,
-                        "tokenId": token_id,
-                        "reprint": reprint,
-                        "initialPassword": password.is_some(),
-                        "actor": actor.label(),
-                    }),
-                ),
-            )?;
-            sheets.push(Sheet {
-                serial: p.serial,
-                employee_id: emp.employee_id.clone(),
-                name: emp.name.clone(),
-                name_kana: emp.name_kana.clone(),
-                department: emp.department.clone(),
-                login_url: tokens::login_url(&st.settings.public_url, &p.token),
-                expires_at: to_utc(expires_at),
-                initial_password: password,
-                printed_at: to_utc(now),
-                reprint,
-            });
+/// One employee's sheet, inside the print transaction: a fresh QR token (older ones revoked),
+/// the initial password if they still need one, the print record and its history. Returns
+/// the sheet and how many older tokens were revoked.
+fn issue_sheet(
+    conn: &mut MysqlConnection,
+    grant: &tokens::Grant<'_>,
+    emp: &Employee,
+    p: Prepared,
+    public_url: &str,
+    now: NaiveDateTime,
+) -> Result<(Sheet, usize), SheetError> {
+    let token = grant.store(conn, emp, &p.token.hash(), now)?;
+    // Someone who set their own password since the plan keeps it.
+    let password = match p.password {
+        Some((plain, hash)) if needs_initial_password(emp) => {
+            q::set_initial_password(conn, emp.id, &hash, now)?;
+            Some(plain.expose().to_owned())
         }
-        let serials: Vec<String> = sheets.iter().map(|s| s.serial.clone()).collect();
-        audit::insert(
-            conn,
-            "sheets_printed",
-            actor.id(),
-            &actor.label(),
-            &json!({
-                "selection": sel.describe(),
-                "count": sheets.len(),
-                "initialPasswords": initial_total,
-                "revokedTokens": revoked_total,
-                "validityHours": validity.hours(),
-                "serials": serials,
-                "clientIp": client.ip,
+        _ => None,
+    };
+    let reprint = i32::try_from(q::prints_of(conn, emp.id)?).unwrap_or(i32::MAX);
+    q::insert(
+        conn,
+        &q::NewPrint {
+            serial: &p.serial,
+            employee: emp.id,
+            token: token.id,
+            printed_by: grant.actor.id(),
+            reprint,
+            now,
+        },
+    )?;
+    history::write(
+        conn,
+        Record {
+            event: Event::SheetPrinted,
+            employee: Some(emp.id),
+            code: Some(&emp.employee_id),
+            actor: grant.actor.id(),
+            client: grant.client,
+            detail: json!({
+                "serial": p.serial,
+                "tokenId": token.id,
+                "reprint": reprint,
+                "initialPassword": password.is_some(),
+                "actor": grant.actor.label(),
             }),
             now,
-        )?;
-        // The PDF is made before the commit: if it cannot be made, nothing was issued.
-        let pdf = pdf::render(&font, &st.settings.organisation, &sheets, to_utc(now))
-            .map_err(|e| SheetError::Internal(e.to_string()))?;
-        Ok(Printed {
-            pdf,
-            count: sheets.len(),
-            initial_passwords: initial_total,
-            revoked: revoked_total,
-            serials,
-        })
-        })
-        .await
+        },
+    )?;
+    let sheet = Sheet {
+        serial: p.serial,
+        employee_id: emp.employee_id.clone(),
+        name: emp.name.clone(),
+        name_kana: emp.name_kana.clone(),
+        department: emp.department.clone(),
+        login_url: tokens::login_url(public_url, &p.token),
+        expires_at: to_utc(token.expires_at),
+        initial_password: password,
+        printed_at: to_utc(now),
+        reprint,
+    };
+    Ok((sheet, token.revoked))
 }
 
 /// `7KQ2-9XMD`: 40 random bits in Crockford base32 (no I, L, O, U), easy to read aloud.

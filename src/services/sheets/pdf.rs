@@ -12,6 +12,9 @@ use printpdf::{
 use crate::services::clock::format_jst;
 use crate::services::qr::{self, QrError};
 
+/// One PDF holds at most this many sheets (about 12 MB; larger runs are split by department).
+pub const MAX_BATCH: usize = 2000;
+
 const PAGE_W: f32 = 210.0;
 const PAGE_H: f32 = 297.0;
 const MARGIN: f32 = 18.0;

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use staffgate::config::Settings;
 use staffgate::db::models::{Employee, NewEmployee};
 use staffgate::db::schema::employees::dsl as e;
-use staffgate::services::Actor;
 use staffgate::services::clock::{Clock, ManualClock};
 use staffgate::services::import::{self, ImportReport};
+use staffgate::services::principal::Actor;
 use staffgate::startup::Application;
 use staffgate::state::AppState;
 

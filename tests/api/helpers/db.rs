@@ -123,6 +123,6 @@ pub fn test_settings(db: &TestDb) -> Settings {
     ]);
     let mut s = Settings::from_lookup(&|k| vars.get(k).cloned()).expect("test settings");
     // Test-only: a low bcrypt cost keeps the suite fast; configuration refuses < 10.
-    s.bcrypt_cost = TEST_COST;
+    s.passwords.bcrypt_cost = TEST_COST;
     s
 }

@@ -17,7 +17,7 @@ pub struct Portal {
 
 pub async fn spawn_portal() -> TestApp {
     // Plain http on the local machine: the session cookie is not Secure, so the client sends it.
-    spawn_app_configured(|s| s.public_url = "http://127.0.0.1".into()).await
+    spawn_app_configured(|s| s.http.public_url = "http://127.0.0.1".into()).await
 }
 
 pub fn csrf_in(html: &str) -> String {

@@ -16,7 +16,7 @@ use super::start_session;
 use crate::domain::{EmployeeId, Password, random_hex};
 use crate::i18n::Lang;
 use crate::routes::extract::client_info;
-use crate::services::auth::AuthError;
+use crate::services::auth_error::AuthError;
 use crate::services::explain;
 use crate::services::portal::{self, Step};
 use crate::state::AppState;
@@ -53,7 +53,7 @@ fn login_cookie(state: &AppState, value: String) -> Cookie<'static> {
     Cookie::build(LOGIN_COOKIE, value)
         .path("/admin/login")
         .http_only(true)
-        .secure(cookie_secure(&state.settings.public_url))
+        .secure(cookie_secure(&state.settings.http.public_url))
         .same_site(SameSite::Strict)
         .max_age(actix_web::cookie::time::Duration::hours(2))
         .finish()
@@ -161,7 +161,7 @@ pub(super) async fn submit(
     ) else {
         return refuse(AuthError::InvalidCredentials);
     };
-    let client = client_info(&req, state.settings.trust_proxy_headers);
+    let client = client_info(&req, state.settings.http.trust_proxy_headers);
     let (employee, step) =
         match portal::sign_in(&state, employee_id, password, client.clone()).await {
             Ok(ok) => ok,

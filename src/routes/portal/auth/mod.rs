@@ -11,8 +11,8 @@ use actix_session::Session;
 use super::view::PortalError;
 use super::{GET, POST, Route, keys, route};
 use crate::domain::random_hex;
-use crate::services::ClientInfo;
 use crate::services::portal::Step;
+use crate::services::principal::ClientInfo;
 use crate::state::AppState;
 
 pub fn routes() -> Vec<Route> {

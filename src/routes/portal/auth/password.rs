@@ -10,7 +10,8 @@ use super::super::SignedIn;
 use super::super::view::{self, Chrome, PortalError, render, see_other};
 use super::start_session;
 use crate::domain::Password;
-use crate::services::auth::{self, AuthError};
+use crate::services::auth;
+use crate::services::auth_error::AuthError;
 use crate::services::portal::Step;
 
 #[derive(Template)]
@@ -26,7 +27,7 @@ struct PasswordPage {
 }
 
 fn password_page_for(me: &SignedIn, errors: Vec<String>) -> PasswordPage {
-    let min = me.state.settings.password_min_length;
+    let min = me.state.settings.passwords.min_length;
     PasswordPage {
         c: me.chrome("password"),
         must_change: me.step == Step::PasswordChange,

@@ -1,19 +1,9 @@
-//! Employee CSV import, shared by the CLI and the portal: decode (UTF-8 with or without BOM,
-//! or Shift_JIS as saved by Excel in Japan), validate every row, then upsert all or nothing.
+//! The employee CSV as rows: decoding (UTF-8 with or without BOM, or Shift_JIS as saved by
+//! Excel in Japan), the header, and every row validated with its line number. No database.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use diesel::prelude::*;
-use serde_json::json;
-
-use super::Actor;
-use crate::db::DbError;
-use crate::db::models::NewEmployee;
-use crate::db::queries::audit;
-use crate::db::schema::employees::dsl as e;
-use crate::domain::expiry::spread_offset;
 use crate::domain::{EmployeeId, ParseError, PermissionLevel};
-use crate::state::AppState;
 
 pub const COLUMNS: [&str; 6] = [
     "employee_id",
@@ -67,36 +57,6 @@ pub struct ParsedFile {
     pub encoding: Encoding,
     pub rows: Vec<EmployeeRow>,
     pub errors: Vec<RowError>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImportReport {
-    pub rows: usize,
-    pub created: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    pub errors: Vec<RowError>,
-    pub written: bool,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl crate::db::TxError for ImportError {
-    fn query_error(&self) -> Option<&diesel::result::Error> {
-        match self {
-            ImportError::Db(db) => db.query_error(),
-        }
-    }
-}
-
-impl From<diesel::result::Error> for ImportError {
-    fn from(err: diesel::result::Error) -> Self {
-        ImportError::Db(DbError::Query(err))
-    }
 }
 
 fn file_error(ja: &str, en: &str) -> RowError {
@@ -407,159 +367,6 @@ impl<'a> LineCounter<'a> {
         }
         self.line
     }
-}
-
-type Existing = (String, String, String, String, Option<String>, f64);
-
-/// Validates, then (unless `dry_run` or any row is invalid) upserts every row by employee_id in
-/// one transaction. New employees start without a password and must set one; their first
-/// expiry is spread over `STAFFGATE_EXPIRY_SPREAD_DAYS` (see `domain::expiry::spread_offset`).
-pub async fn import(
-    state: &AppState,
-    actor: Actor,
-    bytes: Vec<u8>,
-    dry_run: bool,
-) -> Result<ImportReport, ImportError> {
-    // Decoding and validating 50,000 rows is CPU work: on the blocking pool, and before a
-    // database connection is taken.
-    let parsed = tokio::task::spawn_blocking(move || parse(&bytes))
-        .await
-        .map_err(|_| ImportError::Db(DbError::Join))?;
-    let spread = state.settings.expiry_spread_days;
-    state
-        .transaction(move |conn, _, now| {
-        let codes: Vec<&str> = parsed.rows.iter().map(|r| r.employee_id.as_str()).collect();
-        let mut existing: HashMap<String, Existing> = HashMap::new();
-        for chunk in codes.chunks(1000) {
-            let found: Vec<Existing> = e::employees
-                .filter(e::employee_id.eq_any(chunk))
-                .select((
-                    e::employee_id,
-                    e::name,
-                    e::name_kana,
-                    e::department,
-                    e::email,
-                    e::permission_level,
-                ))
-                .load(conn)?;
-            for row in found {
-                existing.insert(row.0.to_ascii_uppercase(), row);
-            }
-        }
-        let mut report = ImportReport {
-            rows: parsed.rows.len()
-                + parsed
-                    .errors
-                    .iter()
-                    .map(|e| e.line)
-                    .collect::<HashSet<_>>()
-                    .len(),
-            errors: parsed.errors.clone(),
-            ..ImportReport::default()
-        };
-        let mut to_insert = Vec::new();
-        let mut to_update = Vec::new();
-        // An admin may not create or change accounts above their own level, nor change
-        // such an account at all (lowering it would let them take it over).
-        let ceiling = match &actor {
-            Actor::Employee { permission, .. } => Some(*permission),
-            Actor::Cli => None,
-        };
-        for row in &parsed.rows {
-            let above = |level: f64| ceiling.is_some_and(|c| level > c + 0.001);
-            let current = existing
-                .get(&row.employee_id.to_ascii_uppercase())
-                .map(|old| old.5);
-            if above(row.permission_level) || current.is_some_and(above) {
-                let c = ceiling.unwrap_or_default();
-                report.errors.push(RowError {
-                    line: row.line,
-                    column: "permission_level",
-                    message_ja: format!(
-                        "ご自身の権限レベル（{c:.1}）より高いアカウントは作成・変更できません。"
-                    ),
-                    message_en: format!(
-                        "You cannot create or change an account above your own permission level ({c:.1})."
-                    ),
-                });
-                continue;
-            }
-            match existing.get(&row.employee_id.to_ascii_uppercase()) {
-                None => to_insert.push(row),
-                Some(old) => {
-                    let same = old.1 == row.name
-                        && old.2 == row.name_kana
-                        && old.3 == row.department
-                        && old.4 == row.email
-                        && (old.5 - row.permission_level).abs() < 0.05;
-                    if same {
-                        report.unchanged += 1;
-                    } else {
-                        to_update.push((old.0.clone(), row));
-                    }
-                }
-            }
-        }
-        report.created = to_insert.len();
-        report.updated = to_update.len();
-        report.errors.sort_by_key(|e| e.line);
-        if dry_run || !report.errors.is_empty() {
-            return Ok(report);
-        }
-        for chunk in to_insert.chunks(500) {
-            let values: Vec<NewEmployee<'_>> = chunk
-                .iter()
-                .map(|r| NewEmployee {
-                    employee_id: &r.employee_id,
-                    name: &r.name,
-                    name_kana: &r.name_kana,
-                    department: &r.department,
-                    email: r.email.as_deref(),
-                    permission_level: r.permission_level,
-                    status: "active",
-                    password_hash: None,
-                    password_must_change: true,
-                    password_updated_at: None,
-                    password_length_class: 0,
-                    password_expiry_offset_days: spread_offset(&r.employee_id, spread),
-                    created_at: now,
-                    updated_at: now,
-                })
-                .collect();
-            diesel::insert_into(e::employees)
-                .values(&values)
-                .execute(conn)?;
-        }
-        for (code, r) in &to_update {
-            diesel::update(e::employees.filter(e::employee_id.eq(code)))
-                .set((
-                    e::name.eq(&r.name),
-                    e::name_kana.eq(&r.name_kana),
-                    e::department.eq(&r.department),
-                    e::email.eq(r.email.as_deref()),
-                    e::permission_level.eq(r.permission_level),
-                    e::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-        }
-        audit::insert(
-            conn,
-            "employees_imported",
-            actor.id(),
-            &actor.label(),
-            &json!({
-                "encoding": parsed.encoding.label(),
-                "rows": report.rows,
-                "created": report.created,
-                "updated": report.updated,
-                "unchanged": report.unchanged,
-            }),
-            now,
-        )?;
-        report.written = true;
-        Ok(report)
-        })
-        .await
 }
 
 #[cfg(test)]

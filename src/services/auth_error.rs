@@ -1,0 +1,101 @@
+//! Why a sign-in service refuses: `AuthError` (mapped to HTTP only in `crate::error`) and
+//! `TokenProblem`, shared by auth, sessions, signin, tokens, policy and the portal.
+
+use chrono::{DateTime, Utc};
+
+use super::hashing::HashingError;
+use super::passwords::Violation;
+use crate::db::DbError;
+
+/// Why a one-time or refresh token was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenProblem {
+    Unknown,
+    Expired,
+    Used,
+    Revoked,
+}
+
+impl TokenProblem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenProblem::Unknown => "unknown",
+            TokenProblem::Expired => "expired",
+            TokenProblem::Used => "used",
+            TokenProblem::Revoked => "revoked",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("account locked until {until}")]
+    Locked { until: DateTime<Utc> },
+    #[error("rate limited for {retry_after} s")]
+    RateLimited { retry_after: i64 },
+    #[error("account is not active")]
+    Disabled,
+    #[error("missing or invalid bearer token")]
+    Unauthorized,
+    #[error("this session may only change the password")]
+    PasswordChangeRequired,
+    #[error("permission denied")]
+    Forbidden,
+    /// The account acted on has a higher permission level than the actor.
+    #[error("the account is above the actor's permission level")]
+    AboveOwnLevel,
+    #[error("employee not found")]
+    NotFound,
+    #[error("one-time token not accepted: {0:?}")]
+    Token(TokenProblem),
+    #[error("refresh token not accepted: {0:?}")]
+    RefreshInvalid(TokenProblem),
+    #[error("password policy")]
+    Policy(Vec<Violation>),
+    #[error("invalid input: {0}")]
+    Invalid(crate::domain::ParseError),
+    #[error("hashing pool saturated")]
+    Busy,
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<diesel::result::Error> for AuthError {
+    fn from(e: diesel::result::Error) -> Self {
+        AuthError::Db(DbError::Query(e))
+    }
+}
+
+impl crate::db::TxError for AuthError {
+    fn query_error(&self) -> Option<&diesel::result::Error> {
+        match self {
+            AuthError::Db(db) => db.query_error(),
+            _ => None,
+        }
+    }
+}
+
+impl From<HashingError> for AuthError {
+    fn from(e: HashingError) -> Self {
+        match e {
+            HashingError::Busy => AuthError::Busy,
+            other => AuthError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<getrandom::Error> for AuthError {
+    fn from(e: getrandom::Error) -> Self {
+        AuthError::Internal(format!("random source: {e}"))
+    }
+}
+
+impl From<jsonwebtoken::errors::Error> for AuthError {
+    fn from(e: jsonwebtoken::errors::Error) -> Self {
+        AuthError::Internal(format!("jwt: {e}"))
+    }
+}
