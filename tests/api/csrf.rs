@@ -3,13 +3,14 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{Portal, STAFF_ID, Seed, TestApp, csrf_in, spawn_portal};
+use crate::helpers::{ADMIN_ID, ADMIN_PW, Portal, STAFF_ID, Seed, TestApp, csrf_in, spawn_portal};
 
-/// The portal's POST paths as the server registers them, with path parameters filled in.
+/// The portal's paths that take an unsafe method, as the server registers them, with path
+/// parameters filled in.
 fn post_paths() -> Vec<String> {
     staffgate::routes::portal::routes()
         .into_iter()
-        .filter(|r| r.method == actix_web::http::Method::POST)
+        .filter(|r| !r.method.is_safe())
         .map(|r| {
             format!(
                 "/admin{}",
@@ -158,4 +159,81 @@ async fn the_token_is_accepted_from_the_form_the_header_and_a_multipart_upload()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_right_token_posted_from_another_site_is_refused() {
+    let app = spawn_portal().await;
+    let p = Portal::signed_in_admin(&app).await;
+    let csrf = csrf_in(&p.html("/admin/sessions").await);
+    // A sibling subdomain is the same site for SameSite cookies; the browser still says
+    // the form did not come from the portal's own origin.
+    for site in ["same-site", "cross-site"] {
+        let res = p
+            .client
+            .post(format!("{}/admin/logout", p.base))
+            .header("Sec-Fetch-Site", site)
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{site}");
+    }
+    assert_eq!(
+        p.get("/admin").await.status(),
+        StatusCode::OK,
+        "still signed in"
+    );
+    let res = p
+        .client
+        .post(format!("{}/admin/logout", p.base))
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "the portal's own form");
+}
+
+#[tokio::test]
+async fn the_sign_in_form_needs_its_own_cookie_repeated() {
+    let app = spawn_portal().await;
+    app.seed_admin();
+    let p = Portal::new(&app);
+    let page = p.html("/admin/login").await;
+    let token = csrf_in(&page);
+    let sign_in = |csrf: String| {
+        let p = &p;
+        async move {
+            p.post(
+                "/admin/login",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("employee_id", ADMIN_ID),
+                    ("password", ADMIN_PW),
+                ],
+            )
+            .await
+        }
+    };
+    // The cookie is there, the form repeats something else.
+    let other = "0".repeat(64);
+    assert_eq!(sign_in(other).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.count("portal_sessions"), 0);
+    // The same form without the cookie (another browser, or a forged post).
+    let bare = Portal::new(&app);
+    let res = bare
+        .post(
+            "/admin/login",
+            &[
+                ("csrf", token.as_str()),
+                ("employee_id", ADMIN_ID),
+                ("password", ADMIN_PW),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // Cookie and form agree: signed in.
+    assert_eq!(sign_in(token).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.count("portal_sessions"), 1);
 }

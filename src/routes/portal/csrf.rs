@@ -8,7 +8,9 @@
 
 use actix_session::SessionExt;
 use actix_web::HttpMessage;
-use actix_web::body::MessageBody;
+use std::time::Duration;
+
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
@@ -22,50 +24,76 @@ use super::view::PortalError;
 /// The sign-in form's double-submit cookie: a random value the form must repeat, because
 /// sign-in happens before there is a session.
 pub const LOGIN_COOKIE: &str = "staffgate_login";
-/// The one path whose token is the double-submit cookie rather than the session's.
-pub const LOGIN_PATH: &str = "/admin/login";
+/// The one path (within the portal scope) whose token is the double-submit cookie rather
+/// than the session's, and the length of that token (32 random bytes, hex).
+pub const LOGIN_PATH: &str = "/login";
+pub const LOGIN_TOKEN_LEN: usize = 64;
 /// The form field, and the header, that carry the token.
 pub const FIELD: &str = "csrf";
 pub const HEADER: &str = "x-csrf-token";
 /// How far into a body the token must have appeared: the portal's forms carry it first.
 const PREFIX_LIMIT: usize = 16 * 1024;
+/// How long the start of a body may take to arrive.
+const BODY_WAIT: Duration = Duration::from_secs(15);
+const SEC_FETCH_SITE: &str = "sec-fetch-site";
 
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// The middleware on the portal scope (inside the session middleware).
+/// The middleware on the portal scope (inside the session middleware). A refusal is an
+/// ordinary response, so the scope's headers and the metrics see it.
 pub async fn require_token(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if is_safe(req.method()) {
-        return next.call(req).await;
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if !is_safe(req.method())
+        && let Err(refusal) = check(&mut req).await
+    {
+        return Ok(req.error_response(refusal).map_into_right_body());
     }
-    let expected = if req.path() == LOGIN_PATH {
-        req.cookie(LOGIN_COOKIE).map(|c| c.value().to_owned())
-    } else {
-        let expected = req.get_session().get::<String>(keys::CSRF).ok().flatten();
-        if expected.is_none() {
-            // No session: nothing can be done on anyone's behalf; ask for a sign-in.
-            return Err(PortalError::SignIn {
-                next: "/admin".into(),
-                expired: req.cookie(super::SESSION_COOKIE).is_some(),
-            }
-            .into());
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+async fn check(req: &mut ServiceRequest) -> Result<(), PortalError> {
+    // A browser says where a request comes from: only the portal's own pages may post to it.
+    // This also refuses a sibling subdomain, which SameSite counts as the same site.
+    if let Some(site) = req.headers().get(SEC_FETCH_SITE)
+        && site.as_bytes() != b"same-origin"
+    {
+        tracing::warn!(path = req.path(), "portal form posted from another site");
+        return Err(PortalError::Csrf);
+    }
+    let expected = if req.match_info().unprocessed() == LOGIN_PATH {
+        // Without its cookie the sign-in form cannot be valid: refused before any body is read.
+        match req.cookie(LOGIN_COOKIE) {
+            Some(c) if c.value().len() == LOGIN_TOKEN_LEN => c.value().to_owned(),
+            _ => return Err(PortalError::Csrf),
         }
-        expected
+    } else {
+        match req.get_session().get::<String>(keys::CSRF).ok().flatten() {
+            Some(token) => token,
+            // No session: nothing can be done on anyone's behalf; ask for a sign-in.
+            None => {
+                return Err(PortalError::SignIn {
+                    next: "/admin".into(),
+                    expired: req.cookie(super::SESSION_COOKIE).is_some(),
+                });
+            }
+        }
     };
-    let provided = provided_token(&mut req).await?;
-    let accepted = match (expected, provided) {
-        (Some(e), Some(p)) => !p.is_empty() && bool::from(e.as_bytes().ct_eq(p.as_bytes())),
-        _ => false,
-    };
-    if !accepted {
-        tracing::warn!(path = req.path(), "portal form without a valid CSRF token");
-        return Err(PortalError::Csrf.into());
+    let provided = tokio::time::timeout(BODY_WAIT, provided_token(req))
+        .await
+        .map_err(|_| PortalError::BadRequest("the form body did not arrive in time".into()))??;
+    match provided {
+        Some(p) if !p.is_empty() && bool::from(expected.as_bytes().ct_eq(p.as_bytes())) => Ok(()),
+        _ => {
+            tracing::warn!(path = req.path(), "portal form without a valid CSRF token");
+            Err(PortalError::Csrf)
+        }
     }
-    next.call(req).await
 }
 
 /// The token the request carries, if any. The body is read only until the token has been
@@ -97,10 +125,12 @@ async fn provided_token(req: &mut ServiceRequest) -> Result<Option<String>, Port
 enum Scan {
     /// The token, or certainly no token.
     Done(Option<String>),
+    /// The token's field is cut off where the read stopped.
     NeedMore,
 }
 
-/// Reads the body until `find` is sure, then puts what it read back in front of the rest.
+/// Reads the start of the body (all of it, or `PREFIX_LIMIT` bytes), looks for the token
+/// once, and puts what it read back in front of the rest.
 async fn scan_body(
     req: &mut ServiceRequest,
     find: impl Fn(&[u8], bool) -> Scan,
@@ -108,17 +138,15 @@ async fn scan_body(
     let mut rest = req.take_payload();
     let mut prefix = Vec::new();
     let mut ended = false;
-    let token = loop {
-        if let Scan::Done(token) = find(&prefix, ended) {
-            break token;
-        }
-        if ended || prefix.len() > PREFIX_LIMIT {
-            break None;
-        }
+    while !ended && prefix.len() < PREFIX_LIMIT {
         match rest.next().await {
             Some(chunk) => prefix.extend_from_slice(&chunk.map_err(bad_body)?),
             None => ended = true,
         }
+    }
+    let token = match find(&prefix, ended) {
+        Scan::Done(token) => token,
+        Scan::NeedMore => None,
     };
     let head = futures_util::stream::once(async move { Ok(Bytes::from(prefix)) });
     req.set_payload(Payload::Stream {

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::super::csrf::LOGIN_COOKIE;
+use super::super::csrf::{LOGIN_COOKIE, LOGIN_TOKEN_LEN};
 use super::super::guard::lang_of;
 use super::super::view::{self, PortalError, render, see_other};
 use super::super::{SignedIn, cookie_secure, keys};
@@ -70,8 +70,8 @@ fn render_login(
 ) -> Result<HttpResponse, PortalError> {
     let lang = lang_of(req);
     let csrf = match req.cookie(LOGIN_COOKIE) {
-        Some(c) if c.value().len() == 64 => c.value().to_owned(),
-        _ => random_hex(32).map_err(|e| PortalError::Internal(e.to_string()))?,
+        Some(c) if c.value().len() == LOGIN_TOKEN_LEN => c.value().to_owned(),
+        _ => random_hex(LOGIN_TOKEN_LEN / 2).map_err(|e| PortalError::Internal(e.to_string()))?,
     };
     let mut res = render(
         status,
