@@ -1,4 +1,5 @@
-//! `staffgate create-admin EMPLOYEE_ID --name NAME [--password-stdin]`
+//! `staffgate create-admin EMPLOYEE_ID --name NAME [--password-stdin]`: creates an HR admin,
+//! or makes an existing employee one with a new password.
 
 use std::io::Read;
 use std::process::ExitCode;

@@ -1,4 +1,5 @@
-//! `staffgate import-employees FILE.csv [--dry-run]`
+//! `staffgate import-employees FILE.csv [--dry-run]`: imports the employee CSV, listing every
+//! refused row.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

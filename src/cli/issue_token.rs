@@ -1,4 +1,5 @@
-//! `staffgate issue-token EMPLOYEE_ID [--validity-hours N]`
+//! `staffgate issue-token EMPLOYEE_ID [--validity-hours N]`: issues a one-time QR sign-in
+//! token and prints its login URL.
 
 use std::process::ExitCode;
 

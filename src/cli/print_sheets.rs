@@ -1,4 +1,5 @@
-//! `staffgate print-sheets (--employee ID ... | --department D | --all-pending) -o FILE.pdf`
+//! `staffgate print-sheets (--employee ID ... | --department D | --all-pending) -o FILE.pdf`:
+//! prints account sheets to one PDF, reissuing each printed employee's QR token.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

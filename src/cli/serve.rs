@@ -1,4 +1,4 @@
-//! `staffgate serve`
+//! `staffgate serve`: runs the server once the database schema is current.
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! `staffgate unlock EMPLOYEE_ID --reason TEXT`
+//! `staffgate unlock EMPLOYEE_ID --reason TEXT`: unlocks an account, recording the reason.
 
 use std::process::ExitCode;
 

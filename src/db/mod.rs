@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::result::DatabaseErrorKind;
+use diesel::sql_types::{Integer, Nullable};
 use diesel::{Connection, MysqlConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -92,6 +93,28 @@ pub fn run_migrations(conn: &mut MysqlConnection) -> Result<Vec<String>, String>
     conn.run_pending_migrations(MIGRATIONS)
         .map(|v| v.iter().map(|m| m.to_string()).collect())
         .map_err(|e| e.to_string())
+}
+
+/// Applies the pending migrations under the server-wide migration lock, waiting up to five
+/// minutes for it: several nodes may start at once; one migrates, the others wait and find
+/// nothing to do.
+pub fn run_migrations_exclusively(conn: &mut MysqlConnection) -> Result<Vec<String>, String> {
+    let locked: Option<i32> = diesel::select(diesel::dsl::sql::<Nullable<Integer>>(
+        "GET_LOCK('staffgate_migrate', 300)",
+    ))
+    .get_result(conn)
+    .map_err(|e| e.to_string())?;
+    if locked != Some(1) {
+        return Err(
+            "another node is migrating; could not get the migration lock in 5 minutes".to_owned(),
+        );
+    }
+    let result = run_migrations(conn);
+    let _: Result<Option<i32>, _> = diesel::select(diesel::dsl::sql::<Nullable<Integer>>(
+        "RELEASE_LOCK('staffgate_migrate')",
+    ))
+    .get_result(conn);
+    result
 }
 
 pub fn pending_migrations(conn: &mut MysqlConnection) -> Result<Vec<String>, String> {

@@ -10,8 +10,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use crate::error::ApiError;
 use crate::services::auth;
 use crate::services::auth_error::AuthError;
-use crate::services::principal::ClientInfo;
-use crate::services::principal::Principal;
+use crate::services::principal::{ClientInfo, Principal};
 use crate::state::AppState;
 
 /// The caller's address: the TCP peer, or the last X-Forwarded-For hop when the deployment

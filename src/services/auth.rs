@@ -1,4 +1,5 @@
-//! Password sign-in with lockout and rate limits, bearer checks, password change and unlock.
+//! Sign-in use cases of the API and the portal: password sign-in, bearer checks, password
+//! change and unlock; every password check among them is admitted and settled by `signin`.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;

@@ -1,5 +1,5 @@
-//! Outgoing mail seam. Messages are queued in `mail_outbox` in the same transaction as their
-//! event and delivered by the outbox worker through a `Mailer`.
+//! The outgoing-mail seam: a `Mailer` sends what the outbox worker hands it (messages are
+//! queued in `mail_outbox` in the same transaction as their event).
 
 use std::time::{Duration, SystemTime};
 

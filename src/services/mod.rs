@@ -1,4 +1,4 @@
-//! Business logic. No HTTP types here: routes, the CLI and tests all call these functions.
+//! Business logic, free of HTTP types: routes, the CLI and tests all call these functions.
 
 pub mod archive;
 pub mod auth;

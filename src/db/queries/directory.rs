@@ -1,4 +1,4 @@
-//! Read-only queries behind the portal's lists and dashboard. Each list is served by an index
+//! Read-only queries behind the portal's lists and dashboard, each list served by an index
 //! (see the EXPLAIN output in the benchmark report).
 
 use chrono::NaiveDateTime;

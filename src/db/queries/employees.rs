@@ -1,4 +1,5 @@
-//! employees: lookups, the atomic failure counter, password and lock state.
+//! employees: lookups, the atomic failure counter and lock, passwords, and the listings the
+//! CSV import and `create-admin` write.
 
 use chrono::NaiveDateTime;
 use diesel::dsl::sql;
