@@ -363,21 +363,15 @@ fn metric(text: &str, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("{name} missing from /metrics"))
 }
 
-/// A test-held transaction and the server's token issue lock two rows in opposite order:
-/// InnoDB kills the lighter one (the server's), and the server runs it again and succeeds.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_request_chosen_as_deadlock_victim_is_run_again_and_succeeds() {
+/// Holds `staff`'s QR-token rows in a heavy test transaction; once the server's transaction
+/// holds the employee row and waits for those, takes the employee row too: a lock cycle in
+/// which InnoDB rolls the server's (lighter) transaction back.
+fn deadlock_rival(app: &TestApp, staff: i64) -> tokio::task::JoinHandle<()> {
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
     use diesel::sql_types::Bigint;
 
-    let app = spawn_app().await;
-    let staff = app.seed_staff();
-    let admin = app.admin_token().await;
-    app.issue_token(&admin, STAFF_ID).await;
-
     let mut rival = MysqlConnection::establish(&app.db.url).unwrap();
-    // Heavy enough that InnoDB picks the server's transaction as the victim.
     rival.batch_execute("BEGIN").unwrap();
     diesel::sql_query(
         "INSERT INTO login_history (event, client_ip, created_at) \
@@ -391,17 +385,15 @@ async fn a_request_chosen_as_deadlock_victim_is_run_again_and_succeeds() {
     .bind::<Bigint, _>(staff)
     .execute(&mut rival)
     .unwrap();
-
     let db_name = app.db.name.clone();
-    let rival_thread = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let mut watch = MysqlConnection::establish(&server_url()).unwrap();
         #[derive(QueryableByName)]
         struct N {
             #[diesel(sql_type = Bigint)]
             n: i64,
         }
-        // Wait until the server holds the employee row and waits for the token row (the
-        // process list shows the test user's own connections).
+        // The process list shows the test user's own connections.
         for _ in 0..200 {
             let waiting = diesel::sql_query(
                 "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST \
@@ -416,23 +408,63 @@ async fn a_request_chosen_as_deadlock_victim_is_run_again_and_succeeds() {
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        // Now take the employee row: a cycle, InnoDB rolls the server's transaction back.
         diesel::sql_query("SELECT id FROM employees WHERE id = ? FOR UPDATE")
             .bind::<Bigint, _>(staff)
             .execute(&mut rival)
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(200));
         rival.batch_execute("ROLLBACK").unwrap();
-    });
-    let (res, rival_done) = tokio::join!(app.issue(&admin, STAFF_ID), rival_thread);
+    })
+}
+
+async fn retries(app: &TestApp) -> u64 {
+    let m = app.get("/metrics").await.text().await.unwrap();
+    metric(&m, "staffgate_db_transaction_retries_total")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_request_chosen_as_deadlock_victim_is_run_again_and_succeeds() {
+    let app = spawn_app().await;
+    let staff = app.seed_staff();
+    let admin = app.admin_token().await;
+    app.issue_token(&admin, STAFF_ID).await;
+
+    let rival = deadlock_rival(&app, staff);
+    let (res, rival_done) = tokio::join!(app.issue(&admin, STAFF_ID), rival);
     rival_done.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(open_tokens(&app, staff), 1);
-    let m = app.get("/metrics").await.text().await.unwrap();
-    assert!(
-        metric(&m, "staffgate_db_transaction_retries_total") >= 1,
-        "{m}"
+    assert!(retries(&app).await >= 1);
+}
+
+/// Printing a sheet is run again whole after a deadlock, with the same prepared secrets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sheet_print_chosen_as_deadlock_victim_is_run_again_and_succeeds() {
+    use staffgate::domain::{EmployeeId, ValidityHours};
+    use staffgate::services::principal::{Actor, ClientInfo};
+    use staffgate::services::sheets::{self, Selection};
+
+    let app = spawn_app().await;
+    let staff = app.seed_staff();
+    let admin = app.admin_token().await;
+    app.issue_token(&admin, STAFF_ID).await;
+
+    let rival = deadlock_rival(&app, staff);
+    let print = sheets::print(
+        &app.state,
+        Actor::Cli,
+        Selection::Employees(vec![EmployeeId::parse(STAFF_ID).unwrap()]),
+        ValidityHours::parse(Some(168)).unwrap(),
+        None,
+        ClientInfo::cli(),
     );
+    let (printed, rival_done) = tokio::join!(print, rival);
+    rival_done.unwrap();
+    let printed = printed.expect("printed after the retry");
+    assert_eq!(printed.count, 1);
+    assert_eq!(open_tokens(&app, staff), 1);
+    assert_eq!(app.count("sheet_prints"), 1);
+    assert!(retries(&app).await >= 1);
 }
 
 /// Pending checks of `code` from `ip`, created `age` before the app's clock.

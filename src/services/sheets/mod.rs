@@ -74,7 +74,7 @@ pub async fn print(
             actual: plan.employees.len(),
         });
     }
-    let mut prepared = prepare(state, &plan.employees).await?;
+    let prepared = prepare(state, &plan.employees).await?;
     let ids: Vec<i64> = plan.employees.iter().map(|e| e.id).collect();
     state
         .transaction(move |conn, st, now| {
@@ -88,9 +88,10 @@ pub async fn print(
             };
             let mut sheets = Vec::with_capacity(employees.len());
             let mut revoked_total = 0;
+            // Read, not taken: a deadlock runs this closure again with the same secrets.
             for emp in &employees {
                 let p = prepared
-                    .remove(&emp.id)
+                    .get(&emp.id)
                     .ok_or_else(|| SheetError::Internal("employee not planned".into()))?;
                 let (sheet, revoked) =
                     issue_sheet(conn, &grant, emp, p, &st.settings.http.public_url, now)?;
@@ -193,15 +194,15 @@ fn issue_sheet(
     conn: &mut MysqlConnection,
     grant: &tokens::Grant<'_>,
     emp: &Employee,
-    p: Prepared,
+    p: &Prepared,
     public_url: &str,
     now: NaiveDateTime,
 ) -> Result<(Sheet, usize), SheetError> {
     let token = grant.store(conn, emp, &p.token.hash(), now)?;
     // Someone who set their own password since the plan keeps it.
-    let password = match p.password {
+    let password = match &p.password {
         Some((plain, hash)) if needs_initial_password(emp) => {
-            q::set_initial_password(conn, emp.id, &hash, now)?;
+            q::set_initial_password(conn, emp.id, hash, now)?;
             Some(plain.expose().to_owned())
         }
         _ => None,
@@ -237,7 +238,7 @@ fn issue_sheet(
         },
     )?;
     let sheet = Sheet {
-        serial: p.serial,
+        serial: p.serial.clone(),
         employee_id: emp.employee_id.clone(),
         name: emp.name.clone(),
         name_kana: emp.name_kana.clone(),
