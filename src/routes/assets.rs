@@ -36,6 +36,11 @@ const ASSETS: &[Asset] = &[
         "text/css; charset=utf-8"
     ),
     asset!(
+        "/static/js/welcome-text.js",
+        "js/welcome-text.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
         "/static/js/welcome.js",
         "js/welcome.js",
         "text/javascript; charset=utf-8"
