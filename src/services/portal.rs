@@ -9,7 +9,6 @@ use super::auth_error::AuthError;
 use super::history::{self, Event, Record};
 use super::principal::{Actor, ClientInfo};
 use super::sessions::PasswordStatus;
-use crate::db;
 use crate::db::models::Employee;
 use crate::db::queries::{employees, portal_sessions};
 use crate::domain::{EmployeeId, EmployeeStatus, Password, PermissionLevel};
@@ -131,22 +130,21 @@ pub async fn signed_out(
     client: ClientInfo,
     reason: &'static str,
 ) -> Result<(), AuthError> {
-    let st = state.clone();
-    db::run(&state.pool, move |conn| {
-        let now = st.clock.now_naive();
-        history::write(
-            conn,
-            Record::about(
-                Event::Logout,
-                &emp,
-                &client,
-                json!({ "channel": "portal", "reason": reason }),
-                now,
-            ),
-        )?;
-        Ok(())
-    })
-    .await
+    state
+        .read(move |conn, _, now| {
+            history::write(
+                conn,
+                Record::about(
+                    Event::Logout,
+                    &emp,
+                    &client,
+                    json!({ "channel": "portal", "reason": reason }),
+                    now,
+                ),
+            )?;
+            Ok(())
+        })
+        .await
 }
 
 /// Ends the admin's other portal sessions (`session_ref` None: one session by reference is
@@ -158,31 +156,30 @@ pub async fn end_sessions(
     only: Option<String>,
     client: ClientInfo,
 ) -> Result<usize, AuthError> {
-    let st = state.clone();
-    db::run(&state.pool, move |conn| {
-        let now = st.clock.now_naive();
-        let ended = match &only {
-            Some(r) if *r != current_ref => portal_sessions::delete_by_ref(conn, emp.id, r)?,
-            Some(_) => 0,
-            None => portal_sessions::delete_for_employee(conn, emp.id, Some(&current_ref))?,
-        };
-        if ended > 0 {
-            history::write(
-                conn,
-                Record::about(
-                    Event::Logout,
-                    &emp,
-                    &client,
-                    json!({
-                        "channel": "portal",
-                        "reason": if only.is_some() { "ended_one" } else { "ended_others" },
-                        "sessions": ended,
-                    }),
-                    now,
-                ),
-            )?;
-        }
-        Ok(ended)
-    })
-    .await
+    state
+        .read(move |conn, _, now| {
+            let ended = match &only {
+                Some(r) if *r != current_ref => portal_sessions::delete_by_ref(conn, emp.id, r)?,
+                Some(_) => 0,
+                None => portal_sessions::delete_for_employee(conn, emp.id, Some(&current_ref))?,
+            };
+            if ended > 0 {
+                history::write(
+                    conn,
+                    Record::about(
+                        Event::Logout,
+                        &emp,
+                        &client,
+                        json!({
+                            "channel": "portal",
+                            "reason": if only.is_some() { "ended_one" } else { "ended_others" },
+                            "sessions": ended,
+                        }),
+                        now,
+                    ),
+                )?;
+            }
+            Ok(ended)
+        })
+        .await
 }

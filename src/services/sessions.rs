@@ -9,7 +9,6 @@ use super::history::{self, Event, Record};
 use super::jwt::{ACCESS_TTL_SECONDS, AccessClaims, ISSUER, Scope};
 use super::policy;
 use super::principal::{ClientInfo, Principal};
-use crate::db;
 use crate::db::models::Employee;
 use crate::db::queries::{employees, refresh_tokens};
 use crate::domain::token::random_hex;
@@ -63,11 +62,9 @@ impl PasswordStatus {
 
 /// The password status of `emp` under the policy in force now.
 pub async fn password_status(state: &AppState, emp: Employee) -> Result<PasswordStatus, AuthError> {
-    let st = state.clone();
-    db::run(&state.pool, move |conn| {
-        PasswordStatus::load(conn, &st, &emp, st.clock.now_naive())
-    })
-    .await
+    state
+        .read(move |conn, st, now| PasswordStatus::load(conn, st, &emp, now))
+        .await
 }
 
 /// What a successful sign-in hands out. `refresh_token` is None for a setup session.
