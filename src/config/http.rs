@@ -13,7 +13,6 @@ pub struct Http {
     pub trust_proxy_headers: bool,
     pub cors_origins: Vec<String>,
     pub workers: Option<usize>,
-    pub max_body_bytes: usize,
 }
 
 impl Http {
@@ -68,7 +67,6 @@ impl Http {
             trust_proxy_headers,
             cors_origins,
             workers,
-            max_body_bytes: 64 * 1024,
         }
     }
 
