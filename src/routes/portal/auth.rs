@@ -85,7 +85,7 @@ fn render_login(
     let lang = lang_of(req);
     let csrf = match req.cookie(LOGIN_COOKIE) {
         Some(c) if c.value().len() == 64 => c.value().to_owned(),
-        _ => random_hex(32).map_err(|e| PortalError::Internal(e.to_string()))?,
+        _ => random_hex(32),
     };
     let mut res = render(
         status,
@@ -253,12 +253,13 @@ fn start_session(
     session.renew();
     session.clear();
     let internal = |e: actix_session::SessionInsertError| PortalError::Internal(e.to_string());
-    let random = |n| random_hex(n).map_err(|e| PortalError::Internal(e.to_string()));
     session.insert(keys::EMPLOYEE, employee).map_err(internal)?;
     session
-        .insert(keys::SESSION_REF, random(16)?)
+        .insert(keys::SESSION_REF, random_hex(16))
         .map_err(internal)?;
-    session.insert(keys::CSRF, random(32)?).map_err(internal)?;
+    session
+        .insert(keys::CSRF, random_hex(32))
+        .map_err(internal)?;
     session
         .insert(keys::STEP, step.as_str())
         .map_err(internal)?;
