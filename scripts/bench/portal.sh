@@ -13,12 +13,13 @@
 # 3. starts the release server (STAFFGATE_WORKERS=2) on 127.0.0.1, waits for /readyz, runs
 #    portal_bench (one client, one keep-alive connection, every page round-robin, /readyz as
 #    the same-run baseline) and stops the server;
-# 4. runs EXPLAIN and ANALYZE FORMAT=JSON on the SQL each page issues (written out from
-#    src/db/queries/directory.rs with the literals of this run) and writes everything to
-#    scripts/bench/portal-report.md;
+# 4. runs `portal_bench --plans`, which fetches the same pages from an in-process server and
+#    records the SQL its connections send (bind values written in), then EXPLAIN and ANALYZE
+#    FORMAT=JSON of each of those statements; writes everything to docs/bench/portal-report.md;
 # 5. drops the database (BENCH_PORTAL_KEEP_DB=1 keeps it for poking at).
 #
-# The server is stopped on every exit path. All traffic goes to 127.0.0.1 only.
+# The server is stopped on every exit path. All traffic goes to 127.0.0.1 only. Shared steps
+# live in scripts/bench/lib.sh.
 #
 # Environment (defaults in brackets):
 #   CARGO_TARGET_DIR         cargo's target directory [/work/target-bench]
@@ -27,20 +28,21 @@
 #   BENCH_PORTAL_PORT        server port on 127.0.0.1 [18090]
 #   BENCH_PORTAL_REQUESTS    measured requests per page [200]
 #   BENCH_PORTAL_WARMUP      warm-up requests per page [20]
-#   BENCH_PORTAL_REPORT      where the report goes [scripts/bench/portal-report.md]
+#   BENCH_PORTAL_REPORT      where the report goes [docs/bench/portal-report.md]
 #   BENCH_PORTAL_KEEP_DB=1   leave the database in place afterwards
 #   BENCH_SKIP_BUILD=1       reuse the binaries already built
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BENCH_NAME="portal bench"
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 readonly DB=${BENCH_PORTAL_DB:-staffgate_bench_portal}
-readonly DB_URL_BASE=${BENCH_DB_URL_BASE:-mysql://root@127.0.0.1:3306}
 readonly PORT=${BENCH_PORTAL_PORT:-18090}
 readonly REQUESTS=${BENCH_PORTAL_REQUESTS:-200}
 readonly WARMUP=${BENCH_PORTAL_WARMUP:-20}
-readonly REPORT=${BENCH_PORTAL_REPORT:-$ROOT/scripts/bench/portal-report.md}
+readonly REPORT=${BENCH_PORTAL_REPORT:-$DOCS/portal-report.md}
 readonly TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-bench}
 readonly BIN=$TARGET_DIR/release/staffgate
 readonly BENCH=$TARGET_DIR/release/examples/portal_bench
@@ -50,7 +52,6 @@ readonly EMPLOYEES=10000
 readonly HISTORY_ROWS=1000000
 # What the pages are asked for (employee S004321 exists: IDs are S000001 ... S010000).
 readonly DETAIL_EMPLOYEE=S004321
-readonly DETAIL_EMPLOYEE_REF=4321
 readonly NAME_QUERY=佐藤
 readonly KANA_QUERY=ヤマ
 readonly ID_PREFIX=S0042
@@ -59,60 +60,20 @@ readonly EVENT=password_login_failed
 # A romaji name: looks like an ID, matches no ID and no (kanji / katakana) name.
 readonly MISS_QUERY=tanaka
 
-log() { printf '\n==> portal bench: %s\n' "$*" >&2; }
-note() { printf 'portal bench: %s\n' "$*" >&2; }
-die() {
-    printf 'portal bench: ERROR: %s\n' "$*" >&2
-    exit 1
-}
-
-for n in PORT REQUESTS WARMUP; do
-    [[ "${!n}" =~ ^[1-9][0-9]*$ ]] || die "BENCH_PORTAL_$n must be a positive integer, got '${!n}'"
-done
+require_positive PORT REQUESTS WARMUP
 [[ "$DB" =~ ^[A-Za-z0-9_]+$ ]] || die "BENCH_PORTAL_DB must be letters, digits and _ only"
-command -v python3 >/dev/null 2>&1 || die "python3 is needed to summarise the query plans"
-command -v curl >/dev/null 2>&1 || die "curl is needed (apt-get install -y curl)"
-command -v mariadb >/dev/null 2>&1 || die "the mariadb client is needed (scripts/setup-host.sh)"
-if [ -f "${HOME:-}/.cargo/env" ]; then
-    # shellcheck source=/dev/null
-    . "${HOME:-}/.cargo/env"
-fi
-command -v cargo >/dev/null 2>&1 || die "cargo not found (run scripts/setup-host.sh)"
+require_tools "to run the benchmark and summarise the query plans" python3 curl mariadb
+require_cargo
 
 sql() { mariadb --default-character-set=utf8mb4 -D "$DB" "$@"; }
 
-# ---------------------------------------------------------------------------------------
-# The server process and the database: cleaned up on every exit path.
-# ---------------------------------------------------------------------------------------
 SERVER_PID=""
 WORK=$(mktemp -d)
-# shellcheck source=scripts/bench/lib.sh
-. "$ROOT/scripts/bench/lib.sh"
 cleanup_on_exit "$DB" "${BENCH_PORTAL_KEEP_DB:-0}"
 
-if curl -fsS -o /dev/null --max-time 1 "$BASE_URL/healthz" 2>/dev/null; then
-    die "something already answers on $BASE_URL; set BENCH_PORTAL_PORT to a free port"
-fi
-if ! mariadb-admin ping >/dev/null 2>&1; then
-    log "MariaDB is not answering: scripts/setup-host.sh"
-    bash scripts/setup-host.sh
-fi
-mariadb-admin ping >/dev/null 2>&1 || die "MariaDB does not answer"
-
-# ---------------------------------------------------------------------------------------
-# Machine
-# ---------------------------------------------------------------------------------------
-CORES=$(nproc)
-CPU_MODEL=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-MEM_TOTAL=$(awk '/^MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
-MARIADB_VERSION=$(mariadb -N -B -e 'SELECT VERSION()')
-BUFFER_POOL=$(mariadb -N -B -e 'SELECT CONCAT(ROUND(@@innodb_buffer_pool_size/1048576), " MiB")')
-FLUSH_AT_COMMIT=$(mariadb -N -B -e 'SELECT @@innodb_flush_log_at_trx_commit')
-RUSTC_VERSION=$(rustc --version 2>/dev/null || echo unknown)
-DATE_UTC=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-GIT_REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-GIT_DIRTY=$(git --no-optional-locks status --porcelain 2>/dev/null | grep -q . && echo ", uncommitted changes" || true)
-note "$CORES cores, ${CPU_MODEL:-unknown CPU}, MariaDB $MARIADB_VERSION, $RUSTC_VERSION"
+require_free_port BENCH_PORTAL_PORT
+require_mariadb
+machine_facts
 
 # ---------------------------------------------------------------------------------------
 # Build
@@ -122,19 +83,11 @@ build_release portal_bench
 # ---------------------------------------------------------------------------------------
 # Database
 # ---------------------------------------------------------------------------------------
-export DATABASE_URL="$DB_URL_BASE/$DB"
-fresh_database "$DB"
-
-# The server and the CLI run from an empty directory so a developer's .env cannot leak in.
-export STAFFGATE_ENV=development
-export STAFFGATE_BIND="127.0.0.1:$PORT"
-export STAFFGATE_PUBLIC_URL="$BASE_URL"
-export STAFFGATE_BCRYPT_COST=10
+prepare_server "$DB"
 export STAFFGATE_WORKERS=2
 export RUST_LOG=${RUST_LOG:-warn}
-unset STAFFGATE_HASHING_THREADS
 
-(cd "$WORK" && "$BIN" migrate) >&2 || die "staffgate migrate failed"
+staffgate migrate >&2 || die "staffgate migrate failed"
 
 log "seeding $EMPLOYEES employees, $HISTORY_ROWS login_history rows, tokens, audit rows"
 SEED_START=$(date +%s.%N)
@@ -308,11 +261,11 @@ SELECT ELT(1 + CRC32(CONCAT('action', seq)) % 10,
        UTC_TIMESTAMP(6) - INTERVAL ((3000 - seq) * 31536 + CRC32(seq) % 3600) SECOND
 FROM seq_1_to_3000;
 SQL
-SEED_SECONDS=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.0f}')" "$SEED_START" "$(date +%s.%N)")
+SEED_SECONDS=$(seconds_since "$SEED_START")
 note "seeded in ${SEED_SECONDS} s"
 
-ADMIN_PASSWORD="Bench-$(head -c 256 /dev/urandom | LC_ALL=C tr -dc 'A-Za-z0-9' | head -c 20)-9a"
-printf '%s' "$ADMIN_PASSWORD" | (cd "$WORK" && "$BIN" create-admin "$ADMIN_ID" --name '人事 太郎' --password-stdin) >&2 ||
+ADMIN_PASSWORD=$(bench_password)
+printf '%s' "$ADMIN_PASSWORD" | staffgate create-admin "$ADMIN_ID" --name '人事 太郎' --password-stdin >&2 ||
     die "staffgate create-admin failed"
 
 log "ANALYZE TABLE"
@@ -331,145 +284,49 @@ note "employees $N_EMPLOYEES, login_history $N_HISTORY ($HISTORY_MIB MiB), token
 # The last page of the unfiltered employee list (50 a page).
 LAST_PAGE=$(((N_EMPLOYEES + 49) / 50))
 
-# The last full calendar month in JST, as the pages get it and as UTC bounds for the SQL.
+# The last full calendar month in JST, as the pages get it.
 MONTH_FIRST_THIS=$(TZ=Asia/Tokyo date +%Y-%m-01)
 MONTH_FROM=$(date -d "$MONTH_FIRST_THIS -1 month" +%Y-%m-%d)
 MONTH_TO=$(date -d "$MONTH_FIRST_THIS -1 day" +%Y-%m-%d)
+# What portal_bench asks the pages for, in both of its runs.
+PAGE_ARGS=(--employee "$DETAIL_EMPLOYEE" --name-query "$NAME_QUERY" --kana-query "$KANA_QUERY"
+    --id-prefix "$ID_PREFIX" --miss-query "$MISS_QUERY" --deep-page "$DEEP_PAGE"
+    --last-page "$LAST_PAGE" --event "$EVENT" --month-from "$MONTH_FROM" --month-to "$MONTH_TO")
 
 # ---------------------------------------------------------------------------------------
 # Server and measurement
 # ---------------------------------------------------------------------------------------
-log "starting the server on $BASE_URL (2 workers)"
-(cd "$WORK" && exec "$BIN" serve) >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for i in $(seq 1 300); do
-    if curl -fsS -o /dev/null --max-time 1 "$BASE_URL/readyz" 2>/dev/null; then
-        break
-    fi
-    kill -0 "$SERVER_PID" 2>/dev/null || {
-        tail -n 30 "$WORK/server.log" >&2
-        die "the server exited during start-up"
-    }
-    [ "$i" -lt 300 ] || die "the server did not answer /readyz within 30 s"
-    sleep 0.1
-done
-note "server up (pid $SERVER_PID)"
+start_server "$WORK/server.log" /readyz
 
 # Anything else busy on the machine (another build, say) skews the figures: record it.
-RUSTC_BUSY=$(pgrep -c -x rustc 2>/dev/null) || true
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+IFS=';' read -r LOAD_BEFORE RUSTC_BUSY <<<"$(machine_busy)"
 log "portal_bench: $WARMUP warm-up + $REQUESTS measured requests per page"
 BENCH_BASE_URL=$BASE_URL BENCH_ADMIN_ID=$ADMIN_ID BENCH_ADMIN_PASSWORD=$ADMIN_PASSWORD \
-    "$BENCH" --requests "$REQUESTS" --warmup "$WARMUP" --employee "$DETAIL_EMPLOYEE" \
-    --name-query "$NAME_QUERY" --kana-query "$KANA_QUERY" --id-prefix "$ID_PREFIX" \
-    --miss-query "$MISS_QUERY" \
-    --deep-page "$DEEP_PAGE" --last-page "$LAST_PAGE" --event "$EVENT" \
-    --month-from "$MONTH_FROM" --month-to "$MONTH_TO" \
+    "$BENCH" --requests "$REQUESTS" --warmup "$WARMUP" "${PAGE_ARGS[@]}" \
     --json "$WORK/timings.json" >"$WORK/timings.md" || {
     tail -n 30 "$WORK/server.log" >&2
     die "portal_bench failed"
 }
-LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
-RUSTC_BUSY_AFTER=$(pgrep -c -x rustc 2>/dev/null) || true
+IFS=';' read -r LOAD_AFTER RUSTC_BUSY_AFTER <<<"$(machine_busy)"
 cat "$WORK/timings.md" >&2
 stop_server
 SERVER_ERRORS=$(grep -c -E ' (ERROR|WARN) ' "$WORK/server.log" || true)
 PANICS=$(grep -c 'panicked' "$WORK/server.log" || true)
 
 # ---------------------------------------------------------------------------------------
-# Query plans: the SQL each page issues, as written in src/db/queries/directory.rs (plus the
-# per-request session lookups), with this run's literals. Keep this list in step with that
-# file: e.g. search_employees counts, then pages ids on uq_employees_employee_id, then loads
-# the rows by id; a query that looks like an ID (ASCII letters, digits, - and _) is searched
-# as an ID prefix first and falls back to the full search when no ID matches.
+# Query plans of the SQL each page really runs, recorded by portal_bench --plans
 # ---------------------------------------------------------------------------------------
-log "EXPLAIN / ANALYZE of every page's SQL"
-q1() { sql -N -B -e "$1"; }
-NOW=$(q1 "SELECT UTC_TIMESTAMP(6)")
-IN_24H=$(q1 "SELECT TIMESTAMP'$NOW' + INTERVAL 24 HOUR")
-AGO_24H=$(q1 "SELECT TIMESTAMP'$NOW' - INTERVAL 24 HOUR")
-TODAY_START=$(q1 "SELECT CONVERT_TZ(DATE(CONVERT_TZ(TIMESTAMP'$NOW', '+00:00', '+09:00')), '+09:00', '+00:00')")
-FROM_UTC=$(q1 "SELECT CONVERT_TZ(TIMESTAMP'$MONTH_FROM 00:00:00', '+09:00', '+00:00')")
-UNTIL_UTC=$(q1 "SELECT CONVERT_TZ(TIMESTAMP'$MONTH_TO 00:00:00' + INTERVAL 1 DAY, '+09:00', '+00:00')")
-# The cursor of page 3 (the 100th newest row), as the rel="next" link of page 2 carries it.
-IFS=$'\t' read -r CUR_AT CUR_ID <<<"$(q1 "SELECT DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s.%f'), id FROM login_history ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET 99")"
-# The export's second chunk starts after the 2000th row of the month.
-IFS=$'\t' read -r EXP_AT EXP_ID <<<"$(q1 "SELECT DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s.%f'), id FROM login_history WHERE created_at >= '$FROM_UTC' AND created_at < '$UNTIL_UTC' ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET 1999")"
-ADMIN_REF=$(q1 "SELECT id FROM employees WHERE employee_id = '$ADMIN_ID'")
-SESSION_HASH=$(q1 "SELECT HEX(session_key_hash) FROM portal_sessions ORDER BY id DESC LIMIT 1")
-SESSION_HASH=${SESSION_HASH:-$(printf '%064d' 0)}
-NAMES_IN="1, 2, 3, 4, 5, 17, 256, 1024, 4321, 7777"
-
-EMP_COLS='id, employee_id, name, name_kana, department, email, permission_level, status, password_hash, password_must_change, password_updated_at, failed_login_count, locked_until, last_login_at, created_at, updated_at'
-HIST_COLS='id, event, employee_ref, employee_code, actor_ref, client_ip, user_agent, detail, created_at'
-HIST_ORDER='ORDER BY created_at DESC, id DESC'
-SEARCH_WHERE() { # search_employees' full text search: ID prefix, or part of name, kana, department
-    printf "(employee_id LIKE '%s%%' OR name LIKE '%%%s%%' OR name_kana LIKE '%%%s%%' OR department LIKE '%%%s%%')" "$1" "$1" "$1" "$1"
-}
-EMP_OFFSET_DEEP=$(((DEEP_PAGE - 1) * 50))
-EMP_OFFSET_LAST=$(((LAST_PAGE - 1) * 50))
-DEEP_PAGE_IDS=$(q1 "SELECT GROUP_CONCAT(id ORDER BY employee_id SEPARATOR ', ') FROM (SELECT id, employee_id FROM employees ORDER BY employee_id LIMIT 50 OFFSET $EMP_OFFSET_DEEP) p")
-
-# page | what | SQL   (one line each; the page names match the timing table)
-cat >"$WORK/queries.tsv" <<EOF
-every portal page	session load (actix-session store)	SELECT state FROM portal_sessions WHERE session_key_hash = X'$SESSION_HASH' AND expires_at > '$NOW' LIMIT 1
-every portal page	signed-in admin (guard)	SELECT $EMP_COLS FROM employees WHERE id = $ADMIN_REF LIMIT 1
-every portal page	idle timeout slides (update_ttl)	UPDATE portal_sessions SET last_seen_at = '$NOW', expires_at = '$NOW' + INTERVAL 30 MINUTE WHERE session_key_hash = X'$SESSION_HASH' AND expires_at > '$NOW'
-dashboard	locked now	SELECT COUNT(*) FROM employees WHERE locked_until > '$NOW'
-dashboard	open tokens	SELECT COUNT(*) FROM onetime_tokens WHERE expires_at > '$NOW' AND used_at IS NULL AND revoked_at IS NULL
-dashboard	tokens running out within 24 h	SELECT COUNT(*) FROM onetime_tokens WHERE expires_at > '$NOW' AND used_at IS NULL AND revoked_at IS NULL AND expires_at <= '$IN_24H'
-dashboard	sign-ins today (JST)	SELECT COUNT(*) FROM login_history WHERE event IN ('password_login_ok', 'qr_login') AND created_at >= '$TODAY_START'
-dashboard	failures in 24 h	SELECT COUNT(*) FROM login_history WHERE event = 'password_login_failed' AND created_at >= '$AGO_24H'
-dashboard	active, never signed in	SELECT COUNT(*) FROM employees WHERE last_login_at IS NULL AND status = 'active'
-dashboard	active employees	SELECT COUNT(*) FROM employees WHERE status = 'active'
-dashboard	locked, newest 10	SELECT $EMP_COLS FROM employees WHERE locked_until > '$NOW' ORDER BY locked_until DESC LIMIT 10
-dashboard	tokens running out, first 10	SELECT * FROM onetime_tokens WHERE expires_at > '$NOW' AND expires_at <= '$IN_24H' AND used_at IS NULL AND revoked_at IS NULL ORDER BY expires_at ASC LIMIT 10
-dashboard	their names (names_of)	SELECT id, employee_id, name FROM employees WHERE id IN ($NAMES_IN)
-employees, page 1	count	SELECT COUNT(*) FROM employees
-employees, page 1	the page's ids	SELECT id FROM employees ORDER BY employee_id ASC LIMIT 50 OFFSET 0
-employees, page $DEEP_PAGE	the page's ids	SELECT id FROM employees ORDER BY employee_id ASC LIMIT 50 OFFSET $EMP_OFFSET_DEEP
-employees, last page ($LAST_PAGE)	the page's ids	SELECT id FROM employees ORDER BY employee_id ASC LIMIT 50 OFFSET $EMP_OFFSET_LAST
-every employee list	the page's rows by id (deferred join; the 50 ids of page $DEEP_PAGE)	SELECT $EMP_COLS FROM employees WHERE id IN ($DEEP_PAGE_IDS) ORDER BY employee_id ASC
-employees, name contains $NAME_QUERY	the matching ids, in order (one scan)	SELECT id FROM employees WHERE $(SEARCH_WHERE "$NAME_QUERY") ORDER BY employee_id ASC
-employees, kana contains $KANA_QUERY	the matching ids, in order (one scan)	SELECT id FROM employees WHERE $(SEARCH_WHERE "$KANA_QUERY") ORDER BY employee_id ASC
-employees, ID starts $ID_PREFIX	count (ID-like: ID prefix only)	SELECT COUNT(*) FROM employees WHERE employee_id LIKE '$ID_PREFIX%'
-employees, ID starts $ID_PREFIX	the page's ids	SELECT id FROM employees WHERE employee_id LIKE '$ID_PREFIX%' ORDER BY employee_id ASC LIMIT 50 OFFSET 0
-employees, search $MISS_QUERY (no match)	count (ID-like: ID prefix only, finds none)	SELECT COUNT(*) FROM employees WHERE employee_id LIKE '$MISS_QUERY%'
-employees, search $MISS_QUERY (no match)	the matching ids, in order (fallback, one scan)	SELECT id FROM employees WHERE $(SEARCH_WHERE "$MISS_QUERY") ORDER BY employee_id ASC
-employees, locked	count	SELECT COUNT(*) FROM employees WHERE locked_until > '$NOW'
-employees, locked	the page's ids	SELECT id FROM employees WHERE locked_until > '$NOW' ORDER BY employee_id ASC LIMIT 50 OFFSET 0
-employees, must change password	count	SELECT COUNT(*) FROM employees WHERE password_must_change = TRUE AND password_hash IS NOT NULL
-employees, must change password	the page's ids	SELECT id FROM employees WHERE password_must_change = TRUE AND password_hash IS NOT NULL ORDER BY employee_id ASC LIMIT 50 OFFSET 0
-employees, no password	count	SELECT COUNT(*) FROM employees WHERE password_hash IS NULL
-employees, no password	the page's ids	SELECT id FROM employees WHERE password_hash IS NULL ORDER BY employee_id ASC LIMIT 50 OFFSET 0
-employees, never signed in	count	SELECT COUNT(*) FROM employees WHERE last_login_at IS NULL
-employees, never signed in	the page's ids	SELECT id FROM employees WHERE last_login_at IS NULL ORDER BY employee_id ASC LIMIT 50 OFFSET 0
-employees, retired	count	SELECT COUNT(*) FROM employees WHERE status = 'retired'
-employees, retired	the page's ids	SELECT id FROM employees WHERE status = 'retired' ORDER BY employee_id ASC LIMIT 50 OFFSET 0
-employee detail $DETAIL_EMPLOYEE	the employee (find_by_code)	SELECT $EMP_COLS FROM employees WHERE employee_id = '$DETAIL_EMPLOYEE' LIMIT 1
-employee detail $DETAIL_EMPLOYEE	their tokens (tokens_of)	SELECT * FROM onetime_tokens WHERE employee_ref = $DETAIL_EMPLOYEE_REF ORDER BY id DESC LIMIT 10
-employee detail $DETAIL_EMPLOYEE	their last 20 events	SELECT $HIST_COLS FROM login_history WHERE employee_ref = $DETAIL_EMPLOYEE_REF $HIST_ORDER LIMIT 20
-locked accounts	up to 500	SELECT $EMP_COLS FROM employees WHERE locked_until > '$NOW' ORDER BY locked_until DESC LIMIT 500
-history, newest	page	SELECT $HIST_COLS FROM login_history $HIST_ORDER LIMIT 51
-history, newest	names (names_of)	SELECT id, employee_id, name FROM employees WHERE id IN ($NAMES_IN)
-history, page 3 (cursor)	page	SELECT $HIST_COLS FROM login_history WHERE created_at <= '$CUR_AT' AND (created_at < '$CUR_AT' OR id < $CUR_ID) $HIST_ORDER LIMIT 51
-history, employee $DETAIL_EMPLOYEE	page	SELECT $HIST_COLS FROM login_history WHERE employee_ref = $DETAIL_EMPLOYEE_REF $HIST_ORDER LIMIT 51
-history, event $EVENT	page	SELECT $HIST_COLS FROM login_history WHERE event = '$EVENT' $HIST_ORDER LIMIT 51
-history, event $EVENT + one month	page	SELECT $HIST_COLS FROM login_history WHERE event = '$EVENT' AND created_at >= '$FROM_UTC' AND created_at < '$UNTIL_UTC' $HIST_ORDER LIMIT 51
-history, one month	page	SELECT $HIST_COLS FROM login_history WHERE created_at >= '$FROM_UTC' AND created_at < '$UNTIL_UTC' $HIST_ORDER LIMIT 51
-history, employee $DETAIL_EMPLOYEE + event $EVENT	page	SELECT $HIST_COLS FROM login_history WHERE employee_ref = $DETAIL_EMPLOYEE_REF AND event = '$EVENT' $HIST_ORDER LIMIT 51
-audit	page	SELECT id, action, actor_ref, actor_label, client_ip, detail, created_at FROM admin_audit ORDER BY id DESC LIMIT 51
-audit	actions for the filter	SELECT DISTINCT action FROM admin_audit ORDER BY action ASC
-CSV export, one month	first chunk	SELECT $HIST_COLS FROM login_history WHERE created_at >= '$FROM_UTC' AND created_at < '$UNTIL_UTC' $HIST_ORDER LIMIT 2000
-CSV export, one month	next chunk (cursor)	SELECT $HIST_COLS FROM login_history WHERE created_at >= '$FROM_UTC' AND created_at < '$UNTIL_UTC' AND created_at <= '$EXP_AT' AND (created_at < '$EXP_AT' OR id < $EXP_ID) $HIST_ORDER LIMIT 2000
-EOF
+log "recording each page's SQL (in-process server), then EXPLAIN / ANALYZE of every statement"
+# From the empty $WORK, like the CLI: the in-process server reads its settings as `serve` does.
+(cd "$WORK" && BENCH_ADMIN_ID=$ADMIN_ID BENCH_ADMIN_PASSWORD=$ADMIN_PASSWORD \
+    "$BENCH" --plans "$WORK/queries.tsv" "${PAGE_ARGS[@]}") || die "recording the pages' SQL failed"
 
 # For each query: EXPLAIN (tabular) and ANALYZE FORMAT=JSON (rows really read, time). The
-# UPDATE is analysed inside a transaction that is rolled back.
+# writes are analysed inside a transaction that is rolled back.
 : >"$WORK/plans.jsonl"
 while IFS=$'\t' read -r page what query; do
     explain=$(sql -t -e "EXPLAIN $query" 2>&1) || die "EXPLAIN failed for: $query"$'\n'"$explain"
-    if [[ "$query" == UPDATE* ]]; then
+    if [[ "$query" =~ ^(UPDATE|INSERT|DELETE) ]]; then
         analyze=$(sql -N -B -r -e "START TRANSACTION; ANALYZE FORMAT=JSON $query; ROLLBACK" 2>&1) ||
             die "ANALYZE failed for: $query"
     else
@@ -594,6 +451,10 @@ w(open(timings_md, encoding="utf-8").read().rstrip())
 w("")
 w("## Which index each query uses")
 w("")
+w("The statements are the ones the server sent while it served each page (recorded by "
+  "`portal_bench --plans` from its Diesel connections, bind values written in as literals); "
+  "statements every portal page runs are listed once, under \"every portal page\".")
+w("")
 w("From `ANALYZE FORMAT=JSON` (the query really run, second of two runs): the access per table, "
   "the rows it read, and the statement's execution time inside MariaDB (a `const` lookup is done "
   "while the statement is planned, so it shows as 0). Flags: a full scan or a sort of more than "
@@ -606,13 +467,13 @@ for p, uses, ts, flags, t in summary:
         "1 (const)" if x.get("access_type") in ("const", "system") else f"{rows_read(x):,.0f}"
         for x in ts) or "-"
     tm = f"{t:.2f}" if isinstance(t, (int, float)) else "-"
-    w(f"| {p['page']} | {p['what']} | {'; '.join(uses) or '-'} | {read} | {tm} | "
+    w(f"| {p['page']} | `{p['what']}` | {'; '.join(uses) or '-'} | {read} | {tm} | "
       f"{'**' + '; '.join(flags) + '**' if flags else 'ok'} |")
 w("")
 w("## EXPLAIN output")
 w("")
 for p, uses, ts, flags, t in summary:
-    w(f"### {p['page']}: {p['what']}")
+    w(f"### {p['page']}: `{p['what']}`")
     w("")
     w("```sql")
     w(p["query"])
