@@ -15,8 +15,9 @@
 # 5. stops the server and writes bench-results/results.json and
 #    bench-results/README-performance.md (every figure next to its same-run baseline).
 #
-# Idempotent: the database and bench-results/ are recreated on every run; the server is
-# stopped on exit, whatever happens. All traffic goes to 127.0.0.1 only.
+# Idempotent: the database and bench-results/ are recreated on every run (the database is kept
+# afterwards for poking at); the server is stopped on exit, whatever happens. All traffic goes
+# to 127.0.0.1 only. Shared steps live in scripts/bench/lib.sh.
 #
 # Environment (defaults in brackets):
 #   CARGO_TARGET_DIR            cargo's target directory [<repo>/target]
@@ -33,11 +34,12 @@
 #   BENCH_SKIP_CRITERION=1      reuse bench-results/criterion from a previous run
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_NAME=bench
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"
 cd "$ROOT"
 
 readonly DB=${BENCH_DB:-staffgate_bench}
-readonly DB_URL_BASE=${BENCH_DB_URL_BASE:-mysql://root@127.0.0.1:3306}
 readonly PORT=${BENCH_PORT:-18080}
 readonly EMPLOYEES=${BENCH_EMPLOYEES:-200}
 readonly VERIFY_COUNT=${BENCH_VERIFY_COUNT:-2000}
@@ -51,61 +53,16 @@ readonly LOADGEN=$TARGET_DIR/release/examples/loadgen
 readonly OUT=$ROOT/bench-results
 readonly BASE_URL="http://127.0.0.1:$PORT"
 readonly ADMIN_ID=BENCHADMIN
-readonly PIDFILE=$OUT/.server.pid
 
-log() { printf '\n==> bench: %s\n' "$*" >&2; }
-note() { printf 'bench: %s\n' "$*" >&2; }
-die() {
-    printf 'bench: ERROR: %s\n' "$*" >&2
-    exit 1
-}
-
-for n in EMPLOYEES VERIFY_COUNT LOGIN_CONCURRENCY LOGIN_DURATION VERIFY_CONCURRENCY NODE_ITERATIONS PORT; do
-    [[ "${!n}" =~ ^[1-9][0-9]*$ ]] || die "BENCH_$n must be a positive integer, got '${!n}'"
-done
+require_positive EMPLOYEES VERIFY_COUNT LOGIN_CONCURRENCY LOGIN_DURATION VERIFY_CONCURRENCY NODE_ITERATIONS PORT
 [[ "$DB" =~ ^[A-Za-z0-9_]+$ ]] || die "BENCH_DB must be letters, digits and _ only"
-command -v python3 >/dev/null 2>&1 || die "python3 is needed to assemble the results"
-command -v curl >/dev/null 2>&1 || die "curl is needed (apt-get install -y curl)"
-if [ -f "${HOME:-}/.cargo/env" ]; then
-    # shellcheck source=/dev/null
-    . "${HOME:-}/.cargo/env"
-fi
-command -v cargo >/dev/null 2>&1 || die "cargo not found (run scripts/setup-host.sh)"
+require_tools "to assemble the results and reach the server" python3 curl
+require_cargo
 
-# ---------------------------------------------------------------------------------------
-# The server process: stopped on every exit path.
-# ---------------------------------------------------------------------------------------
 SERVER_PID=""
 WORK=$(mktemp -d)
-# shellcheck source=scripts/bench/lib.sh
-. "$ROOT/scripts/bench/lib.sh"
-cleanup() {
-    local rc=$?
-    stop_server
-    rm -f "$PIDFILE"
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# A server left over from an interrupted run (recorded in the pidfile, and really ours).
-if [ -f "$PIDFILE" ]; then
-    old=$(cat "$PIDFILE" 2>/dev/null || true)
-    if [[ "$old" =~ ^[0-9]+$ ]] && [ "$(readlink "/proc/$old/exe" 2>/dev/null)" = "$(readlink -f "$BIN")" ]; then
-        note "stopping a server left over from a previous run (pid $old)"
-        kill -TERM "$old" 2>/dev/null || true
-        for _ in $(seq 1 100); do
-            kill -0 "$old" 2>/dev/null || break
-            sleep 0.1
-        done
-    fi
-    rm -f "$PIDFILE"
-fi
-if curl -fsS -o /dev/null --max-time 1 "$BASE_URL/healthz" 2>/dev/null; then
-    die "something already answers on $BASE_URL; set BENCH_PORT to a free port"
-fi
+cleanup_on_exit "$DB" 1
+require_free_port BENCH_PORT
 
 rm -rf "$OUT/loadgen.jsonl" "$OUT/noise.jsonl" "$OUT/node-qr.json" "$OUT/server.log" "$OUT/results.json" \
     "$OUT/README-performance.md" "$OUT/machine.json" "$OUT/rss.json" "$OUT/server-checks.json"
@@ -114,48 +71,21 @@ if [ "${BENCH_SKIP_CRITERION:-0}" != 1 ]; then
     rm -rf "$OUT/criterion"
 fi
 
-# ---------------------------------------------------------------------------------------
-# MariaDB must answer (scripts/setup-host.sh installs and starts it when it does not).
-# ---------------------------------------------------------------------------------------
-if ! mariadb-admin ping >/dev/null 2>&1; then
-    log "MariaDB is not answering: scripts/setup-host.sh"
-    bash scripts/setup-host.sh
-fi
-mariadb-admin ping >/dev/null 2>&1 || die "MariaDB does not answer"
-
-# ---------------------------------------------------------------------------------------
-# Machine
-# ---------------------------------------------------------------------------------------
-CORES=$(nproc)
-CPU_MODEL=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-CPU_MODEL=${CPU_MODEL:-unknown}
-MARIADB_VERSION=$(mariadb -N -B -e 'SELECT VERSION()' 2>/dev/null || echo unknown)
-RUSTC_VERSION=$(rustc --version 2>/dev/null || echo unknown)
-NODE_VERSION=$(node --version 2>/dev/null || echo missing)
-MEM_TOTAL=$(awk '/^MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
-KERNEL=$(uname -r)
-DATE_UTC=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-GIT_REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-GIT_DIRTY=$(git status --porcelain 2>/dev/null | grep -q . && echo true || echo false)
-export CORES CPU_MODEL MARIADB_VERSION RUSTC_VERSION NODE_VERSION MEM_TOTAL KERNEL DATE_UTC GIT_REV GIT_DIRTY
+require_mariadb
+machine_facts
 python3 - "$OUT/machine.json" <<'PY'
 import json, os, sys
 keys = ["CORES", "CPU_MODEL", "MARIADB_VERSION", "RUSTC_VERSION", "NODE_VERSION", "MEM_TOTAL",
-        "KERNEL", "DATE_UTC", "GIT_REV", "GIT_DIRTY"]
-json.dump({k.lower(): os.environ[k] for k in keys}, open(sys.argv[1], "w"), indent=2)
+        "KERNEL", "DATE_UTC", "GIT_REV"]
+facts = {k.lower(): os.environ[k] for k in keys}
+facts["git_dirty"] = "true" if os.environ.get("GIT_DIRTY") else "false"
+json.dump(facts, open(sys.argv[1], "w"), indent=2)
 PY
-note "$CORES cores, $CPU_MODEL, MariaDB $MARIADB_VERSION, $RUSTC_VERSION, node $NODE_VERSION"
 
 # ---------------------------------------------------------------------------------------
 # Build, micro-benchmarks
 # ---------------------------------------------------------------------------------------
-export CARGO_TARGET_DIR=$TARGET_DIR
-if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-    log "cargo build --release --bin staffgate --example loadgen (target dir $TARGET_DIR)"
-    cargo build --release --locked --bin staffgate --example loadgen
-fi
-[ -x "$BIN" ] || die "$BIN is missing"
-[ -x "$LOADGEN" ] || die "$LOADGEN is missing"
+build_release loadgen
 
 if [ "${BENCH_SKIP_CRITERION:-0}" != 1 ]; then
     log "cargo bench --bench hot_paths (criterion)"
@@ -190,24 +120,15 @@ fi
 # ---------------------------------------------------------------------------------------
 # Database, admin, employees
 # ---------------------------------------------------------------------------------------
-export DATABASE_URL="$DB_URL_BASE/$DB"
-log "fresh database $DB"
-mariadb -e "DROP DATABASE IF EXISTS \`$DB\`; CREATE DATABASE \`$DB\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" ||
-    die "cannot create the database $DB (as the local MariaDB root)"
-
-# The server and the CLI run from an empty directory so a developer's .env cannot leak in.
-export STAFFGATE_ENV=development
-export STAFFGATE_BIND="127.0.0.1:$PORT"
-export STAFFGATE_PUBLIC_URL="$BASE_URL"
-export STAFFGATE_BCRYPT_COST=10
+prepare_server "$DB"
 export STAFFGATE_IP_FAILURE_LIMIT=100000000
 export RUST_LOG=${RUST_LOG:-info,actix_server=warn}
-unset STAFFGATE_HASHING_THREADS STAFFGATE_WORKERS
+unset STAFFGATE_WORKERS
 
-(cd "$WORK" && "$BIN" migrate) >&2 || die "staffgate migrate failed"
+staffgate migrate >&2 || die "staffgate migrate failed"
 
-ADMIN_PASSWORD="Bench-$(head -c 256 /dev/urandom | LC_ALL=C tr -dc 'A-Za-z0-9' | head -c 20)-9a"
-printf '%s' "$ADMIN_PASSWORD" | (cd "$WORK" && "$BIN" create-admin "$ADMIN_ID" --name 'ベンチ 管理者' --password-stdin) >&2 ||
+ADMIN_PASSWORD=$(bench_password)
+printf '%s' "$ADMIN_PASSWORD" | staffgate create-admin "$ADMIN_ID" --name 'ベンチ 管理者' --password-stdin >&2 ||
     die "staffgate create-admin failed"
 
 TOTAL_EMPLOYEES=$((EMPLOYEES > VERIFY_COUNT ? EMPLOYEES : VERIFY_COUNT))
@@ -226,27 +147,12 @@ with open(path, "w", encoding="utf-8") as f:
         email = "" if i % 5 == 0 else f"e{i:06}@example-hospital.jp"
         f.write(f"E{i:06},{fk} {gk},{fr} {gr},{depts[i % len(depts)]},{email},1.0\n")
 PY
-(cd "$WORK" && "$BIN" import-employees "$WORK/employees.csv") >&2 || die "staffgate import-employees failed"
+staffgate import-employees "$WORK/employees.csv" >&2 || die "staffgate import-employees failed"
 
 # ---------------------------------------------------------------------------------------
 # Server
 # ---------------------------------------------------------------------------------------
-log "starting the server on $BASE_URL"
-(cd "$WORK" && exec "$BIN" serve) >"$OUT/server.log" 2>&1 &
-SERVER_PID=$!
-echo "$SERVER_PID" >"$PIDFILE"
-for i in $(seq 1 300); do
-    if curl -fsS -o /dev/null --max-time 1 "$BASE_URL/healthz" 2>/dev/null; then
-        break
-    fi
-    kill -0 "$SERVER_PID" 2>/dev/null || {
-        tail -n 30 "$OUT/server.log" >&2
-        die "the server exited during start-up"
-    }
-    [ "$i" -lt 300 ] || die "the server did not answer /healthz within 30 s"
-    sleep 0.1
-done
-note "server up (pid $SERVER_PID)"
+start_server "$OUT/server.log" /healthz
 
 sleep 2
 read_status() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$SERVER_PID/status"; }
@@ -274,10 +180,9 @@ run_loadgen setup --employees "$EMPLOYEES" --concurrency 4 || die "setup failed;
 
 # Anything else busy on the machine (another build, say) skews the figures: record it.
 busy_snapshot() {
-    local rustc_count
-    rustc_count=$(pgrep -c -x rustc 2>/dev/null) || true
-    printf '{"phase": "%s", "loadavg": "%s", "rustcProcesses": %s}\n' "$1" \
-        "$(cut -d' ' -f1-3 /proc/loadavg)" "${rustc_count:-0}" >>"$OUT/noise.jsonl"
+    local busy
+    busy=$(machine_busy)
+    printf '{"phase": "%s", "loadavg": "%s", "rustcProcesses": %s}\n' "$1" "${busy%;*}" "${busy#*;}" >>"$OUT/noise.jsonl"
 }
 : >"$OUT/noise.jsonl"
 busy_snapshot before_logins

@@ -172,7 +172,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut problem = self.problem.clone();
         if problem.status.is_server_error() {
-            let id = crate::domain::token::random_hex(8).unwrap_or_else(|_| "unknown".into());
+            let id = crate::domain::token::random_hex(8);
             match &self.cause {
                 Some(cause) => {
                     tracing::error!(request_id = %id, code = problem.code, %cause, "request failed")

@@ -14,25 +14,28 @@
 #    a baseline of open-loop sign-ins at BENCH_ARCHIVE_RATE per second, then the same load
 #    while `staffgate archive-history --execute` runs, then the baseline again;
 # 4. checks that exactly the old rows moved (counts and an id checksum over both tables)
-#    and writes scripts/bench/archive-report.md.
+#    and writes docs/bench/archive-report.md.
 #
 # The server is stopped and the database dropped on every exit path (BENCH_ARCHIVE_KEEP_DB=1
-# keeps it). All traffic goes to 127.0.0.1.
+# keeps it). All traffic goes to 127.0.0.1. Shared steps live in scripts/bench/lib.sh.
 #
 # Environment (defaults in brackets):
 #   CARGO_TARGET_DIR          cargo's target directory [/work/target-bench]
 #   BENCH_ARCHIVE_DB          database name, dropped and recreated [staffgate_bench_archive]
+#   BENCH_DB_URL_BASE         MySQL URL without the database [mysql://root@127.0.0.1:3306]
 #   BENCH_ARCHIVE_PORT        server port on 127.0.0.1 [18091]
 #   BENCH_ARCHIVE_RATE        sign-ins per second in every phase [10]
 #   BENCH_ARCHIVE_SECONDS     length of each baseline [20]
 #   BENCH_ARCHIVE_PAUSE_RATIO the run's --pause-ratio (its default) [1]
 #   BENCH_ARCHIVE_ROWS        old rows to archive [1000000]
-#   BENCH_ARCHIVE_REPORT      where the report goes [scripts/bench/archive-report.md]
+#   BENCH_ARCHIVE_REPORT      where the report goes [docs/bench/archive-report.md]
 #   BENCH_ARCHIVE_KEEP_DB=1   leave the database in place afterwards
 #   BENCH_SKIP_BUILD=1        reuse the binaries already built
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BENCH_NAME="archive bench"
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 readonly DB=${BENCH_ARCHIVE_DB:-staffgate_bench_archive}
@@ -42,77 +45,45 @@ readonly SECONDS_BASE=${BENCH_ARCHIVE_SECONDS:-20}
 readonly PAUSE=${BENCH_ARCHIVE_PAUSE_RATIO:-1}
 readonly OLD_ROWS=${BENCH_ARCHIVE_ROWS:-1000000}
 readonly YOUNG_ROWS=200000
-readonly REPORT=${BENCH_ARCHIVE_REPORT:-$ROOT/scripts/bench/archive-report.md}
+readonly REPORT=${BENCH_ARCHIVE_REPORT:-$DOCS/archive-report.md}
 readonly TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-bench}
 readonly BIN=$TARGET_DIR/release/staffgate
 readonly BENCH=$TARGET_DIR/release/examples/archive_bench
 readonly BASE_URL="http://127.0.0.1:$PORT"
 readonly STAFF=50
 
-log() { printf '\n==> archive bench: %s\n' "$*" >&2; }
-note() { printf 'archive bench: %s\n' "$*" >&2; }
-die() {
-    printf 'archive bench: ERROR: %s\n' "$*" >&2
-    exit 1
-}
-
-for n in PORT RATE SECONDS_BASE OLD_ROWS; do
-    [[ "${!n}" =~ ^[1-9][0-9]*$ ]] || die "$n must be a positive integer, got '${!n}'"
-done
+require_positive PORT RATE SECONDS_BASE OLD_ROWS
 [[ "$PAUSE" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "BENCH_ARCHIVE_PAUSE_RATIO must be a number, got '$PAUSE'"
 [[ "$DB" =~ ^[A-Za-z0-9_]+$ ]] || die "BENCH_ARCHIVE_DB must be letters, digits and _ only"
 [ "$OLD_ROWS" -le 10000000 ] || die "BENCH_ARCHIVE_ROWS is at most 10,000,000"
-command -v python3 >/dev/null 2>&1 || die "python3 is needed to compute the ratios"
-command -v curl >/dev/null 2>&1 || die "curl is needed (apt-get install -y curl)"
-command -v mariadb >/dev/null 2>&1 || die "the mariadb client is needed (scripts/setup-host.sh)"
-if [ -f "${HOME:-}/.cargo/env" ]; then
-    # shellcheck source=/dev/null
-    . "${HOME:-}/.cargo/env"
-fi
+require_tools "to run the benchmark and compute the ratios" python3 curl mariadb
+require_cargo
 
 sql() { mariadb --default-character-set=utf8mb4 -D "$DB" "$@"; }
 q1() { sql -N -B -e "$1"; }
 
 SERVER_PID=""
 WORK=$(mktemp -d)
-# shellcheck source=scripts/bench/lib.sh
-. "$ROOT/scripts/bench/lib.sh"
 cleanup_on_exit "$DB" "${BENCH_ARCHIVE_KEEP_DB:-0}"
-
-if curl -fsS -o /dev/null --max-time 1 "$BASE_URL/healthz" 2>/dev/null; then
-    die "something already answers on $BASE_URL; set BENCH_ARCHIVE_PORT to a free port"
-fi
-mariadb-admin ping >/dev/null 2>&1 || bash scripts/setup-host.sh
-mariadb-admin ping >/dev/null 2>&1 || die "MariaDB does not answer"
-
-CORES=$(nproc)
-CPU_MODEL=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-MARIADB_VERSION=$(mariadb -N -B -e 'SELECT VERSION()')
-BUFFER_POOL=$(mariadb -N -B -e 'SELECT CONCAT(ROUND(@@innodb_buffer_pool_size/1048576), " MiB")')
-FLUSH_AT_COMMIT=$(mariadb -N -B -e 'SELECT @@innodb_flush_log_at_trx_commit')
-DATE_UTC=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-GIT_REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+require_free_port BENCH_ARCHIVE_PORT
+require_mariadb
+machine_facts
 
 build_release archive_bench
 
 # ---------------------------------------------------------------------------------------
 # Database
 # ---------------------------------------------------------------------------------------
-export DATABASE_URL="mysql://root@127.0.0.1:3306/$DB"
-fresh_database "$DB"
-export STAFFGATE_ENV=development
-export STAFFGATE_BIND="127.0.0.1:$PORT"
-export STAFFGATE_PUBLIC_URL="$BASE_URL"
-export STAFFGATE_BCRYPT_COST=10
+prepare_server "$DB"
 export STAFFGATE_WORKERS=2
 # The measured run is the CLI's; the server must not start one of its own.
 export STAFFGATE_ARCHIVE_SCHEDULE=off
 export RUST_LOG=${RUST_LOG:-warn}
-unset STAFFGATE_HASHING_THREADS STAFFGATE_HISTORY_RETENTION_DAYS
-(cd "$WORK" && "$BIN" migrate) >&2 || die "staffgate migrate failed"
+unset STAFFGATE_HISTORY_RETENTION_DAYS
+staffgate migrate >&2 || die "staffgate migrate failed"
 
-PASSWORD="Bench-$(head -c 256 /dev/urandom | LC_ALL=C tr -dc 'A-Za-z0-9' | head -c 20)-9a"
-printf '%s' "$PASSWORD" | (cd "$WORK" && "$BIN" create-admin B0001 --name 'ベンチ 職員' --password-stdin) >&2 ||
+PASSWORD=$(bench_password)
+printf '%s' "$PASSWORD" | staffgate create-admin B0001 --name 'ベンチ 職員' --password-stdin >&2 ||
     die "staffgate create-admin failed"
 
 log "seeding $STAFF staff, $OLD_ROWS old and $YOUNG_ROWS young login_history rows"
@@ -138,7 +109,7 @@ SELECT ELT(1 + seq % 4, 'password_login_ok', 'refresh', 'password_login_ok', 'pa
           UTC_TIMESTAMP(6) - INTERVAL 1100 DAY - INTERVAL (seq * 29) SECOND)
 FROM (SELECT seq, (seq DIV 1000) % 6 = 5 AS young FROM seq_1_to_$((OLD_ROWS + YOUNG_ROWS))) s;
 SQL
-SEED_SECONDS=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.0f}')" "$SEED_START" "$(date +%s.%N)")
+SEED_SECONDS=$(seconds_since "$SEED_START")
 sql -e "ANALYZE TABLE login_history, login_history_archive" >/dev/null
 CUTOFF="UTC_TIMESTAMP(6) - INTERVAL 1095 DAY"
 N_OLD=$(q1 "SELECT COUNT(*) FROM login_history WHERE created_at < $CUTOFF")
@@ -150,22 +121,12 @@ note "seeded in ${SEED_SECONDS} s: $N_ALL rows, $N_OLD older than 1095 days"
 # ---------------------------------------------------------------------------------------
 # Server and measurement
 # ---------------------------------------------------------------------------------------
-log "starting the server on $BASE_URL (2 workers)"
-(cd "$WORK" && exec "$BIN" serve) >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for i in $(seq 1 300); do
-    curl -fsS -o /dev/null --max-time 1 "$BASE_URL/readyz" 2>/dev/null && break
-    kill -0 "$SERVER_PID" 2>/dev/null || {
-        tail -n 30 "$WORK/server.log" >&2
-        die "the server exited during start-up"
-    }
-    [ "$i" -lt 300 ] || die "the server did not answer /readyz within 30 s"
-    sleep 0.1
-done
+start_server "$WORK/server.log" /readyz
 
 export ARCHIVE_BENCH_PASSWORD=$PASSWORD
 bench() { "$BENCH" --base-url "$BASE_URL" --rate "$RATE" --employees "$STAFF" "$@"; }
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_BEFORE=$(machine_busy)
+LOAD_BEFORE=${LOAD_BEFORE%;*}
 log "baseline: $RATE sign-ins/s for $SECONDS_BASE s"
 bench baseline --seconds "$SECONDS_BASE" >"$WORK/baseline.json" || die "baseline sign-ins failed"
 cat "$WORK/baseline.json" >&2
@@ -180,7 +141,8 @@ tail -n 1 "$WORK/archive.log" >&2
 log "baseline again"
 bench baseline --seconds "$SECONDS_BASE" >"$WORK/after.json" || die "second baseline failed"
 cat "$WORK/after.json" >&2
-LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_AFTER=$(machine_busy)
+LOAD_AFTER=${LOAD_AFTER%;*}
 stop_server
 
 # ---------------------------------------------------------------------------------------

@@ -48,15 +48,8 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
             false,
         )
     } else {
-        let mut p = passwords::generate_initial_password()
-            .map_err(|e| e.to_string())?
-            .expose()
-            .to_owned();
-        p.push_str(
-            &passwords::generate_initial_password()
-                .map_err(|e| e.to_string())?
-                .expose()[..4],
-        );
+        let mut p = passwords::generate_initial_password().expose().to_owned();
+        p.push_str(&passwords::generate_initial_password().expose()[..4]);
         (
             Password::parse(p, "password").map_err(|e| e.message_ja)?,
             true,

@@ -12,6 +12,7 @@ use diesel::result::DatabaseErrorKind;
 use diesel::sql_types::{Integer, Nullable};
 use diesel::{Connection, MysqlConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use rand::RngExt;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -230,6 +231,5 @@ where
 /// deadlock do not meet again.
 fn backoff(attempt: u32) -> Duration {
     let base = 5u64 << attempt.saturating_sub(1).min(4);
-    let jitter = u64::from(getrandom::u32().unwrap_or(0)) % (base + 1);
-    Duration::from_millis(base + jitter)
+    Duration::from_millis(base + rand::rng().random_range(0..=base))
 }

@@ -2,11 +2,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngExt;
 use sha2::{Digest, Sha256};
 
 use super::ParseError;
 
-/// A 256-bit secret from the OS RNG, base64url without padding (43 characters).
+/// A 256-bit secret from an OS-seeded CSPRNG, base64url without padding (43 characters).
 /// Debug is redacted; the only way out is `expose`, used where it is handed to the user.
 #[derive(Clone)]
 pub struct PlainToken(String);
@@ -18,10 +19,10 @@ pub struct TokenHash(pub [u8; 32]);
 impl PlainToken {
     pub const LEN: usize = 43;
 
-    pub fn generate() -> Result<Self, getrandom::Error> {
+    pub fn generate() -> Self {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)?;
-        Ok(Self(URL_SAFE_NO_PAD.encode(bytes)))
+        rand::rng().fill(&mut bytes);
+        Self(URL_SAFE_NO_PAD.encode(bytes))
     }
 
     pub fn parse(raw: &str, field: &'static str) -> Result<Self, ParseError> {
@@ -58,10 +59,10 @@ impl std::fmt::Debug for PlainToken {
 }
 
 /// Random identifier for non-secret things (refresh families, request ids).
-pub fn random_hex(bytes: usize) -> Result<String, getrandom::Error> {
+pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf)?;
-    Ok(hex::encode(buf))
+    rand::rng().fill(&mut buf[..]);
+    hex::encode(buf)
 }
 
 #[cfg(test)]
@@ -70,11 +71,10 @@ mod tests {
 
     #[test]
     fn generated_tokens_are_43_chars_and_parse_back() {
-        let t = PlainToken::generate().map_err(|e| e.to_string());
-        let t = t.as_ref().map(|t| t.expose().to_owned());
-        let s = t.unwrap_or_default();
-        assert_eq!(s.len(), 43);
-        assert!(PlainToken::parse(&s, "token").is_ok());
+        let t = PlainToken::generate();
+        assert_eq!(t.expose().len(), 43);
+        assert!(PlainToken::parse(t.expose(), "token").is_ok());
+        assert_ne!(t.expose(), PlainToken::generate().expose());
     }
 
     #[test]

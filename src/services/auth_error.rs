@@ -88,12 +88,6 @@ impl From<HashingError> for AuthError {
     }
 }
 
-impl From<getrandom::Error> for AuthError {
-    fn from(e: getrandom::Error) -> Self {
-        AuthError::Internal(format!("random source: {e}"))
-    }
-}
-
 impl From<jsonwebtoken::errors::Error> for AuthError {
     fn from(e: jsonwebtoken::errors::Error) -> Self {
         AuthError::Internal(format!("jwt: {e}"))

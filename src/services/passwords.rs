@@ -3,6 +3,8 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use rand::RngExt;
+
 use crate::domain::{EmployeeId, Password};
 
 static COMMON: LazyLock<HashSet<String>> = LazyLock::new(|| {
@@ -101,20 +103,14 @@ pub fn check_new_password(
 }
 
 /// 12 characters from an alphabet without look-alikes (no 0/O, 1/l/I), for printed sheets.
-pub fn generate_initial_password() -> Result<Password, getrandom::Error> {
+pub fn generate_initial_password() -> Password {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-    let mut out = String::with_capacity(12);
-    let mut buf = [0u8; 1];
-    while out.len() < 12 {
-        getrandom::fill(&mut buf)?;
-        // Rejection sampling keeps the distribution uniform.
-        let limit = 256 - (256 % ALPHABET.len());
-        if usize::from(buf[0]) < limit {
-            out.push(char::from(ALPHABET[usize::from(buf[0]) % ALPHABET.len()]));
-        }
-    }
-    Ok(Password::parse(out, "password")
-        .unwrap_or_else(|_| unreachable!("12 characters is never empty")))
+    let mut rng = rand::rng();
+    let out: String = (0..12)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect();
+    Password::parse(out, "password")
+        .unwrap_or_else(|_| unreachable!("12 characters is never empty"))
 }
 
 #[cfg(test)]
@@ -169,9 +165,7 @@ mod tests {
 
     #[test]
     fn initial_passwords_are_12_unambiguous_characters() {
-        let p = generate_initial_password()
-            .map(|p| p.expose().to_owned())
-            .unwrap_or_default();
+        let p = generate_initial_password().expose().to_owned();
         assert_eq!(p.len(), 12);
         assert!(!p.contains(['0', 'O', '1', 'l', 'I']));
     }

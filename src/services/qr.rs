@@ -1,17 +1,17 @@
-//! QR codes for onboarding links: fast_qr builds the matrix, PNG is written at one bit per
-//! pixel (small and quick to encode).
+//! QR codes for onboarding links: the `qrcode` crate builds the matrix, PNG is written at one
+//! bit per pixel (small and quick to encode).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use fast_qr::{ECL, QRBuilder};
+use qrcode::{Color, EcLevel, QrCode};
 
 /// Modules of white border on each side (the quiet zone the QR standard asks for).
 pub const QUIET_ZONE: usize = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QrError {
-    #[error("QR encoding failed: {0:?}")]
-    Encode(fast_qr::qr::QRCodeError),
+    #[error("QR encoding failed: {0}")]
+    Encode(#[from] qrcode::types::QrError),
     #[error("PNG encoding failed: {0}")]
     Png(#[from] png::EncodingError),
 }
@@ -24,12 +24,13 @@ pub struct Matrix {
 
 /// Error correction level M (15 %): survives a crease or a smudge on a printed sheet.
 pub fn matrix(text: &str) -> Result<Matrix, QrError> {
-    let code = QRBuilder::new(text.as_bytes().to_vec())
-        .ecl(ECL::M)
-        .build()
-        .map_err(QrError::Encode)?;
-    let size = code.size;
-    let dark = code.data[..size * size].iter().map(|m| m.value()).collect();
+    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)?;
+    let size = code.width();
+    let dark = code
+        .to_colors()
+        .into_iter()
+        .map(|c| c == Color::Dark)
+        .collect();
     Ok(Matrix { size, dark })
 }
 

@@ -106,7 +106,7 @@ pub fn sign_access(
         pwv: emp.password_version(),
         iat,
         exp: iat + ACCESS_TTL_SECONDS,
-        jti: random_hex(12)?,
+        jti: random_hex(12),
     };
     Ok(state.keys.sign(&claims)?)
 }
@@ -122,11 +122,11 @@ pub fn setup_session(
     emp: &Employee,
     now: NaiveDateTime,
 ) -> Result<TokenSet, AuthError> {
-    let family = random_hex(16)?;
+    let family = random_hex(16);
     refresh_tokens::insert(
         conn,
         &refresh_tokens::NewRefresh {
-            hash: &PlainToken::generate()?.hash(),
+            hash: &PlainToken::generate().hash(),
             family: &family,
             employee: emp.id,
             device_label: Some("setup"),
@@ -157,8 +157,8 @@ pub fn issue(
     if status.must_change {
         return setup_session(conn, state, emp, now);
     }
-    let family = random_hex(16)?;
-    let refresh = PlainToken::generate()?;
+    let family = random_hex(16);
+    let refresh = PlainToken::generate();
     refresh_tokens::insert(
         conn,
         &refresh_tokens::NewRefresh {
@@ -238,7 +238,7 @@ pub async fn refresh(
             if status.must_change {
                 return setup_session(conn, st, &emp, now).map(RefreshOutcome::Rotated);
             }
-            let next = PlainToken::generate()?;
+            let next = PlainToken::generate();
             let next_id = refresh_tokens::insert(
                 conn,
                 &refresh_tokens::NewRefresh {

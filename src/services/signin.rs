@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 use diesel::MysqlConnection;
+use rand::RngExt;
 use serde_json::json;
 
 use super::auth_error::AuthError;
@@ -173,8 +174,7 @@ async fn admit(
 
 fn jittered(pause: Duration) -> Duration {
     let ms = pause.as_millis() as u64;
-    let extra = u64::from(getrandom::u32().unwrap_or(0)) % (ms / 2 + 1);
-    Duration::from_millis(ms + extra)
+    Duration::from_millis(ms + rand::rng().random_range(0..=ms / 2))
 }
 
 fn decide(

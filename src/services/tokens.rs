@@ -139,7 +139,7 @@ pub async fn issue(
 ) -> Result<IssuedToken, AuthError> {
     // Everything that can fail without the database (the secret, the QR image) is done
     // before the transaction that revokes the older tokens.
-    let token = PlainToken::generate()?;
+    let token = PlainToken::generate();
     let url = login_url(&state.settings.http.public_url, &token);
     let qr_url = url.clone();
     let qr_data_url = tokio::task::spawn_blocking(move || qr::png_data_url(&qr_url))

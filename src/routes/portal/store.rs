@@ -7,6 +7,7 @@ use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, Upd
 use actix_web::cookie::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngExt;
 use sha2::{Digest, Sha256};
 
 use super::keys;
@@ -59,7 +60,7 @@ fn ttl(d: &Duration) -> chrono::Duration {
 
 fn new_key() -> Result<SessionKey, anyhow::Error> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("random source: {e}"))?;
+    rand::rng().fill(&mut bytes);
     SessionKey::try_from(URL_SAFE_NO_PAD.encode(bytes)).map_err(|e| anyhow::anyhow!("{e}"))
 }
 

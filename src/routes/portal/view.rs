@@ -232,7 +232,7 @@ impl ResponseError for PortalError {
                 "Please wait a moment and try again.",
             ),
             PortalError::Internal(cause) => {
-                let id = crate::domain::random_hex(8).unwrap_or_else(|_| "unknown".into());
+                let id = crate::domain::random_hex(8);
                 tracing::error!(request_id = %id, %cause, "portal error");
                 request_id = Some(id);
                 (

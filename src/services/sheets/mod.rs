@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::MysqlConnection;
+use rand::RngExt;
 use serde_json::json;
 
 use super::history::{self, Event, Record};
@@ -146,8 +147,7 @@ async fn prepare(
 ) -> Result<HashMap<i64, Prepared>, SheetError> {
     let mut passwords = Vec::new();
     for e in employees.iter().filter(|e| needs_initial_password(e)) {
-        let p = generate_initial_password().map_err(|e| SheetError::Internal(e.to_string()))?;
-        passwords.push((e.id, p));
+        passwords.push((e.id, generate_initial_password()));
     }
     let hashes = state
         .hashing
@@ -160,8 +160,8 @@ async fn prepare(
         .collect();
     let mut prepared = HashMap::with_capacity(employees.len());
     for e in employees {
-        let token = PlainToken::generate().map_err(|e| SheetError::Internal(e.to_string()))?;
-        let serial = new_serial()?;
+        let token = PlainToken::generate();
+        let serial = new_serial();
         prepared.insert(
             e.id,
             Prepared {
@@ -253,10 +253,10 @@ fn issue_sheet(
 }
 
 /// `7KQ2-9XMD`: 40 random bits in Crockford base32 (no I, L, O, U), easy to read aloud.
-fn new_serial() -> Result<String, SheetError> {
+fn new_serial() -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     let mut bytes = [0u8; 5];
-    getrandom::fill(&mut bytes).map_err(|e| SheetError::Internal(e.to_string()))?;
+    rand::rng().fill(&mut bytes);
     let mut bits = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
     let mut out = [0u8; 8];
     for slot in out.iter_mut().rev() {
@@ -264,7 +264,7 @@ fn new_serial() -> Result<String, SheetError> {
         bits >>= 5;
     }
     let s = String::from_utf8_lossy(&out);
-    Ok(format!("{}-{}", &s[..4], &s[4..]))
+    format!("{}-{}", &s[..4], &s[4..])
 }
 
 /// When a sheet's QR stops working, for the confirmation page.
@@ -278,8 +278,8 @@ mod tests {
 
     #[test]
     fn serials_are_readable_and_distinct() {
-        let a = new_serial().unwrap_or_default();
-        let b = new_serial().unwrap_or_default();
+        let a = new_serial();
+        let b = new_serial();
         assert_eq!(a.len(), 9);
         assert_eq!(&a[4..5], "-");
         assert!(

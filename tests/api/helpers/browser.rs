@@ -54,7 +54,7 @@ fn free_port() -> u16 {
 fn scratch_dir() -> PathBuf {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let mut rnd = [0u8; 4];
-    getrandom::fill(&mut rnd).expect("random");
+    rand::fill(&mut rnd);
     let dir = std::env::temp_dir().join(format!(
         "staffgate-browser-{}-{}-{}",
         std::process::id(),

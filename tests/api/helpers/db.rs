@@ -59,7 +59,7 @@ impl TestDb {
         sweep_leftovers();
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let mut rnd = [0u8; 4];
-        getrandom::fill(&mut rnd).expect("random");
+        rand::fill(&mut rnd);
         let name = format!(
             "sgtest_{}_{}_{}",
             std::process::id(),

@@ -71,7 +71,7 @@ fn render_login(
     let lang = lang_of(req);
     let csrf = match req.cookie(LOGIN_COOKIE) {
         Some(c) if c.value().len() == LOGIN_TOKEN_LEN => c.value().to_owned(),
-        _ => random_hex(LOGIN_TOKEN_LEN / 2).map_err(|e| PortalError::Internal(e.to_string()))?,
+        _ => random_hex(LOGIN_TOKEN_LEN / 2),
     };
     let mut res = render(
         status,

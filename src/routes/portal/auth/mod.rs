@@ -40,12 +40,13 @@ fn start_session(
     session.renew();
     session.clear();
     let internal = |e: actix_session::SessionInsertError| PortalError::Internal(e.to_string());
-    let random = |n| random_hex(n).map_err(|e| PortalError::Internal(e.to_string()));
     session.insert(keys::EMPLOYEE, employee).map_err(internal)?;
     session
-        .insert(keys::SESSION_REF, random(16)?)
+        .insert(keys::SESSION_REF, random_hex(16))
         .map_err(internal)?;
-    session.insert(keys::CSRF, random(32)?).map_err(internal)?;
+    session
+        .insert(keys::CSRF, random_hex(32))
+        .map_err(internal)?;
     session
         .insert(keys::STEP, step.as_str())
         .map_err(internal)?;
