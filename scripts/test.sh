@@ -17,8 +17,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 # Debian packages the test suite needs beyond the base set: Chromium and its WebDriver for
-# the browser tests, poppler and zbar for checking PDFs. Callers can add more.
-export STAFFGATE_EXTRA_PACKAGES="chromium chromium-driver poppler-utils zbar-tools ${STAFFGATE_EXTRA_PACKAGES:-}"
+# the browser tests, poppler and zbar for checking PDFs, prometheus for promtool (the alert
+# rules and the /metrics scrape are checked with it; systemd-analyze, for the unit file, comes
+# with systemd). Callers can add more.
+export STAFFGATE_EXTRA_PACKAGES="chromium chromium-driver poppler-utils zbar-tools prometheus ${STAFFGATE_EXTRA_PACKAGES:-}"
 threads=${STAFFGATE_TEST_THREADS:-4}
 [[ "$threads" =~ ^[1-9][0-9]*$ ]] || {
     printf 'test: ERROR: STAFFGATE_TEST_THREADS must be a positive integer, got %s\n' "$threads" >&2
@@ -57,9 +59,29 @@ print_summary() {
 }
 trap print_summary EXIT
 
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installing the prometheus package (for promtool) also enables and starts a Prometheus server
+# on :9090. The tests need none: one that this run installed is stopped and disabled again.
+stop_new_prometheus_server() {
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+        as_root systemctl disable --now prometheus.service >&2
+    elif [ -x /etc/init.d/prometheus ]; then
+        as_root /etc/init.d/prometheus stop >&2 || true
+        as_root update-rc.d prometheus disable >&2 || true
+    fi
+}
+
 begin setup
+prometheus_before=$(dpkg-query -W -f='${db:Status-Status}' prometheus 2>/dev/null || true)
 env_lines=$(bash scripts/setup-host.sh --print-env)
 eval "$env_lines"
+if [ "$prometheus_before" != installed ]; then
+    log "stopping the Prometheus server that installing promtool started"
+    stop_new_prometheus_server
+fi
 if [ -f "${HOME:-}/.cargo/env" ]; then
     # shellcheck source=/dev/null
     . "${HOME:-}/.cargo/env"

@@ -2,7 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -239,16 +239,11 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
             .wrap_fn(move |req, srv| {
                 let lang = Lang::from_headers(req.headers());
                 let metrics = metrics.clone();
+                let started = Instant::now();
                 let fut = srv.call(req);
                 async move {
                     let res = fut.await?;
-                    Metrics::inc(&metrics.http_requests);
-                    let status = res.status();
-                    if status.is_client_error() {
-                        Metrics::inc(&metrics.http_4xx);
-                    } else if status.is_server_error() {
-                        Metrics::inc(&metrics.http_5xx);
-                    }
+                    metrics.record_http(res.status().as_u16(), started.elapsed());
                     Ok(localise(res, lang))
                 }
             })

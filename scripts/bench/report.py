@@ -187,7 +187,10 @@ def main():
         target="<= 30 MB", ok=(idle_mib <= 30) if idle_mib is not None else None,
     ))
 
-    server_5xx = m.get("staffgate_http_server_errors_total")
+    def signins(outcome):
+        return m.get('staffgate_signins_total{outcome="%s"}' % outcome)
+
+    server_5xx = m.get('http_requests_total{status_class="5xx"}')
     results = {
         "machine": machine,
         "parameters": os.environ.get("BENCH_PARAMS", ""),
@@ -209,13 +212,13 @@ def main():
         "server": {
             **checks,
             "http5xxTotal": server_5xx,
-            "httpRequestsTotal": m.get("staffgate_http_requests_total"),
-            "http4xxTotal": m.get("staffgate_http_client_errors_total"),
-            "loginsSucceeded": m.get("staffgate_logins_succeeded_total"),
-            "loginsFailed": m.get("staffgate_logins_failed_total"),
-            "loginsLocked": m.get("staffgate_logins_locked_total"),
-            "loginsRateLimited": m.get("staffgate_logins_rate_limited_total"),
-            "loginsDeferred": m.get("staffgate_logins_deferred_total"),
+            "httpRequestsTotal": m.get("http_request_duration_seconds_count"),
+            "http4xxTotal": m.get('http_requests_total{status_class="4xx"}'),
+            "loginsSucceeded": signins("ok"),
+            "loginsFailed": signins("failed"),
+            "loginsLocked": signins("locked"),
+            "loginsRateLimited": signins("rate_limited"),
+            "loginsDeferred": signins("deferred"),
             "transactionRetries": m.get("staffgate_db_transaction_retries_total"),
             "tokensIssued": m.get("staffgate_onetime_tokens_issued_total"),
             "tokensRedeemed": m.get("staffgate_onetime_tokens_redeemed_total"),
@@ -289,8 +292,8 @@ def main():
               f"({rss.get('idleThreads', 'n/a')} threads idle) |")
     md.append(f"| server 5xx responses (from /metrics) | {fmt(server_5xx, 0)} |")
     md.append(f"| sign-ins failed / locked / rate-limited / deferred; transaction retries (from /metrics) | "
-              f"{fmt(m.get('staffgate_logins_failed_total'), 0)} / {fmt(m.get('staffgate_logins_locked_total'), 0)} / "
-              f"{fmt(m.get('staffgate_logins_rate_limited_total'), 0)} / {fmt(m.get('staffgate_logins_deferred_total'), 0)}; "
+              f"{fmt(signins('failed'), 0)} / {fmt(signins('locked'), 0)} / "
+              f"{fmt(signins('rate_limited'), 0)} / {fmt(signins('deferred'), 0)}; "
               f"{fmt(m.get('staffgate_db_transaction_retries_total'), 0)} |")
     md.append(f"| panics / ERROR lines in the server log | {checks.get('panics', 'n/a')} / "
               f"{checks.get('errorLogLines', 'n/a')} |")

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, get, web};
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::metrics::Gauges;
 use crate::services::health;
 use crate::state::AppState;
 
@@ -30,14 +31,23 @@ pub(super) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, A
     }
 }
 
+/// Also runs the readiness check (one second at most), so a scrape tells whether this node
+/// can reach the database without a separate probe.
 #[get("/metrics")]
 pub(super) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let check = health::database_answers(&state);
+    let ready = matches!(
+        tokio::time::timeout(Duration::from_secs(1), check).await,
+        Ok(Ok(()))
+    );
     let pool = state.pool.state();
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(
-            state.hashing.queued(),
-            pool.connections,
-            pool.idle_connections,
-        ))
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render(Gauges {
+            hashing_queued: state.hashing.queued(),
+            pool_open: pool.connections,
+            pool_idle: pool.idle_connections,
+            pool_max: state.pool.max_size(),
+            ready,
+        }))
 }

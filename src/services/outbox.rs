@@ -431,6 +431,13 @@ pub async fn worker(state: AppState) {
         if let Err(e) = deliver_due(&state).await {
             tracing::warn!(error = %e, "mail delivery run failed");
         }
+        match state
+            .read(|conn, _, _| outbox::pending_count(conn).map_err(DbError::from))
+            .await
+        {
+            Ok(n) => state.metrics.set_outbox_pending(n),
+            Err(e) => tracing::warn!(error = %e, "counting pending mail failed"),
+        }
     }
 }
 

@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod concurrency;
 mod csrf;
+mod deploy;
 mod expiry;
 mod import;
 mod input;

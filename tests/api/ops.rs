@@ -15,8 +15,14 @@ async fn health_readiness_and_metrics_answer() {
     app.login(STAFF_ID, STAFF_PW).await;
     app.login(STAFF_ID, "wrong").await;
     let m = app.get("/metrics").await.text().await.unwrap();
-    assert!(m.contains("staffgate_logins_succeeded_total 1"), "{m}");
-    assert!(m.contains("staffgate_logins_failed_total 1"), "{m}");
+    assert!(
+        m.contains("staffgate_signins_total{outcome=\"ok\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("staffgate_signins_total{outcome=\"failed\"} 1"),
+        "{m}"
+    );
     assert!(m.contains("# TYPE staffgate_hashing_queue gauge"));
 }
 

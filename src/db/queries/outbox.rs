@@ -99,6 +99,16 @@ pub fn mark_failed(
         .execute(conn)
 }
 
+/// Messages neither sent nor given up. `sent_at IS NULL` is a range of ix_mail_outbox_pending,
+/// so the count reads only unsent rows, however much mail has been sent.
+pub fn pending_count(conn: &mut MysqlConnection) -> QueryResult<i64> {
+    m::mail_outbox
+        .filter(m::sent_at.is_null())
+        .filter(m::failed_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
 /// Newest first, for the portal's outbox page.
 pub fn recent(conn: &mut MysqlConnection, limit: i64) -> QueryResult<Vec<OutboxRow>> {
     m::mail_outbox

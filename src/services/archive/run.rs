@@ -70,10 +70,20 @@ pub async fn execute(
     by: RunBy,
     progress: impl FnMut(Progress) + Send + 'static,
 ) -> Result<Outcome, ArchiveError> {
-    let state = state.clone();
-    tokio::task::spawn_blocking(move || execute_blocking(&state, &plan, &by, progress))
+    let st = state.clone();
+    let result = tokio::task::spawn_blocking(move || execute_blocking(&st, &plan, &by, progress))
         .await
-        .map_err(|_| ArchiveError::Db(DbError::Join))?
+        .map_err(|_| ArchiveError::Db(DbError::Join))
+        .and_then(|r| r);
+    let m = &state.metrics;
+    match &result {
+        Ok(_) => Metrics::inc(&m.archive_ok),
+        Err(ArchiveError::Busy) => Metrics::inc(&m.archive_busy),
+        // Found under the lock: nothing was attempted.
+        Err(ArchiveError::AlreadyRan) => {}
+        Err(_) => Metrics::inc(&m.archive_failed),
+    }
+    result
 }
 
 fn execute_blocking(

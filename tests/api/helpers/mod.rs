@@ -9,6 +9,7 @@ mod portal;
 mod problems;
 pub mod qr;
 pub mod smtp;
+pub mod tools;
 
 pub use app::*;
 pub use db::*;

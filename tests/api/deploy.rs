@@ -1,0 +1,222 @@
+//! The deploy kit under deploy/: the systemd unit, its environment file and credentials, the
+//! Prometheus alerts, and the /metrics scrape they are written against.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use crate::helpers::cli::text;
+use crate::helpers::tools::{repo_root, require, scratch_dir};
+use crate::helpers::*;
+
+const UNIT: &str = "deploy/systemd/staffgate.service";
+const INSTALLED_BINARY: &str = "/usr/local/bin/staffgate";
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap()
+}
+
+#[test]
+fn the_systemd_unit_passes_systemd_analyze_verify() {
+    let analyze = require("systemd-analyze", "systemd");
+    let unit = std::fs::read_to_string(repo_root().join(UNIT)).unwrap();
+    assert!(unit.contains(&format!("ExecStart={INSTALLED_BINARY} serve")));
+    assert!(unit.contains(&format!("ExecStartPre={INSTALLED_BINARY} check")));
+    // verify insists that the binary exists: point the unit at the one under test.
+    let dir = scratch_dir("unit");
+    let path = dir.join("staffgate.service");
+    std::fs::write(
+        &path,
+        unit.replace(INSTALLED_BINARY, env!("CARGO_BIN_EXE_staffgate")),
+    )
+    .unwrap();
+
+    let out = run(Command::new(analyze).arg("verify").arg(&path));
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let t = text(&out);
+    let about_unit: Vec<&str> = t.lines().filter(|l| l.contains("staffgate")).collect();
+    assert!(
+        out.status.success() && about_unit.is_empty(),
+        "systemd-analyze verify complains about the unit:\n{t}"
+    );
+}
+
+#[test]
+fn the_unit_hands_every_secret_over_as_a_credential() {
+    let unit = std::fs::read_to_string(repo_root().join(UNIT)).unwrap();
+    for (credential, variable) in [
+        ("database-url", "DATABASE_URL_FILE"),
+        ("jwt-key.pem", "STAFFGATE_JWT_KEY_FILE"),
+        ("session-key", "STAFFGATE_SESSION_KEY_FILE"),
+    ] {
+        assert!(
+            unit.contains(&format!(
+                "LoadCredential={credential}:/etc/staffgate/credentials/{credential}"
+            )),
+            "{credential} is not loaded"
+        );
+        assert!(
+            unit.contains(&format!("Environment={variable}=%d/{credential}")),
+            "{variable} does not point at the {credential} credential"
+        );
+    }
+    let env =
+        std::fs::read_to_string(repo_root().join("deploy/systemd/staffgate.env.example")).unwrap();
+    for secret in [
+        "DATABASE_URL=",
+        "STAFFGATE_JWT_KEY=",
+        "STAFFGATE_SESSION_KEY=",
+    ] {
+        assert!(
+            !env.lines().any(|l| l.starts_with(secret)),
+            "{secret} belongs in a credential, not in the environment file"
+        );
+    }
+}
+
+/// `staffgate check`, as ExecStartPre runs it: the example environment file plus the three
+/// credentials as files, read through their `*_FILE` variables.
+#[test]
+fn the_example_environment_and_credential_files_pass_staffgate_check() {
+    let db = TestDb::create();
+    let creds = scratch_dir("credentials");
+    std::fs::write(creds.join("database-url"), format!("{}\n", db.url)).unwrap();
+    std::fs::write(
+        creds.join("jwt-key.pem"),
+        "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    std::fs::write(
+        creds.join("session-key"),
+        "1iXypWik3032Z02tMebUIJCjgL7crB4J89wIgvRzWL4kAGHxPVMSefhPc31pzpE/eyQg/4Kim4Kiz1YUIBDIqA==\n",
+    )
+    .unwrap();
+    let env_file =
+        std::fs::read_to_string(repo_root().join("deploy/systemd/staffgate.env.example")).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_staffgate"));
+    cmd.arg("check")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(&creds);
+    for line in env_file.lines().map(str::trim) {
+        if let Some((name, value)) = line.split_once('=').filter(|_| !line.starts_with('#')) {
+            cmd.env(name, value);
+        }
+    }
+    for (variable, credential) in [
+        ("DATABASE_URL_FILE", "database-url"),
+        ("STAFFGATE_JWT_KEY_FILE", "jwt-key.pem"),
+        ("STAFFGATE_SESSION_KEY_FILE", "session-key"),
+    ] {
+        cmd.env(variable, creds.join(credential));
+    }
+
+    let out = run(&mut cmd);
+    std::fs::remove_dir_all(&creds).unwrap();
+
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn the_alert_rules_pass_promtool_check_and_their_unit_tests() {
+    let promtool = require("promtool", "prometheus");
+    let dir = repo_root().join("deploy/prometheus");
+
+    let check = run(Command::new(&promtool)
+        .args(["check", "rules", "alerts.yml"])
+        .current_dir(&dir));
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        text(&check).contains("SUCCESS: 8 rules found"),
+        "{}",
+        text(&check)
+    );
+
+    let unit_tests = run(Command::new(&promtool)
+        .args(["test", "rules", "alerts.test.yml"])
+        .current_dir(&dir));
+    assert!(unit_tests.status.success(), "{}", text(&unit_tests));
+}
+
+#[test]
+fn every_alert_has_a_firing_case_and_reads_only_metrics_the_server_exports() {
+    let rules = std::fs::read_to_string(repo_root().join("deploy/prometheus/alerts.yml")).unwrap();
+    let cases =
+        std::fs::read_to_string(repo_root().join("deploy/prometheus/alerts.test.yml")).unwrap();
+    let source = std::fs::read_to_string(repo_root().join("src/metrics.rs")).unwrap();
+    let alerts: Vec<&str> = rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- alert: "))
+        .collect();
+    assert_eq!(alerts.len(), 8);
+    for alert in alerts {
+        let fires = cases.split("alertname: ").skip(1).any(|case| {
+            case.starts_with(alert)
+                && case
+                    .lines()
+                    .nth(1)
+                    .is_some_and(|l| l.contains("exp_alerts:") && !l.contains("[]"))
+        });
+        assert!(fires, "no case in alerts.test.yml shows {alert} firing");
+    }
+    for metric in [
+        "http_requests_total",
+        "staffgate_ready",
+        "staffgate_accounts_locked_total",
+        "staffgate_db_pool_connections",
+        "staffgate_db_pool_max",
+        "staffgate_db_transaction_retries_total",
+        "staffgate_outbox_pending",
+        "staffgate_archive_runs_total",
+    ] {
+        assert!(rules.contains(metric), "{metric} is not used by an alert");
+        assert!(
+            source.contains(&format!("\"{metric}\"")),
+            "{metric} is not exported"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_real_scrape_passes_promtool_check_metrics() {
+    let promtool = require("promtool", "prometheus");
+    let app = spawn_app().await;
+    app.seed_staff();
+    app.login(STAFF_ID, STAFF_PW).await;
+    app.login(STAFF_ID, "wrong").await;
+    app.get("/no-such-page").await;
+    let scrape = app.get("/metrics").await.text().await.unwrap();
+
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(scrape.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+
+    assert!(
+        out.status.success() && text(&out).trim().is_empty(),
+        "promtool check metrics:\n{}\n{scrape}",
+        text(&out)
+    );
+    for sample in [
+        "staffgate_signins_total{outcome=\"ok\"} 1\n",
+        "staffgate_signins_total{outcome=\"failed\"} 1\n",
+        "http_requests_total{status_class=\"2xx\"} 1\n",
+        "http_requests_total{status_class=\"4xx\"} 2\n",
+        "http_request_duration_seconds_count 3\n",
+        "staffgate_db_pool_max 20\n",
+        "staffgate_ready 1\n",
+        "staffgate_hashing_queue 0\n",
+    ] {
+        assert!(scrape.contains(sample), "{sample:?} missing from\n{scrape}");
+    }
+}
