@@ -412,6 +412,14 @@ pub async fn deliver_due(state: &AppState) -> Result<Delivery, DbError> {
             }
         }
     }
+    // For the backlog gauge; a failed count leaves the last one and fails no delivery.
+    match state
+        .read(|conn, _, _| outbox::pending_count(conn).map_err(DbError::from))
+        .await
+    {
+        Ok(n) => state.metrics.set_outbox_pending(n),
+        Err(e) => tracing::warn!(error = %e, "counting pending mail failed"),
+    }
     Ok(done)
 }
 
@@ -430,13 +438,6 @@ pub async fn worker(state: AppState) {
         }
         if let Err(e) = deliver_due(&state).await {
             tracing::warn!(error = %e, "mail delivery run failed");
-        }
-        match state
-            .read(|conn, _, _| outbox::pending_count(conn).map_err(DbError::from))
-            .await
-        {
-            Ok(n) => state.metrics.set_outbox_pending(n),
-            Err(e) => tracing::warn!(error = %e, "counting pending mail failed"),
         }
     }
 }

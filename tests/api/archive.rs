@@ -268,12 +268,25 @@ async fn while_one_run_holds_the_lock_others_are_told_it_is_busy() {
     assert_eq!(app.count("login_history_archive"), 0);
     assert_eq!(app.count("history_archive_runs"), 0);
 
-    // The lock dies with the other node's connection (a crash releases it too).
+    // The lock dies with the other node's connection (a crash releases it too), once the
+    // server has noticed the connection is gone: that happens after the client's close.
     drop(other);
+    let mut conn = app.db.conn();
+    for _ in 0..200 {
+        if q::lock_is_free(&mut conn).unwrap() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let out = archive::execute(&app.state, Plan::new(1095).unwrap(), by_cli(), |_| {})
         .await
         .unwrap();
     assert_eq!(out.archived, 100);
+    app.assert_metrics(&[
+        "staffgate_archive_runs_total{outcome=\"busy\"} 1",
+        "staffgate_archive_runs_total{outcome=\"ok\"} 1",
+    ])
+    .await;
 }
 
 #[tokio::test]
@@ -518,4 +531,6 @@ async fn a_row_whose_id_the_archive_already_holds_differently_is_kept_not_lost()
     let runs = q::recent_runs(&mut app.db.conn(), 1).unwrap();
     assert_eq!(runs[0].status, "failed");
     assert!(runs[0].error.as_deref().unwrap_or("").contains("conflict"));
+    app.assert_metrics(&["staffgate_archive_runs_total{outcome=\"failed\"} 1"])
+        .await;
 }

@@ -50,6 +50,7 @@ async fn a_lock_mails_hr_once_even_across_an_smtp_outage() {
             gave_up: 0
         }
     );
+    app.assert_metrics(&["staffgate_outbox_pending 1"]).await;
     let row = &outbox_rows(&app)[0];
     assert_eq!(row.attempts, 1);
     assert!(row.last_error.as_deref().is_some_and(|e| !e.is_empty()));
@@ -74,6 +75,7 @@ async fn a_lock_mails_hr_once_even_across_an_smtp_outage() {
     app.clock.advance(Duration::seconds(121));
     assert_eq!(deliver_due(&app.state).await.unwrap().sent, 1);
     assert_eq!(deliver_due(&app.state).await.unwrap(), Delivery::default());
+    app.assert_metrics(&["staffgate_outbox_pending 0"]).await;
 
     let got = sink.messages();
     assert_eq!(got.len(), 1, "delivered exactly once");

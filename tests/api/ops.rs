@@ -14,16 +14,12 @@ async fn health_readiness_and_metrics_answer() {
     assert_eq!(r.status(), StatusCode::OK);
     app.login(STAFF_ID, STAFF_PW).await;
     app.login(STAFF_ID, "wrong").await;
-    let m = app.get("/metrics").await.text().await.unwrap();
-    assert!(
-        m.contains("staffgate_signins_total{outcome=\"ok\"} 1"),
-        "{m}"
-    );
-    assert!(
-        m.contains("staffgate_signins_total{outcome=\"failed\"} 1"),
-        "{m}"
-    );
-    assert!(m.contains("# TYPE staffgate_hashing_queue gauge"));
+    app.assert_metrics(&[
+        "staffgate_signins_total{outcome=\"ok\"} 1",
+        "staffgate_signins_total{outcome=\"failed\"} 1",
+        "# TYPE staffgate_hashing_queue gauge",
+    ])
+    .await;
 }
 
 #[tokio::test]
@@ -77,4 +73,7 @@ async fn readiness_reports_a_dead_database_as_503_while_liveness_stays_up() {
         !text.contains("127.0.0.1") && !text.contains("connect"),
         "no internals leak: {text}"
     );
+    let scrape = client.get(format!("{base}/metrics")).send().await.unwrap();
+    let m = scrape.text().await.unwrap();
+    assert!(m.contains("staffgate_ready 0\n"), "{m}");
 }

@@ -265,6 +265,17 @@ impl TestApp {
         }
     }
 
+    /// Asserts that a /metrics scrape holds each of these samples as a whole line.
+    pub async fn assert_metrics(&self, samples: &[&str]) {
+        let scrape = self.get("/metrics").await.text().await.unwrap();
+        for sample in samples {
+            assert!(
+                scrape.lines().any(|l| l == *sample),
+                "{sample:?} missing from /metrics:\n{scrape}"
+            );
+        }
+    }
+
     /// GETs a JSON document.
     pub async fn get_json(&self, path: &str) -> Value {
         self.get(path).await.json().await.unwrap()
