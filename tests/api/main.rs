@@ -11,6 +11,7 @@ mod cli;
 mod concurrency;
 mod csrf;
 mod expiry;
+mod faults;
 mod import;
 mod input;
 mod mail;
