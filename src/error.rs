@@ -249,3 +249,24 @@ impl From<AuthError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_database_is_a_503_problem_with_retry_after() {
+        let lost = DbError::Query(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new("Lost connection to server during query".to_owned()),
+        ));
+        let res = ApiError::from(lost).error_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let header = |name| res.headers().get(name).and_then(|v| v.to_str().ok());
+        assert_eq!(header(header::RETRY_AFTER), Some("5"));
+        assert_eq!(
+            header(header::CONTENT_TYPE),
+            Some("application/problem+json")
+        );
+    }
+}

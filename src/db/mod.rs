@@ -5,9 +5,12 @@ pub mod models;
 pub mod queries;
 pub mod schema;
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{
+    ConnectionManager, CustomizeConnection, ManageConnection, Pool, PooledConnection,
+};
 use diesel::result::DatabaseErrorKind;
 use diesel::sql_types::{Integer, Nullable};
 use diesel::{Connection, MysqlConnection, RunQueryDsl};
@@ -16,8 +19,8 @@ use rand::RngExt;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
-pub type DbPool = Pool<ConnectionManager<MysqlConnection>>;
-pub type DbConn = PooledConnection<ConnectionManager<MysqlConnection>>;
+pub type DbPool = Pool<Manager>;
+pub type DbConn = PooledConnection<Manager>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -31,14 +34,49 @@ pub enum DbError {
 }
 
 impl DbError {
-    /// Down, saturated, or a lock conflict that outlasted the retries: the same request may
-    /// succeed a moment later (503 with Retry-After, never a 500).
+    /// Down, saturated, the connection lost, or a lock conflict that outlasted the retries: the
+    /// same request may succeed a moment later (503 with Retry-After, never a 500).
     pub fn is_transient(&self) -> bool {
         match self {
             DbError::Unavailable(_) => true,
-            DbError::Query(q) => is_conflict(q),
+            DbError::Query(q) => is_conflict(q) || is_connection_lost(q),
             DbError::Join => false,
         }
+    }
+}
+
+/// What the client library says when the server cannot be reached or went away while it was
+/// being used: CR_CONNECTION_ERROR 2002, CR_CONN_HOST_ERROR 2003, CR_SERVER_GONE_ERROR 2006,
+/// CR_SERVER_LOST 2013, CR_SERVER_LOST_EXTENDED 2055, and from the server ER_SERVER_SHUTDOWN
+/// 1053 and ER_CONNECTION_KILLED 1927. Diesel reports all of them as `Unknown` with the
+/// library's message (libmariadb and libmysqlclient word them slightly differently).
+const CONNECTION_LOST: [&str; 6] = [
+    "server has gone away",
+    "lost connection to",
+    "can't connect to",
+    "server shutdown in progress",
+    "connection was killed",
+    "connection refused",
+];
+
+/// The connection failed rather than the statement: the server is down, restarting, or the
+/// network dropped. Nothing about the request was wrong; it may succeed on a new connection.
+pub fn is_connection_lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::Error as E;
+    match e {
+        E::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        E::DatabaseError(_, info) => {
+            let message = info.message().to_ascii_lowercase();
+            CONNECTION_LOST.iter().any(|m| message.contains(m))
+        }
+        // Diesel marks its transaction state broken only when a rollback itself failed, which
+        // on MySQL means the connection is gone.
+        E::BrokenTransactionManager => true,
+        E::RollbackErrorOnCommit {
+            rollback_error,
+            commit_error,
+        } => is_connection_lost(rollback_error) || is_connection_lost(commit_error),
+        _ => false,
     }
 }
 
@@ -68,26 +106,67 @@ impl CustomizeConnection<MysqlConnection, diesel::r2d2::Error> for SessionSetup 
     }
 }
 
-pub fn build_pool(url: &str, size: u32) -> Result<DbPool, DbError> {
+/// Longest wait for a connection: when the database is down a request gets its 503 after this.
+pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+thread_local! {
+    /// Set by `run` just before it drops a connection whose server went away; read once by
+    /// `Manager::has_broken` during that same drop, on the same thread.
+    static RETIRING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Diesel's connection manager, except that a connection which lost its server mid-request is
+/// closed when it is given back instead of waiting in the pool for the next request.
+#[derive(Debug)]
+pub struct Manager(ConnectionManager<MysqlConnection>);
+
+impl ManageConnection for Manager {
+    type Connection = MysqlConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<MysqlConnection, Self::Error> {
+        self.0.connect()
+    }
+
+    /// One `SELECT 1` round trip on every checkout (35-42 µs against a local server), so a
+    /// connection that died with a database restart is replaced, never handed out.
+    fn is_valid(&self, conn: &mut MysqlConnection) -> Result<(), Self::Error> {
+        self.0.is_valid(conn)
+    }
+
+    fn has_broken(&self, conn: &mut MysqlConnection) -> bool {
+        RETIRING.replace(false) || self.0.has_broken(conn)
+    }
+}
+
+/// Gives a connection back for good: the pool closes it and opens a new one when needed.
+fn retire(conn: DbConn) {
+    RETIRING.set(true);
+    drop(conn);
+    RETIRING.set(false);
+}
+
+fn builder(size: u32) -> diesel::r2d2::Builder<Manager> {
     Pool::builder()
         .connection_customizer(Box::new(SessionSetup))
         .max_size(size)
+        .connection_timeout(CONNECTION_TIMEOUT)
+        .test_on_check_out(true)
+}
+
+pub fn build_pool(url: &str, size: u32) -> Result<DbPool, DbError> {
+    builder(size)
         .min_idle(Some(1))
-        .connection_timeout(Duration::from_secs(5))
-        .test_on_check_out(false)
-        .build(ConnectionManager::<MysqlConnection>::new(url))
+        .build(Manager(ConnectionManager::new(url)))
         .map_err(|e| DbError::Unavailable(e.to_string()))
 }
 
 /// A pool that does not connect until first use (for `check`, which reports a dead database
 /// as a problem instead of failing to start).
 pub fn lazy_pool(url: &str, size: u32) -> DbPool {
-    Pool::builder()
-        .connection_customizer(Box::new(SessionSetup))
-        .max_size(size)
+    builder(size)
         .min_idle(Some(0))
-        .connection_timeout(Duration::from_secs(5))
-        .build_unchecked(ConnectionManager::<MysqlConnection>::new(url))
+        .build_unchecked(Manager(ConnectionManager::new(url)))
 }
 
 pub fn run_migrations(conn: &mut MysqlConnection) -> Result<Vec<String>, String> {
@@ -124,7 +203,8 @@ pub fn pending_migrations(conn: &mut MysqlConnection) -> Result<Vec<String>, Str
         .map_err(|e| e.to_string())
 }
 
-/// Runs `f` with a pooled connection on the blocking pool.
+/// Runs `f` with a pooled connection on the blocking pool. After a failure the connection is
+/// asked whether its server still answers; if not, it is closed rather than pooled.
 pub async fn run<T, E, F>(pool: &DbPool, f: F) -> Result<T, E>
 where
     T: Send + 'static,
@@ -136,7 +216,11 @@ where
         let mut conn = pool
             .get()
             .map_err(|e| E::from(DbError::Unavailable(e.to_string())))?;
-        f(&mut conn)
+        let result = f(&mut conn);
+        if result.is_err() && ping(&mut conn).is_err() {
+            retire(conn);
+        }
+        result
     })
     .await
     .map_err(|_| E::from(DbError::Join))?
@@ -232,4 +316,53 @@ where
 fn backoff(attempt: u32) -> Duration {
     let base = 5u64 << attempt.saturating_sub(1).min(4);
     Duration::from_millis(base + rand::rng().random_range(0..=base))
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::*;
+
+    fn mysql_error(message: &str) -> Error {
+        Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn a_lost_or_refused_connection_is_transient() {
+        for message in [
+            "Server has gone away",
+            "MySQL server has gone away",
+            "Lost connection to server during query",
+            "Lost connection to MySQL server during query",
+            "Lost connection to server at 'handshake: reading initial communication packet', system error: 104",
+            "Can't connect to server on '127.0.0.1' (111)",
+            "Can't connect to local server through socket '/run/mysqld/mysqld.sock' (2)",
+            "Server shutdown in progress",
+            "Connection was killed",
+        ] {
+            assert!(
+                DbError::Query(mysql_error(message)).is_transient(),
+                "{message}"
+            );
+        }
+        assert!(DbError::Query(Error::BrokenTransactionManager).is_transient());
+        assert!(DbError::Unavailable("timed out waiting for connection".into()).is_transient());
+    }
+
+    #[test]
+    fn a_failed_statement_is_a_fault_not_an_outage() {
+        for error in [
+            mysql_error("Table 'staffgate.employees' doesn't exist"),
+            mysql_error("Data too long for column 'name' at row 1"),
+            Error::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                Box::new("Duplicate entry 'N0001' for key 'employee_id'".to_owned()),
+            ),
+            Error::NotFound,
+        ] {
+            assert!(!DbError::Query(error).is_transient());
+        }
+        assert!(!DbError::Join.is_transient());
+    }
 }

@@ -12,6 +12,7 @@ mod concurrency;
 mod csrf;
 mod deploy;
 mod expiry;
+mod faults;
 mod import;
 mod input;
 mod mail;

@@ -160,6 +160,7 @@ pub fn scope(
         )
         .wrap(from_fn(csrf::require_token))
         .wrap(sessions)
+        .wrap(from_fn(store::unavailable_as_503))
         .wrap(headers);
     // One resource per path, holding every method's route (and its form limit).
     let mut paths: Vec<(&'static str, Vec<Route>)> = Vec::new();

@@ -2,7 +2,7 @@
 //! flash message), the error pages, and small display helpers.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 use serde::{Deserialize, Serialize};
@@ -260,6 +260,12 @@ impl ResponseError for PortalError {
             CACHE_CONTROL,
             actix_web::http::header::HeaderValue::from_static("no-store"),
         );
+        if let (PortalError::Unavailable, Some(secs)) = (self, Explanation::busy().retry_after) {
+            res.headers_mut().insert(
+                RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(secs),
+            );
+        }
         res
     }
 }
@@ -308,6 +314,20 @@ mod tests {
         assert_eq!(safe_next(Some("/admin//evil.example")), "/admin");
         assert_eq!(safe_next(Some("/admin/login")), "/admin");
         assert_eq!(safe_next(None), "/admin");
+    }
+
+    #[test]
+    fn a_lost_database_is_a_503_page_with_retry_after() {
+        let gone = DbError::Query(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new("Server has gone away".to_owned()),
+        ));
+        let res = PortalError::from(gone).error_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            res.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()),
+            Some("5")
+        );
     }
 
     #[test]

@@ -52,11 +52,18 @@ pub struct TestDb {
     pub name: String,
     pub url: String,
     pub pool: DbPool,
+    /// The server it lives on, without a database name.
+    server: String,
 }
 
 impl TestDb {
     pub fn create() -> Arc<TestDb> {
         sweep_leftovers();
+        Self::create_on(&server_url())
+    }
+
+    /// A database on the server at `server` (a URL without a database name).
+    pub fn create_on(server: &str) -> Arc<TestDb> {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let mut rnd = [0u8; 4];
         rand::fill(&mut rnd);
@@ -67,17 +74,22 @@ impl TestDb {
             hex::encode(rnd)
         );
         let mut conn =
-            MysqlConnection::establish(&server_url()).expect("connect to the test MySQL server");
+            MysqlConnection::establish(server).expect("connect to the test MySQL server");
         diesel::sql_query(format!(
             "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
         ))
         .execute(&mut conn)
         .expect("create test database");
-        let url = format!("{}/{}", server_url(), name);
+        let url = format!("{server}/{name}");
         let mut conn = MysqlConnection::establish(&url).expect("connect to test database");
         db::run_migrations(&mut conn).expect("migrations");
         let pool = db::lazy_pool(&url, 20);
-        Arc::new(TestDb { name, url, pool })
+        Arc::new(TestDb {
+            name,
+            url,
+            pool,
+            server: server.to_owned(),
+        })
     }
 
     pub fn conn(&self) -> db::DbConn {
@@ -95,7 +107,7 @@ impl Drop for TestDb {
     /// Servers of finished tests keep running in their worker threads; killing their
     /// connections first keeps the suite within the server's connection limit.
     fn drop(&mut self) {
-        if let Ok(mut conn) = MysqlConnection::establish(&server_url()) {
+        if let Ok(mut conn) = MysqlConnection::establish(&self.server) {
             let ids: Vec<ProcessId> = diesel::sql_query(format!(
                 "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = '{}'",
                 self.name
