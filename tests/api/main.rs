@@ -15,6 +15,7 @@ mod expiry;
 mod faults;
 mod import;
 mod input;
+mod logs;
 mod mail;
 mod onetime;
 mod ops;

@@ -17,3 +17,11 @@ pub use db::*;
 pub use portal::*;
 pub use private_server::*;
 pub use problems::*;
+
+/// A local TCP port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free local port")
+}

@@ -2,12 +2,14 @@
 //! 127.0.0.1), so that test may kill and restart it; the shared server is never touched.
 //! Dropping it kills the server and removes the directory, also when the test fails.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use diesel::{Connection, MysqlConnection};
+
+use super::free_port;
 
 pub struct PrivateMariaDb {
     dir: PathBuf,
@@ -27,11 +29,6 @@ fn program(names: &[&str]) -> Option<PathBuf> {
         .iter()
         .flat_map(|name| dirs.iter().map(move |d| d.join(name)))
         .find(|p| p.is_file())
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 impl PrivateMariaDb {
