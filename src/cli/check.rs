@@ -1,17 +1,27 @@
-//! `staffgate check`: configuration, database and font; lists every problem, exit 1 if any.
+//! `staffgate check [--json]`: configuration, secret files, database and font; lists every
+//! problem. Exit 0 when all is well, 1 when a problem was found, 2 for a usage error.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use diesel::{Connection, MysqlConnection};
+use serde_json::json;
 
 use crate::config::Settings;
 use crate::config::redact::redact_url;
 use crate::db;
 use crate::services::sheets::SheetFont;
 
-pub async fn run() -> Result<ExitCode, String> {
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// One JSON object on stdout (`ok`, `problems`) for monitoring and deploy tooling.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(args: Args) -> Result<ExitCode, String> {
     let (settings, mut problems) = Settings::from_env_all();
+    problems.extend(secret_file_problems(std::env::vars()));
     if !settings.database.url.is_empty() {
         let url = settings.database.url.clone();
         let db_problems = tokio::task::spawn_blocking(move || database_problems(&url))
@@ -22,19 +32,54 @@ pub async fn run() -> Result<ExitCode, String> {
     if let Some(p) = font_problem(&settings.sheets.font) {
         problems.push(p);
     }
-    if problems.is_empty() {
+    if args.json {
+        let report = json!({
+            "ok": problems.is_empty(),
+            "database": redact_url(&settings.database.url),
+            "problems": problems,
+        });
+        println!("{report}");
+    } else if problems.is_empty() {
         println!(
             "OK: configuration, database ({}) and sheet font look good",
             redact_url(&settings.database.url)
         );
-        Ok(ExitCode::SUCCESS)
     } else {
         println!("{} problem(s) found:", problems.len());
         for p in &problems {
             println!("  - {p}");
         }
-        Ok(ExitCode::FAILURE)
     }
+    Ok(if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Every `*_FILE` variable names a secret: its file must not be readable or writable by
+/// every user of the machine (systemd credentials and `install -m 0600` files are not).
+fn secret_file_problems(vars: impl Iterator<Item = (String, String)>) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut problems = Vec::new();
+    for (name, path) in vars {
+        let secret = name.ends_with("_FILE")
+            && (name.starts_with("STAFFGATE_") || name == "DATABASE_URL_FILE");
+        if !secret || path.trim().is_empty() {
+            continue;
+        }
+        // A file that cannot be read is already reported with the setting.
+        if let Ok(meta) = std::fs::metadata(&path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o007 != 0 {
+                problems.push(format!(
+                    "{name}: {path} is open to every user of this machine (mode {mode:04o}); \
+                     chmod 600 it (or 640 with a group that only the service is in)"
+                ));
+            }
+        }
+    }
+    problems
 }
 
 fn database_problems(url: &str) -> Vec<String> {

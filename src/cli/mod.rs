@@ -37,8 +37,9 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations.
     Migrate,
-    /// Validate configuration, database and font; list every problem; exit 1 if any.
-    Check,
+    /// Validate configuration, secret files, database and font; list every problem; exit 1
+    /// if any.
+    Check(check::Args),
     /// Create an HR admin (or reset an existing employee's password and make them admin).
     CreateAdmin(create_admin::Args),
     /// Import employees from CSV (UTF-8 with or without BOM, or Shift_JIS).
@@ -81,7 +82,7 @@ pub fn run(cli: Cli) -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve::run().await,
             Command::Migrate => migrate::run().await,
-            Command::Check => check::run().await,
+            Command::Check(args) => check::run(args).await,
             Command::CreateAdmin(args) => create_admin::run(args).await,
             Command::ImportEmployees(args) => import::run(args).await,
             Command::IssueToken(args) => issue_token::run(args).await,

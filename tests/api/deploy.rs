@@ -75,7 +75,8 @@ fn the_unit_hands_every_secret_over_as_a_credential() {
 }
 
 /// `staffgate check`, as ExecStartPre runs it: the example environment file plus the three
-/// credentials as files, read through their `*_FILE` variables.
+/// credentials as files, read through their `*_FILE` variables. Credential files open to every
+/// user are refused; private ones (as systemd hands them over) pass, also with `--json`.
 #[test]
 fn the_example_environment_and_credential_files_pass_staffgate_check() {
     let db = TestDb::create();
@@ -111,10 +112,45 @@ fn the_example_environment_and_credential_files_pass_staffgate_check() {
         cmd.env(variable, creds.join(credential));
     }
 
-    let out = run(&mut cmd);
+    let credentials = ["database-url", "jwt-key.pem", "session-key"];
+    let chmod = |mode: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        for c in credentials {
+            let perms = std::fs::Permissions::from_mode(mode);
+            std::fs::set_permissions(creds.join(c), perms).unwrap();
+        }
+    };
+
+    chmod(0o644);
+    let open = run(&mut cmd);
+    chmod(0o600);
+    let private = run(&mut cmd);
+    cmd.arg("--json");
+    let report = run(&mut cmd);
+    chmod(0o604);
+    let report_open = run(&mut cmd);
     std::fs::remove_dir_all(&creds).unwrap();
 
-    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(open.status.code(), Some(1), "{}", text(&open));
+    let said = text(&open);
+    for variable in [
+        "DATABASE_URL_FILE",
+        "STAFFGATE_JWT_KEY_FILE",
+        "STAFFGATE_SESSION_KEY_FILE",
+    ] {
+        assert!(
+            said.contains(&format!("{variable}: ")) && said.contains("mode 0644"),
+            "{variable} open to everyone is a problem: {said}"
+        );
+    }
+    assert!(private.status.success(), "{}", text(&private));
+    let ok: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(ok["ok"], true, "{ok}");
+    assert_eq!(ok["problems"], serde_json::json!([]));
+    let bad: serde_json::Value = serde_json::from_slice(&report_open.stdout).unwrap();
+    assert_eq!(report_open.status.code(), Some(1));
+    assert_eq!(bad["ok"], false);
+    assert_eq!(bad["problems"].as_array().map(Vec::len), Some(3), "{bad}");
 }
 
 #[test]
