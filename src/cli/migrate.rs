@@ -1,4 +1,5 @@
-//! `staffgate migrate`: applies the pending database migrations.
+//! `staffgate migrate [--plan]`: applies the pending database migrations, or with `--plan`
+//! lists what would run and changes nothing.
 
 use std::process::ExitCode;
 
@@ -6,21 +7,42 @@ use diesel::{Connection, MysqlConnection};
 
 use crate::db;
 
-pub async fn run() -> Result<ExitCode, String> {
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// List the migrations that would run, in order, and change nothing.
+    #[arg(long)]
+    plan: bool,
+}
+
+pub async fn run(args: Args) -> Result<ExitCode, String> {
     let settings = super::settings()?;
     let url = settings.database.url.clone();
-    let applied = tokio::task::spawn_blocking(move || {
+    let plan = args.plan;
+    let names = tokio::task::spawn_blocking(move || {
         let mut conn = MysqlConnection::establish(&url).map_err(|e| {
             format!("データベースに接続できません / cannot connect to the database: {e}")
         })?;
-        db::run_migrations_exclusively(&mut conn)
+        if plan {
+            db::pending_migrations(&mut conn)
+        } else {
+            db::run_migrations_exclusively(&mut conn)
+        }
     })
     .await
     .map_err(|e| e.to_string())??;
-    if applied.is_empty() {
+    if names.is_empty() {
         println!("マイグレーションは最新です / schema is up to date");
+    } else if plan {
+        println!(
+            "{} 件のマイグレーションを適用します / {} migration(s) would run:",
+            names.len(),
+            names.len()
+        );
+        for m in names {
+            println!("  {m}");
+        }
     } else {
-        for m in applied {
+        for m in names {
             println!("applied {m}");
         }
     }

@@ -35,8 +35,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (the default when no subcommand is given).
     Serve,
-    /// Apply pending database migrations.
-    Migrate,
+    /// Apply pending database migrations (`--plan`: list them, change nothing).
+    Migrate(migrate::Args),
     /// Validate configuration, secret files, database and font; list every problem; exit 1
     /// if any.
     Check(check::Args),
@@ -81,7 +81,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve::run().await,
-            Command::Migrate => migrate::run().await,
+            Command::Migrate(args) => migrate::run(args).await,
             Command::Check(args) => check::run(args).await,
             Command::CreateAdmin(args) => create_admin::run(args).await,
             Command::ImportEmployees(args) => import::run(args).await,

@@ -109,3 +109,67 @@ async fn import_issue_token_and_unlock_from_the_command_line() {
     assert_eq!(app.login(ADMIN_ID, ADMIN_PW).await.status(), StatusCode::OK);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Every migration's down runs, the schema comes back with `migrate`, and `migrate --plan`
+/// lists what would run without changing anything.
+#[test]
+fn every_migration_goes_down_and_up_and_the_plan_changes_nothing() {
+    use diesel::migration::MigrationSource;
+    use diesel::prelude::*;
+    use diesel_migrations::MigrationHarness;
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::Bigint)]
+        n: i64,
+    }
+    let db = TestDb::create();
+    let tables = |conn: &mut MysqlConnection| {
+        diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> '__diesel_schema_migrations'",
+        )
+        .get_result::<Count>(conn)
+        .unwrap()
+        .n
+    };
+    let mut conn = MysqlConnection::establish(&db.url).unwrap();
+    let all: Vec<String> =
+        MigrationSource::<diesel::mysql::Mysql>::migrations(&staffgate::db::MIGRATIONS)
+            .unwrap()
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect();
+    assert!(tables(&mut conn) > 5);
+
+    let reverted = conn
+        .revert_all_migrations(staffgate::db::MIGRATIONS)
+        .unwrap();
+    assert_eq!(reverted.len(), all.len());
+    assert_eq!(tables(&mut conn), 0, "every down removes what its up made");
+
+    let plan = staffgate(&db.url, &["migrate", "--plan"], None);
+    assert!(plan.status.success(), "{}", text(&plan));
+    let listed = text(&plan);
+    assert!(
+        listed.contains(&format!("{} migration(s) would run", all.len())),
+        "{listed}"
+    );
+    for name in &all {
+        assert!(
+            listed.contains(name.as_str()),
+            "{name} in the plan: {listed}"
+        );
+    }
+    assert_eq!(tables(&mut conn), 0, "the plan changed nothing");
+
+    let applied = staffgate(&db.url, &["migrate"], None);
+    assert!(applied.status.success(), "{}", text(&applied));
+    assert!(tables(&mut conn) > 5);
+    let again = staffgate(&db.url, &["migrate", "--plan"], None);
+    assert!(
+        text(&again).contains("schema is up to date"),
+        "{}",
+        text(&again)
+    );
+}
