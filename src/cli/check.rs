@@ -87,14 +87,28 @@ fn database_problems(url: &str) -> Vec<String> {
         Ok(c) => c,
         Err(e) => return vec![format!("database {}: cannot connect: {e}", redact_url(url))],
     };
-    match db::pending_migrations(&mut conn) {
-        Ok(p) if p.is_empty() => vec![],
-        Ok(p) => vec![format!(
-            "database has {} pending migration(s); run `staffgate migrate`: {}",
-            p.len(),
-            p.join(", ")
-        )],
-        Err(e) => vec![format!("cannot read the migration state: {e}")],
+    match (
+        db::pending_migrations(&mut conn),
+        db::unknown_migrations(&mut conn),
+    ) {
+        (Err(e), _) | (_, Err(e)) => vec![format!("cannot read the migration state: {e}")],
+        (Ok(pending), Ok(newer)) => {
+            let mut problems = Vec::new();
+            if !newer.is_empty() {
+                problems.push(format!(
+                    "the database schema is newer than this binary (unknown migrations {}): deploy the newer release, or restore the database from before the upgrade",
+                    newer.join(", ")
+                ));
+            }
+            if !pending.is_empty() {
+                problems.push(format!(
+                    "database has {} pending migration(s); run `staffgate migrate`: {}",
+                    pending.len(),
+                    pending.join(", ")
+                ));
+            }
+            problems
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! `staffgate serve`: runs the server once the database schema is current.
+//! `staffgate serve`: runs the server once the database schema is exactly the one this binary
+//! was built for (not older, not newer).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,19 +12,13 @@ use crate::state::AppState;
 pub async fn run() -> Result<ExitCode, String> {
     let settings = super::settings()?;
     let state = AppState::build(settings, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
-    let pending = db::run(&state.pool, |conn| {
-        db::pending_migrations(conn).map_err(MigrateErr)
+    let mismatch = db::run(&state.pool, |conn| {
+        db::schema_mismatch(conn).map_err(MigrateErr)
     })
-    .await;
-    match pending {
-        Ok(p) if p.is_empty() => {}
-        Ok(p) => {
-            return Err(format!(
-                "未適用のマイグレーションがあります。先に `staffgate migrate` を実行してください / pending migrations, run `staffgate migrate` first: {}",
-                p.join(", ")
-            ));
-        }
-        Err(e) => return Err(e.0),
+    .await
+    .map_err(|e| e.0)?;
+    if let Some(why) = mismatch {
+        return Err(why);
     }
     if state.settings.keys.jwt_key_pem.is_none() {
         tracing::warn!(

@@ -197,6 +197,43 @@ pub fn run_migrations_exclusively(conn: &mut MysqlConnection) -> Result<Vec<Stri
     result
 }
 
+/// Migrations the database has applied that this binary does not know: the schema belongs to
+/// a newer release (this binary was rolled back without rolling the database back).
+pub fn unknown_migrations(conn: &mut MysqlConnection) -> Result<Vec<String>, String> {
+    use diesel::migration::MigrationSource;
+    let known: Vec<String> = MigrationSource::<diesel::mysql::Mysql>::migrations(&MIGRATIONS)
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect();
+    let applied = conn.applied_migrations().map_err(|e| e.to_string())?;
+    Ok(applied
+        .iter()
+        .map(|v| v.to_string())
+        .filter(|v| !known.contains(v))
+        .collect())
+}
+
+/// Why this binary must not serve this database, if it must not: the schema is older
+/// (`staffgate migrate` first) or newer (a rolled-back binary) than the binary.
+pub fn schema_mismatch(conn: &mut MysqlConnection) -> Result<Option<String>, String> {
+    let newer = unknown_migrations(conn)?;
+    if !newer.is_empty() {
+        return Ok(Some(format!(
+            "データベースのスキーマがこのバージョンより新しいため起動しません。新しいリリースを配置するか、データベースを戻してください / the database schema is newer than this binary (unknown migrations {}): deploy the newer release, or restore the database from before the upgrade",
+            newer.join(", ")
+        )));
+    }
+    let pending = pending_migrations(conn)?;
+    if !pending.is_empty() {
+        return Ok(Some(format!(
+            "未適用のマイグレーションがあります。先に `staffgate migrate` を実行してください / pending migrations, run `staffgate migrate` first: {}",
+            pending.join(", ")
+        )));
+    }
+    Ok(None)
+}
+
 pub fn pending_migrations(conn: &mut MysqlConnection) -> Result<Vec<String>, String> {
     conn.pending_migrations(MIGRATIONS)
         .map(|v| v.iter().map(|m| m.name().to_string()).collect())

@@ -173,3 +173,71 @@ fn every_migration_goes_down_and_up_and_the_plan_changes_nothing() {
         text(&again)
     );
 }
+
+/// A rolled-back binary refuses a database a newer release migrated, and a new binary
+/// refuses a database not yet migrated: a clear message and exit 1, never a half-working
+/// server.
+#[test]
+fn serve_refuses_a_schema_newer_or_older_than_the_binary() {
+    use diesel::prelude::*;
+    use diesel_migrations::MigrationHarness;
+
+    let db = TestDb::create();
+    let serve = |db_url: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_staffgate"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", db_url)
+            .env("STAFFGATE_BIND", "127.0.0.1:0")
+            .env("STAFFGATE_ARCHIVE_SCHEDULE", "false")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        for _ in 0..200 {
+            if child.try_wait().unwrap().is_some() {
+                return child.wait_with_output().unwrap();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        child.kill().unwrap();
+        panic!("staffgate serve kept running on a mismatched schema");
+    };
+    let mut conn = MysqlConnection::establish(&db.url).unwrap();
+
+    // A newer release applied a migration this binary does not have.
+    diesel::sql_query(
+        "INSERT INTO __diesel_schema_migrations (version, run_on) VALUES ('29991231000000', NOW())",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    let newer = serve(&db.url);
+    assert_eq!(newer.status.code(), Some(1), "{}", text(&newer));
+    assert!(
+        text(&newer).contains("newer than this binary") && text(&newer).contains("29991231000000"),
+        "{}",
+        text(&newer)
+    );
+    let check = staffgate(&db.url, &["check"], None);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(
+        text(&check).contains("newer than this binary"),
+        "{}",
+        text(&check)
+    );
+
+    // The previous release's schema: this binary's newest migration not applied yet.
+    diesel::sql_query("DELETE FROM __diesel_schema_migrations WHERE version = '29991231000000'")
+        .execute(&mut conn)
+        .unwrap();
+    conn.revert_last_migration(staffgate::db::MIGRATIONS)
+        .unwrap();
+    let older = serve(&db.url);
+    assert_eq!(older.status.code(), Some(1), "{}", text(&older));
+    assert!(
+        text(&older).contains("staffgate migrate"),
+        "{}",
+        text(&older)
+    );
+}
