@@ -24,6 +24,5 @@ mod portal;
 mod schema;
 mod sessions;
 mod sheets;
-mod shutdown;
 mod unlock;
 mod welcome;
