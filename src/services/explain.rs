@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use chrono::{DateTime, Utc};
 
-use crate::db::DbError;
+pub use crate::db::DbError;
 use crate::i18n::Lang;
 use crate::services::archive::ArchiveError;
 use crate::services::auth_error::{AuthError, TokenProblem};

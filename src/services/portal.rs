@@ -132,23 +132,15 @@ pub async fn signed_out(
 ) -> Result<(), AuthError> {
     state
         .read(move |conn, _, now| {
-            history::write(
-                conn,
-                Record::about(
-                    Event::Logout,
-                    &emp,
-                    &client,
-                    json!({ "channel": "portal", "reason": reason }),
-                    now,
-                ),
-            )?;
-            Ok(())
+            let detail = json!({ "channel": "portal", "reason": reason });
+            logged_out(conn, &emp, &client, detail, now)
         })
         .await
 }
 
 /// Ends the admin's other portal sessions (`session_ref` None: one session by reference is
-/// not meant; `only` names a single session to end instead of all others).
+/// not meant; `only` names a single session to end instead of all others). The sessions and
+/// their history row go in one transaction.
 pub async fn end_sessions(
     state: &AppState,
     emp: Employee,
@@ -157,29 +149,33 @@ pub async fn end_sessions(
     client: ClientInfo,
 ) -> Result<usize, AuthError> {
     state
-        .read(move |conn, _, now| {
+        .transaction(move |conn, _, now| {
             let ended = match &only {
                 Some(r) if *r != current_ref => portal_sessions::delete_by_ref(conn, emp.id, r)?,
                 Some(_) => 0,
                 None => portal_sessions::delete_for_employee(conn, emp.id, Some(&current_ref))?,
             };
             if ended > 0 {
-                history::write(
-                    conn,
-                    Record::about(
-                        Event::Logout,
-                        &emp,
-                        &client,
-                        json!({
-                            "channel": "portal",
-                            "reason": if only.is_some() { "ended_one" } else { "ended_others" },
-                            "sessions": ended,
-                        }),
-                        now,
-                    ),
-                )?;
+                let reason = if only.is_some() {
+                    "ended_one"
+                } else {
+                    "ended_others"
+                };
+                let detail = json!({ "channel": "portal", "reason": reason, "sessions": ended });
+                logged_out(conn, &emp, &client, detail, now)?;
             }
             Ok(ended)
         })
         .await
+}
+
+fn logged_out(
+    conn: &mut diesel::MysqlConnection,
+    emp: &Employee,
+    client: &ClientInfo,
+    detail: serde_json::Value,
+    now: chrono::NaiveDateTime,
+) -> Result<(), AuthError> {
+    history::write(conn, Record::about(Event::Logout, emp, client, detail, now))?;
+    Ok(())
 }

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::keys;
 use super::view::PortalError;
-use crate::db::DbError;
+use crate::services::explain::DbError;
 use crate::services::session_store::{self, StoredSession};
 use crate::state::AppState;
 

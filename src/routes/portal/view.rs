@@ -7,11 +7,10 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 use serde::{Deserialize, Serialize};
 
-use crate::db::DbError;
 use crate::i18n::Lang;
 use crate::services::archive::ArchiveError;
 use crate::services::auth_error::AuthError;
-use crate::services::explain::{Explain, Explanation};
+use crate::services::explain::{DbError, Explain, Explanation};
 use crate::services::import::ImportError;
 use crate::services::sheets::SheetError;
 
