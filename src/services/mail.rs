@@ -75,6 +75,15 @@ impl SmtpMailer {
         })
     }
 
+    /// Connects and greets the server as a delivery would, and sends nothing.
+    pub async fn reachable(&self) -> Result<(), MailError> {
+        match self.transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(MailError("the server did not accept the connection".into())),
+            Err(e) => Err(MailError(scrub(&self.secret, e.to_string()))),
+        }
+    }
+
     fn build(&self, mail: &OutgoingMail) -> Result<Message, MailError> {
         let to = mail
             .to

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use crate::helpers::cli::text;
+use crate::helpers::smtp::SmtpSink;
 use crate::helpers::tools::{repo_root, require, scratch_dir};
 use crate::helpers::*;
 
@@ -255,4 +256,96 @@ async fn a_real_scrape_passes_promtool_check_metrics() {
     ] {
         assert!(scrape.contains(sample), "{sample:?} missing from\n{scrape}");
     }
+}
+
+/// `staffgate check --json` on `db_url` with `env`, run as an operator would; exit code and
+/// report.
+async fn check_report(db_url: &str, env: &[(&str, &str)]) -> (Option<i32>, serde_json::Value) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_staffgate"));
+    cmd.args(["check", "--json"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", db_url)
+        .current_dir(std::env::temp_dir());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    // Off the runtime's threads: the SMTP sink it probes answers on them.
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let report =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    (out.status.code(), report)
+}
+
+fn said(report: &serde_json::Value, key: &str) -> String {
+    report[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{}\n", p.as_str().unwrap()))
+        .collect()
+}
+
+/// The database server, the proxy setting and the mail server are judged with the rest: a
+/// server too small for the nodes' pools, a proxy whose headers are not trusted and a mail
+/// server that is down are each a problem, named; with all three fixed, nothing is.
+#[tokio::test]
+async fn check_judges_the_database_server_the_proxy_and_the_mail_server() {
+    let db = TestDb::create();
+    let smtp = SmtpSink::start().await;
+    let smtp_url = smtp.url();
+    let mail = [
+        ("STAFFGATE_SMTP_URL", smtp_url.as_str()),
+        (
+            "STAFFGATE_MAIL_FROM",
+            "staffgate <noreply@hospital.example.jp>",
+        ),
+    ];
+
+    let (code, good) = check_report(&db.url, &mail).await;
+    assert_eq!(code, Some(0), "{good}");
+    assert_eq!(good["problems"], serde_json::json!([]), "{good}");
+    assert!(smtp.messages().is_empty(), "the mail probe sends nothing");
+
+    smtp.stop();
+    let mut env = mail.to_vec();
+    env.extend([
+        ("STAFFGATE_NODES", "1000"),
+        (
+            "STAFFGATE_PUBLIC_URL",
+            "https://staffgate.hospital.example.jp",
+        ),
+    ]);
+    let (code, bad) = check_report(&db.url, &env).await;
+    assert_eq!(code, Some(1), "{bad}");
+    let problems = said(&bad, "problems");
+    assert_eq!(
+        bad["problems"].as_array().map(Vec::len),
+        Some(2),
+        "{problems}"
+    );
+    assert!(
+        problems.contains(&format!("mail server smtp://127.0.0.1:{}", smtp.port))
+            && problems.contains("cannot be reached"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("1000 node(s) x STAFFGATE_DB_POOL_SIZE=16 + 10 spare"),
+        "{problems}"
+    );
+    // Outside production an untrusted proxy is a warning; every warning names its fix.
+    let warnings = said(&bad, "warnings");
+    assert!(
+        warnings.contains("STAFFGATE_TRUST_PROXY_HEADERS is off"),
+        "{warnings}"
+    );
+
+    env.push(("STAFFGATE_ENV", "production"));
+    let (_, production) = check_report(&db.url, &env).await;
+    assert!(
+        said(&production, "problems").contains("STAFFGATE_TRUST_PROXY_HEADERS is off"),
+        "{production}"
+    );
 }

@@ -10,6 +10,7 @@ pub mod onetime_tokens;
 pub mod outbox;
 pub mod portal_sessions;
 pub mod refresh_tokens;
+pub mod server;
 pub mod settings;
 pub mod sheets;
 pub mod signin_gates;

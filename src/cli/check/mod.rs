@@ -1,0 +1,190 @@
+//! `staffgate check [--json] [--nodes N]`: configuration, secret files, the database (schema,
+//! server settings, clock), the proxy in front, the mail server and the sheet font; lists every
+//! problem and warning at once. Exit 0 when nothing is a problem (warnings allowed), 1 when a
+//! problem was found, 2 for a usage error.
+
+mod findings;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use diesel::{Connection, MysqlConnection};
+use serde_json::json;
+
+use crate::config::Settings;
+use crate::config::redact::redact_url;
+use crate::db;
+use crate::db::queries::server;
+use crate::services::clock::{Clock, SystemClock};
+use crate::services::mail::SmtpMailer;
+use crate::services::sheets::SheetFont;
+use findings::{Findings, judge_front, judge_server};
+
+/// How long the mail server may take to answer the greeting and EHLO.
+const MAIL_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// One JSON object on stdout (`ok`, `problems`, `warnings`) for monitoring and deploy
+    /// tooling.
+    #[arg(long)]
+    json: bool,
+    /// How many staffgate processes share the database (their pools must fit in the server's
+    /// max_connections).
+    #[arg(long, env = "STAFFGATE_NODES", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    nodes: u32,
+}
+
+pub async fn run(args: Args) -> Result<ExitCode, String> {
+    let (settings, problems) = Settings::from_env_all();
+    let mut found = Findings::default();
+    found.extend_problems(problems);
+    found.extend_problems(secret_file_problems(std::env::vars()));
+    judge_front(&settings.http, settings.is_production(), &mut found);
+    if !settings.database.url.is_empty() {
+        let url = settings.database.url.clone();
+        let (nodes, pool_size) = (args.nodes, settings.database.pool_size);
+        let db_found =
+            tokio::task::spawn_blocking(move || database_findings(&url, nodes, pool_size))
+                .await
+                .map_err(|e| e.to_string())?;
+        found.problems.extend(db_found.problems);
+        found.warnings.extend(db_found.warnings);
+    }
+    if let (Some(url), Some(from)) = (&settings.mail.smtp_url, &settings.mail.from)
+        && let Some(p) = mail_problem(url, from).await
+    {
+        found.problem(p);
+    }
+    if let Some(p) = font_problem(&settings.sheets.font) {
+        found.problem(p);
+    }
+    let Findings { problems, warnings } = found;
+    if args.json {
+        let report = json!({
+            "ok": problems.is_empty(),
+            "database": redact_url(&settings.database.url),
+            "problems": problems,
+            "warnings": warnings,
+        });
+        println!("{report}");
+    } else {
+        if problems.is_empty() {
+            println!(
+                "OK: configuration, database ({}), mail and sheet font look good",
+                redact_url(&settings.database.url)
+            );
+        } else {
+            println!("{} problem(s) found:", problems.len());
+            for p in &problems {
+                println!("  - {p}");
+            }
+        }
+        if !warnings.is_empty() {
+            println!("{} warning(s):", warnings.len());
+            for w in &warnings {
+                println!("  - {w}");
+            }
+        }
+    }
+    Ok(if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Connects, greets and says EHLO (with STARTTLS or TLS as the URL asks), sends nothing.
+async fn mail_problem(url: &str, from: &str) -> Option<String> {
+    let mailer = match SmtpMailer::new(url, from) {
+        Ok(m) => m,
+        Err(e) => return Some(e.to_string()),
+    };
+    let target = redact_url(url);
+    match tokio::time::timeout(MAIL_PROBE_TIMEOUT, mailer.reachable()).await {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(format!("mail server {target} cannot be reached: {e}")),
+        Err(_) => Some(format!(
+            "mail server {target} did not answer within {} s",
+            MAIL_PROBE_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// Every `*_FILE` variable names a secret: its file must not be readable or writable by
+/// every user of the machine (systemd credentials and `install -m 0600` files are not).
+fn secret_file_problems(vars: impl Iterator<Item = (String, String)>) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut problems = Vec::new();
+    for (name, path) in vars {
+        let secret = name.ends_with("_FILE")
+            && (name.starts_with("STAFFGATE_") || name == "DATABASE_URL_FILE");
+        if !secret || path.trim().is_empty() {
+            continue;
+        }
+        // A file that cannot be read is already reported with the setting.
+        if let Ok(meta) = std::fs::metadata(&path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o007 != 0 {
+                problems.push(format!(
+                    "{name}: {path} is open to every user of this machine (mode {mode:04o}); \
+                     chmod 600 it (or 640 with a group that only the service is in)"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+fn database_findings(url: &str, nodes: u32, pool_size: u32) -> Findings {
+    let mut found = Findings::default();
+    let mut conn = match MysqlConnection::establish(url) {
+        Ok(c) => c,
+        Err(e) => {
+            found.problem(format!("database {}: cannot connect: {e}", redact_url(url)));
+            return found;
+        }
+    };
+    found.extend_problems(schema_problems(&mut conn));
+    let before = SystemClock.now_naive();
+    match server::facts(&mut conn) {
+        Ok(facts) => {
+            // The server read its clock somewhere within the round trip: take the middle.
+            let after = SystemClock.now_naive();
+            let ours = before + (after - before) / 2;
+            judge_server(&facts, nodes, pool_size, facts.utc_now - ours, &mut found);
+        }
+        Err(e) => found.problem(format!("cannot read the database server's settings: {e}")),
+    }
+    found
+}
+
+fn schema_problems(conn: &mut MysqlConnection) -> Vec<String> {
+    match (db::pending_migrations(conn), db::unknown_migrations(conn)) {
+        (Err(e), _) | (_, Err(e)) => vec![format!("cannot read the migration state: {e}")],
+        (Ok(pending), Ok(newer)) => {
+            let mut problems = Vec::new();
+            if !newer.is_empty() {
+                problems.push(format!(
+                    "the database schema is newer than this binary (unknown migrations {}): deploy the newer release, or restore the database from before the upgrade",
+                    newer.join(", ")
+                ));
+            }
+            if !pending.is_empty() {
+                problems.push(format!(
+                    "database has {} pending migration(s); run `staffgate migrate`: {}",
+                    pending.len(),
+                    pending.join(", ")
+                ));
+            }
+            problems
+        }
+    }
+}
+
+/// The account-sheet font must exist, parse, and have Japanese glyphs (the same load the
+/// first print does).
+pub fn font_problem(path: &Path) -> Option<String> {
+    SheetFont::load(path).err().map(|e| e.to_string())
+}
