@@ -2,6 +2,7 @@
 //! gauges. Hand-written: a few atomics and one fixed-bucket histogram need no registry crate.
 
 use std::fmt::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -31,6 +32,19 @@ pub struct Metrics {
     pub archive_busy: AtomicU64,
     /// Undelivered mail as last counted by this node's outbox worker; negative until it has.
     outbox_pending: AtomicI64,
+    /// Requests received and not yet answered (a draining node counts down to 0).
+    in_flight: Arc<AtomicI64>,
+}
+
+/// One request being handled; counted in `http_requests_in_flight` until dropped (answered,
+/// failed or abandoned by its client).
+#[derive(Debug)]
+pub struct InFlight(Arc<AtomicI64>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Default for Metrics {
@@ -52,6 +66,7 @@ impl Default for Metrics {
             archive_failed: AtomicU64::new(0),
             archive_busy: AtomicU64::new(0),
             outbox_pending: AtomicI64::new(-1),
+            in_flight: Arc::default(),
         }
     }
 }
@@ -70,6 +85,12 @@ pub struct Gauges {
 impl Metrics {
     pub fn inc(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request arrived; it stays in flight until the returned guard is dropped.
+    pub fn request_started(&self) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self.in_flight.clone())
     }
 
     /// One answered request: its status class and how long it took.
@@ -103,6 +124,14 @@ impl Metrics {
             &mut out,
             "http_request_duration_seconds",
             "Time from request to response head",
+        );
+        let in_flight = u64::try_from(self.in_flight.load(Ordering::Relaxed)).unwrap_or(0);
+        family(
+            &mut out,
+            "http_requests_in_flight",
+            "gauge",
+            "Requests received and not yet answered, this scrape included",
+            &[(String::new(), in_flight)],
         );
 
         let by_outcome = [

@@ -40,7 +40,7 @@ pub enum StartupError {
 impl AppState {
     /// Connects the pool and loads (or, in development, generates) the signing key.
     pub fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, StartupError> {
-        let pool = db::build_pool(&settings.database.url, settings.database.pool_size)?;
+        let pool = db::build_pool(&settings.database)?;
         Self::with_pool(settings, clock, pool)
     }
 
@@ -240,9 +240,11 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
                 let lang = Lang::from_headers(req.headers());
                 let metrics = metrics.clone();
                 let started = Instant::now();
+                let in_flight = metrics.request_started();
                 let fut = srv.call(req);
                 async move {
                     let res = fut.await?;
+                    drop(in_flight);
                     metrics.record_http(res.status().as_u16(), started.elapsed());
                     Ok(localise(res, lang))
                 }

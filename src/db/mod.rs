@@ -82,12 +82,15 @@ pub fn is_connection_lost(e: &diesel::result::Error) -> bool {
 
 /// Every connection reads committed data statement by statement (no gap locks, so far fewer
 /// deadlocks between unrelated rows; sign-in admission counts what has committed when it
-/// looks) and waits at most `LOCK_WAIT_SECONDS` for a row lock, so a conflict becomes a retry
+/// looks) and waits at most `lock_wait_seconds` for a row lock, so a conflict becomes a retry
 /// instead of a hung request.
 #[derive(Debug, Clone, Copy)]
-struct SessionSetup;
+struct SessionSetup {
+    lock_wait_seconds: u32,
+}
 
-/// How long one statement waits for a row lock before InnoDB gives up (the server default is 50 s).
+/// How long one statement waits for a row lock before InnoDB gives up, unless configured (the
+/// server default is 50 s).
 pub const LOCK_WAIT_SECONDS: u32 = 10;
 
 impl CustomizeConnection<MysqlConnection, diesel::r2d2::Error> for SessionSetup {
@@ -97,7 +100,8 @@ impl CustomizeConnection<MysqlConnection, diesel::r2d2::Error> for SessionSetup 
             .execute(conn)
             .and_then(|_| {
                 diesel::sql_query(format!(
-                    "SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_SECONDS}"
+                    "SET SESSION innodb_lock_wait_timeout = {}",
+                    self.lock_wait_seconds
                 ))
                 .execute(conn)
             })
@@ -146,25 +150,25 @@ fn retire(conn: DbConn) {
     RETIRING.set(false);
 }
 
-fn builder(size: u32) -> diesel::r2d2::Builder<Manager> {
+fn builder(size: u32, lock_wait_seconds: u32) -> diesel::r2d2::Builder<Manager> {
     Pool::builder()
-        .connection_customizer(Box::new(SessionSetup))
+        .connection_customizer(Box::new(SessionSetup { lock_wait_seconds }))
         .max_size(size)
         .connection_timeout(CONNECTION_TIMEOUT)
         .test_on_check_out(true)
 }
 
-pub fn build_pool(url: &str, size: u32) -> Result<DbPool, DbError> {
-    builder(size)
+pub fn build_pool(settings: &crate::config::database::Database) -> Result<DbPool, DbError> {
+    builder(settings.pool_size, settings.lock_wait_seconds)
         .min_idle(Some(1))
-        .build(Manager(ConnectionManager::new(url)))
+        .build(Manager(ConnectionManager::new(&settings.url)))
         .map_err(|e| DbError::Unavailable(e.to_string()))
 }
 
 /// A pool that does not connect until first use (for `check`, which reports a dead database
 /// as a problem instead of failing to start).
 pub fn lazy_pool(url: &str, size: u32) -> DbPool {
-    builder(size)
+    builder(size, LOCK_WAIT_SECONDS)
         .min_idle(Some(0))
         .build_unchecked(Manager(ConnectionManager::new(url)))
 }
@@ -299,7 +303,7 @@ pub fn is_conflict(e: &diesel::result::Error) -> bool {
 
 /// Most runs of one transaction before a conflict is reported to the caller.
 pub const TX_ATTEMPTS: u32 = 5;
-/// No retry starts after this long (lock waits are `LOCK_WAIT_SECONDS` each).
+/// No retry starts after this long (each lock wait lasts up to the configured seconds).
 const TX_RETRY_BUDGET: Duration = Duration::from_secs(15);
 
 /// Runs `f` in a transaction on the blocking pool, and runs it again (after a short random

@@ -24,5 +24,6 @@ mod portal;
 mod schema;
 mod sessions;
 mod sheets;
+mod shutdown;
 mod unlock;
 mod welcome;

@@ -56,8 +56,28 @@ pub async fn spawn_app_with(
 ) -> TestApp {
     let mut settings = test_settings(&db);
     tweak(&mut settings);
-    let state = AppState::with_pool(settings, clock.clone() as Arc<dyn Clock>, db.pool.clone())
-        .expect("state");
+    let pool = db.pool.clone();
+    start(db, clock, settings, pool).await
+}
+
+/// An app whose pool is its own, built from the tweaked settings (its size, its lock wait),
+/// instead of the test database's shared pool.
+pub async fn spawn_app_own_pool(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDb::create();
+    let mut settings = test_settings(&db);
+    tweak(&mut settings);
+    let pool = staffgate::db::build_pool(&settings.database).unwrap();
+    start(db, test_clock(), settings, pool).await
+}
+
+async fn start(
+    db: Arc<TestDb>,
+    clock: Arc<ManualClock>,
+    settings: Settings,
+    pool: staffgate::db::DbPool,
+) -> TestApp {
+    let state =
+        AppState::with_pool(settings, clock.clone() as Arc<dyn Clock>, pool).expect("state");
     let app = Application::build(state.clone()).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());

@@ -103,6 +103,12 @@ impl Served {
         self.log_text()
     }
 
+    /// Kills the server without warning (SIGKILL), as a crash or the OOM killer would.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
