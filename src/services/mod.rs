@@ -18,6 +18,7 @@ pub mod policy;
 pub mod portal;
 pub mod principal;
 pub mod qr;
+pub mod sealed;
 pub mod session_store;
 pub mod sessions;
 pub mod sheets;

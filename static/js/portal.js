@@ -11,9 +11,17 @@ document.addEventListener("DOMContentLoaded", () => {
     };
     validity.addEventListener("change", sync);
     sync();
+    // Sheet printing: the expiry hint follows the validity chosen.
+    const at = document.getElementById("expiry-at");
+    if (at) {
+      validity.addEventListener("change", () => {
+        const chosen = validity.selectedOptions[0];
+        if (chosen && chosen.dataset.expires) at.textContent = chosen.dataset.expires;
+      });
+    }
   }
-  const print = document.getElementById("print");
-  if (print) print.addEventListener("click", () => window.print());
+  // Only a button that says so opens the print dialog (a download button must not).
+  document.querySelectorAll("button[data-print]").forEach((b) => b.addEventListener("click", () => window.print()));
   // Ask before destructive actions; the server checks again.
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
     form.addEventListener("submit", (ev) => {

@@ -289,6 +289,15 @@ async fn an_admin_signs_in_finds_an_employee_issues_a_qr_and_unlocks_an_account(
     assert_eq!(browser.text("#login-url").await, url);
     let token = url.split("#t=").nth(1).unwrap();
     assert_eq!(app.verify(token).await.status(), StatusCode::OK);
+    // Its print button opens the browser's print dialog.
+    browser
+        .js("window.print = () => { window.printDialogs = (window.printDialogs || 0) + 1; }")
+        .await;
+    browser.click("#issued-actions button[data-print]").await;
+    assert_eq!(
+        browser.js("return window.printDialogs").await,
+        serde_json::json!(1)
+    );
 
     // The dashboard shows one locked account; unlock it from the locked list.
     browser.goto(&app.url("/admin")).await;

@@ -1,5 +1,6 @@
 //! The HR portal over HTTP with a cookie-keeping client: every page and its failure paths.
 
+use diesel::RunQueryDsl;
 use reqwest::StatusCode;
 
 use crate::helpers::*;
@@ -330,6 +331,69 @@ async fn issuing_a_qr_shows_it_once_and_the_code_signs_the_employee_in() {
         .await;
     assert_eq!(bad.status(), StatusCode::SEE_OTHER);
     assert!(p.shows(&page, "1〜168時間").await);
+}
+
+/// Issuing answers with a redirect to the code's page: reloading that page (or coming back to
+/// it) shows the same code and issues nothing, for 10 minutes and in this session only. The
+/// session row in the database holds the code only sealed.
+#[tokio::test]
+async fn reloading_the_issued_qr_page_shows_the_same_code_and_issues_no_other() {
+    let app = spawn_portal().await;
+    let p = Portal::admin_with_new_employee(&app).await;
+    let page = employee_page(STAFF_ID);
+    let issued = format!("{page}/issued");
+    let first = p.issue_qr(STAFF_ID, &[("validity", "72")]).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let token = token_in(&first.text().await.unwrap());
+
+    for _ in 0..3 {
+        let again = p.get(&issued).await;
+        assert_eq!(again.status(), StatusCode::OK);
+        assert!(header(&again, "cache-control").contains("no-store"));
+        let html = again.text().await.unwrap();
+        assert_eq!(token_in(&html), token, "a reload shows the same code");
+        assert!(html.contains("2026-04-04 09:00"), "its expiry, 72 h on");
+    }
+    assert_eq!(app.count("onetime_tokens"), 1, "a reload issued nothing");
+    assert_eq!(app.event_count(STAFF_ID, "token_issued"), 1);
+    assert_eq!(app.verify(&token).await.status(), StatusCode::OK);
+
+    let mut conn = app.db.conn();
+    let sessions: Vec<String> =
+        diesel::sql_query("SELECT CAST(state AS CHAR) AS state FROM portal_sessions")
+            .load::<SessionState>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.state)
+            .collect();
+    assert!(
+        sessions.iter().any(|s| s.contains("issued_qr")),
+        "{sessions:?}"
+    );
+    assert!(
+        sessions.iter().all(|s| !s.contains(&token)),
+        "the session row holds the code in the clear"
+    );
+
+    // Another admin's session cannot show it.
+    let other = Portal::admin_signs_in(&app).await;
+    let res = other.get(&issued).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), page);
+    assert!(other.shows(&page, "10分間").await);
+
+    // Ten minutes on, the page is gone; the code itself still works until it expires.
+    app.clock.advance(chrono::Duration::minutes(11));
+    let res = p.get(&issued).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(p.shows(&page, "もう一度発行してください").await);
+    assert_eq!(app.count("onetime_tokens"), 1);
+}
+
+#[derive(diesel::QueryableByName)]
+struct SessionState {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    state: String,
 }
 
 #[tokio::test]

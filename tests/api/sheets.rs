@@ -655,9 +655,24 @@ async fn in_the_browser_an_admin_ticks_employees_confirms_and_downloads_their_sh
         "2 件のトークン（QRコード）を再発行します"
     );
     assert!(browser.text("#planned").await.contains("病棟 三子"));
+    // The expiry hint follows the validity chosen.
+    browser
+        .find("#validity option[value='168']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        browser
+            .text("#expiry-at")
+            .await
+            .starts_with("2026-04-08 09:00"),
+        "{}",
+        browser.text("#expiry-hint").await
+    );
 
     // The confirmation box is required: without it nothing is sent.
-    browser.click("#print").await;
+    browser.click("#download").await;
     assert!(
         browser
             .current_url()
@@ -666,8 +681,12 @@ async fn in_the_browser_an_admin_ticks_employees_confirms_and_downloads_their_sh
     );
     assert_eq!(app.count("sheet_prints"), 0);
 
+    // Downloading only downloads: the browser's print dialog does not open.
+    browser
+        .js("window.print = () => { window.printDialogs = (window.printDialogs || 0) + 1; }")
+        .await;
     browser.click("#print-confirm").await;
-    browser.click("#print").await;
+    browser.click("#download").await;
     let mut printed = 0;
     for _ in 0..100 {
         printed = app.count("sheet_prints");
@@ -677,6 +696,11 @@ async fn in_the_browser_an_admin_ticks_employees_confirms_and_downloads_their_sh
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(printed, 2, "the two ticked employees got sheets");
+    assert_eq!(
+        browser.js("return window.printDialogs || 0").await,
+        serde_json::json!(0),
+        "the download button opened the print dialog"
+    );
     for code in ["N0101", "N0103"] {
         assert!(app.has_event(code, "sheet_printed"));
     }

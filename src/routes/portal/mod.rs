@@ -37,6 +37,8 @@ pub mod keys {
     pub const IP: &str = "ip";
     pub const USER_AGENT: &str = "ua";
     pub const FLASH: &str = "flash";
+    /// The QR code just issued, sealed, while its page may be shown again.
+    pub const ISSUED_QR: &str = "issued_qr";
 }
 
 /// The portal session's cookie.

@@ -173,7 +173,8 @@ struct ConfirmPage {
     employees: String,
     validity: u32,
     expires: String,
-    validity_options: Vec<(u32, &'static str, &'static str)>,
+    /// Hours, labels, and the expiry a sheet printed now would carry (JST).
+    validity_options: Vec<(u32, &'static str, &'static str, String)>,
 }
 
 async fn confirm(me: Admin, req: HttpRequest) -> Result<HttpResponse, PortalError> {
@@ -225,7 +226,13 @@ async fn confirm(me: Admin, req: HttpRequest) -> Result<HttpResponse, PortalErro
             initial_password: e.password_hash.is_none() || e.password_must_change,
         })
         .collect();
-    let expires = format_jst(sheets::expiry_of(me.state.clock.now(), validity));
+    let now = me.state.clock.now();
+    let expires = format_jst(sheets::expiry_of(now, validity));
+    let expiry_at = |hours: i64| {
+        ValidityHours::parse(Some(hours))
+            .map(|v| format_jst(sheets::expiry_of(now, v)))
+            .unwrap_or_default()
+    };
     Ok(page(&ConfirmPage {
         c: me.chrome("sheets"),
         what_ja,
@@ -242,9 +249,9 @@ async fn confirm(me: Admin, req: HttpRequest) -> Result<HttpResponse, PortalErro
         validity: validity.hours(),
         expires,
         validity_options: vec![
-            (24, "24時間", "24 hours"),
-            (72, "72時間（3日）", "72 hours (3 days)"),
-            (168, "7日間", "7 days"),
+            (24, "24時間", "24 hours", expiry_at(24)),
+            (72, "72時間（3日）", "72 hours (3 days)", expiry_at(72)),
+            (168, "7日間", "7 days", expiry_at(168)),
         ],
     }))
 }

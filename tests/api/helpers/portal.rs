@@ -159,10 +159,16 @@ impl Portal {
         self.submit("/admin", "/admin/logout", &[]).await
     }
 
-    /// Issues a QR code from the employee's page, e.g. `&[("validity", "24")]`.
+    /// Issues a QR code from the employee's page, e.g. `&[("validity", "24")]`, and follows
+    /// the redirect to the issued code's page; a refusal's redirect is returned as it is.
     pub async fn issue_qr(&self, code: &str, form: &[(&str, &str)]) -> Response {
         let page = employee_page(code);
-        self.submit(&page, &format!("{page}/tokens"), form).await
+        let res = self.submit(&page, &format!("{page}/tokens"), form).await;
+        let issued = format!("{page}/issued");
+        if res.status() == StatusCode::SEE_OTHER && location(&res) == issued {
+            return self.get(&issued).await;
+        }
+        res
     }
 
     /// Sets a new password on the password page (the form repeats the new one).

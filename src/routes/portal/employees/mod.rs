@@ -27,6 +27,7 @@ pub fn routes() -> Vec<Route> {
         route(GET, "/employees", list),
         route(GET, "/employees/{code}", detail::show),
         route(POST, "/employees/{code}/tokens", tokens::issue),
+        route(GET, "/employees/{code}/issued", tokens::show_issued),
         route(POST, "/employees/{code}/tokens/{id}/revoke", tokens::revoke),
         route(POST, "/employees/{code}/unlock", unlock::unlock),
         route(GET, "/locked", unlock::locked),
