@@ -60,6 +60,13 @@ pub fn format_jst(t: DateTime<Utc>) -> String {
     t.with_timezone(&JST).format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// `2026-11-21 18:04:37`: JST to the second, where events cluster within a minute (locks).
+pub fn format_jst_seconds(t: DateTime<Utc>) -> String {
+    t.with_timezone(&JST)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
 /// A stored (UTC) time as people see it, like [`format_jst`].
 pub fn jst(t: &NaiveDateTime) -> String {
     format_jst(to_utc(*t))

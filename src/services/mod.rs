@@ -4,6 +4,7 @@ pub mod archive;
 pub mod auth;
 pub mod auth_error;
 pub mod clock;
+pub mod detail;
 pub mod directory;
 pub mod explain;
 pub mod hashing;

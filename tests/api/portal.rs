@@ -390,6 +390,82 @@ async fn reloading_the_issued_qr_page_shows_the_same_code_and_issues_no_other() 
     assert_eq!(app.count("onetime_tokens"), 1);
 }
 
+/// The 詳細 columns read as labelled fields with JST times: no JSON, no UTC timestamps, on the
+/// employee page, in the login history and in the audit log (whose IP column is filled).
+#[tokio::test]
+async fn records_read_as_labelled_fields_in_jst_not_json() {
+    let app = spawn_portal().await;
+    let p = Portal::admin_with_new_employee(&app).await;
+    p.issue_qr(STAFF_ID, &[("validity", "72")]).await;
+    p.issue_qr(STAFF_ID, &[("validity", "24")]).await;
+    app.seed(Seed {
+        code: "N0002",
+        name: "病棟 次郎",
+        ..Seed::default()
+    });
+    app.lock_out("N0002", STAFF_PW).await;
+    p.submit(
+        &employee_page("N0002"),
+        &format!("{}/unlock", employee_page("N0002")),
+        &[("reason", "本人に電話で確認"), ("confirm", "yes")],
+    )
+    .await;
+    let policy = [
+        ("warn_days", "14"),
+        ("expire_days", "180"),
+        ("long_length", "13"),
+        ("enabled", "1"),
+    ];
+    let res = p.submit("/admin/policy", "/admin/policy", &policy).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    let employee = p.html(&employee_page(STAFF_ID)).await;
+    assert!(
+        employee.contains("有効期間: 72 時間") && employee.contains("有効期限: 2026-04-04 09:00"),
+        "{employee}"
+    );
+    assert!(employee.contains("理由: 新しいQRコードの発行 · 新しいQRコード #2 に置き換え"));
+    let locked = p.html(&employee_page("N0002")).await;
+    assert!(
+        locked.contains("ロック解除予定: 2026-04-01 09:30:00"),
+        "{locked}"
+    );
+    assert!(locked.contains("理由: 本人に電話で確認"));
+    let history = p.html("/admin/history").await;
+    let audit = p.html("/admin/audit").await;
+    for (page, html) in [
+        ("employee", &employee),
+        ("history", &history),
+        ("audit", &audit),
+    ] {
+        let cells: Vec<&str> = html
+            .split("<td class=\"detail\">")
+            .skip(1)
+            .map(|c| &c[..c.find("</td>").unwrap()])
+            .collect();
+        assert!(!cells.is_empty(), "{page} has details");
+        for cell in cells {
+            assert!(
+                !cell.contains('{') && !cell.contains("&#34;") && !cell.contains("&quot;"),
+                "JSON on the {page} page: {cell}"
+            );
+            assert!(
+                !cell.contains("+00:00") && !cell.contains("T00:"),
+                "UTC on the {page} page: {cell}"
+            );
+        }
+    }
+    assert!(audit.contains("パスワード有効期限の設定変更"), "{audit}");
+    assert!(
+        audit.contains("事前のお知らせ（日）: ") && audit.contains(" → 14"),
+        "{audit}"
+    );
+    assert!(
+        audit.contains(&format!("<td>{PORTAL_IP}</td>")),
+        "the audit log shows the address: {audit}"
+    );
+}
+
 #[derive(diesel::QueryableByName)]
 struct SessionState {
     #[diesel(sql_type = diesel::sql_types::Text)]

@@ -9,7 +9,7 @@ use super::employees::Pager;
 use super::view::{Chrome, PortalError, encode, page};
 use super::{GET, Route, route};
 use crate::services::clock::jst;
-use crate::services::directory;
+use crate::services::{detail, directory};
 
 const PAGE_SIZE: i64 = 50;
 
@@ -36,7 +36,8 @@ pub struct AuditView {
 struct AuditPage {
     c: Chrome,
     rows: Vec<AuditView>,
-    actions: Vec<String>,
+    /// Each action recorded so far and how it reads.
+    actions: Vec<(String, String)>,
     action: String,
     pager: Pager,
 }
@@ -87,13 +88,23 @@ async fn list(me: Admin, query: web::Query<AuditQuery>) -> Result<HttpResponse, 
                 AuditView {
                     at: jst(&r.created_at),
                     action: me.lang.pick(ja, en).to_owned(),
-                    actor: r.actor_label.unwrap_or_default(),
-                    ip: r.client_ip.unwrap_or_default(),
-                    detail: r.detail.unwrap_or_default(),
+                    actor: detail::actor(&r.actor_label.unwrap_or_default(), me.lang),
+                    ip: r
+                        .client_ip
+                        .or_else(|| detail::ip_in(r.detail.as_deref()))
+                        .unwrap_or_default(),
+                    detail: detail::describe(r.detail.as_deref(), me.lang),
                 }
             })
             .collect(),
-        actions,
+        actions: actions
+            .into_iter()
+            .map(|a| {
+                let (ja, en) = action_label(&a);
+                let label = me.lang.pick(ja, en).to_owned();
+                (a, label)
+            })
+            .collect(),
         action: action.unwrap_or_default(),
         pager,
     }))

@@ -10,8 +10,8 @@ use crate::db::models::OnetimeToken;
 use crate::db::queries::directory::HistoryRow;
 use crate::domain::EmployeeStatus;
 use crate::services::clock::jst;
-use crate::services::directory;
 use crate::services::history::Event;
+use crate::services::{detail, directory};
 
 pub struct TokenView {
     pub id: i64,
@@ -63,7 +63,7 @@ pub fn event_view(r: &HistoryRow, lang: crate::i18n::Lang) -> EventView {
         at: jst(&r.created_at),
         label,
         ip: r.client_ip.clone().unwrap_or_default(),
-        detail: r.detail.clone().unwrap_or_default(),
+        detail: detail::describe(r.detail.as_deref(), lang),
     }
 }
 
