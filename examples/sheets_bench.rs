@@ -179,7 +179,13 @@ async fn measure(cli: &Cli, url: &str) -> Result<(), BoxError> {
         })
         .collect();
     let t = Instant::now();
-    let layout_pdf = pdf::render(&font, "医療法人 さくら会 さくら総合病院", &synthetic, now)?;
+    let layout_pdf = pdf::render(
+        &font,
+        "医療法人 さくら会 さくら総合病院",
+        &Default::default(),
+        &synthetic,
+        now,
+    )?;
     let layout = t.elapsed();
     let t = Instant::now();
     for s in &synthetic {

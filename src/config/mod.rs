@@ -11,6 +11,7 @@ pub mod passwords;
 mod reader;
 pub mod redact;
 pub mod sheets;
+pub mod staff_app;
 
 use archive::Archive;
 use database::Database;
@@ -21,6 +22,7 @@ use mail::Mail;
 use passwords::Passwords;
 use reader::Reader;
 use sheets::Sheets;
+use staff_app::StaffApp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
@@ -41,6 +43,8 @@ pub struct Settings {
     pub admin_permission: f64,
     pub limits: Limits,
     pub archive: Archive,
+    /// The app staff sign in to (STAFFGATE_APP_NAME, STAFFGATE_APP_URL).
+    pub staff_app: StaffApp,
 }
 
 impl Settings {
@@ -81,6 +85,7 @@ impl Settings {
             admin_permission: read_admin_permission(&mut r),
             limits: Limits::read(&mut r),
             archive: Archive::read(&mut r),
+            staff_app: StaffApp::read(&mut r),
         };
         let mut problems = r.into_problems();
         problems.extend(settings.production_problems());
@@ -142,6 +147,30 @@ mod tests {
     fn development_needs_only_a_database_url() {
         let s = load(&[("DATABASE_URL", "mysql://root@127.0.0.1:3306/x")]);
         assert!(s.is_ok(), "{:?}", s.err());
+    }
+
+    #[test]
+    fn the_staff_app_is_named_by_its_url_when_it_has_no_name() {
+        let s = load(&[
+            ("DATABASE_URL", "mysql://u:p@h/db"),
+            ("STAFFGATE_APP_URL", "https://voicedrive.example.jp/"),
+        ])
+        .unwrap();
+        assert_eq!(s.staff_app.name(), Some("https://voicedrive.example.jp"));
+        let problems = load(&[
+            ("DATABASE_URL", "mysql://u:p@h/db"),
+            ("STAFFGATE_APP_URL", "voicedrive.example.jp"),
+            ("STAFFGATE_APP_NAME", &"長".repeat(41)),
+        ])
+        .unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            load(&[("DATABASE_URL", "mysql://u:p@h/db")])
+                .unwrap()
+                .staff_app
+                .name()
+                .is_none()
+        );
     }
 
     #[test]

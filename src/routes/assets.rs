@@ -3,6 +3,8 @@
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::state::AppState;
+
 struct Asset {
     path: &'static str,
     content_type: &'static str,
@@ -100,12 +102,28 @@ async fn serve(req: HttpRequest, asset: &'static Asset) -> HttpResponse {
         .body(asset.body)
 }
 
-async fn welcome() -> HttpResponse {
+/// The staff page, naming the app staff sign in to afterwards (configured, HTML-escaped).
+async fn welcome(state: web::Data<AppState>) -> HttpResponse {
+    let app = &state.settings.staff_app;
+    let page = String::from_utf8_lossy(WELCOME)
+        .replace("{{app_name}}", &escape_attr(app.name().unwrap_or("")))
+        .replace(
+            "{{app_url}}",
+            &escape_attr(app.url.as_deref().unwrap_or("")),
+        );
     HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((CACHE_CONTROL, "no-store"))
         .insert_header((actix_web::http::header::CONTENT_SECURITY_POLICY, STAFF_CSP))
-        .body(WELCOME)
+        .body(page)
+}
+
+/// Text made safe inside a double-quoted HTML attribute.
+fn escape_attr(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Pages may load our own scripts, styles and images, and call our own API; nothing inline.

@@ -11,13 +11,23 @@ use actix_web::{HttpRequest, web};
 use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(health::configure)
+    cfg.route("/", web::get().to(root))
+        .configure(health::configure)
         .configure(api::configure)
         .configure(assets::configure);
 }
 
+/// Someone opened the server's address itself: the portal's sign-in page, which names the app
+/// staff sign in to.
+async fn root() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, "/admin"))
+        .finish()
+}
+
 /// Every route and its method, for 405 answers on known paths.
 const ROUTES: &[(&str, &str)] = &[
+    ("/", "GET"),
     ("/api/v2/auth/generate-onetime-token", "POST"),
     ("/api/v2/auth/verify-onetime-token", "POST"),
     ("/api/v2/auth/authenticate", "POST"),

@@ -62,6 +62,8 @@
     timerAlert: byId('timer-alert'),
     successTitle: byId('success-title'),
     successMessage: byId('success-message'),
+    successApp: byId('success-app'),
+    successAppLink: byId('success-app-link'),
     error: byId('error'),
     errorTitle: byId('error-title'),
     errorMessage: byId('error-message'),
@@ -278,8 +280,25 @@
     show('form', el.greeting);
   }
 
+  // The app staff sign in to every day, as the server configured it (empty: none).
+  function staffApp() {
+    const meta = (name) => (document.querySelector('meta[name="' + name + '"]') || {}).content || '';
+    return { name: meta('staffgate-app-name'), url: meta('staffgate-app-url') };
+  }
+
   function showSuccess(id) {
-    el.successMessage.textContent = id ? t('successMessage', { id }) : t('successMessageNoId');
+    const app = staffApp();
+    if (app.name && id) {
+      el.successMessage.textContent = t('successMessageApp', { id, app: app.name });
+    } else {
+      el.successMessage.textContent = id ? t('successMessage', { id }) : t('successMessageNoId');
+    }
+    if (app.name) {
+      el.successAppLink.textContent = app.name;
+      if (/^https?:\/\//.test(app.url)) el.successAppLink.href = app.url;
+      else el.successAppLink.removeAttribute('href');
+      el.successApp.hidden = false;
+    }
     show('success', el.successTitle);
   }
 

@@ -52,7 +52,11 @@ async fn submit_enabled(browser: &Browser) -> bool {
 
 #[tokio::test]
 async fn staff_member_sets_a_password_from_the_qr_link_and_signs_in_with_it() {
-    let app = spawn_app().await;
+    let app = spawn_app_configured(|s| {
+        s.staff_app.name = Some("VoiceDrive".into());
+        s.staff_app.url = Some("https://voicedrive.hospital.example.jp".into());
+    })
+    .await;
     let (_, token) = app.new_employee_with_qr().await;
     let browser = Browser::start().await;
 
@@ -136,8 +140,16 @@ async fn staff_member_sets_a_password_from_the_qr_link_and_signs_in_with_it() {
     wait_for_state(&browser, "success").await;
     let success = browser.text("#success").await;
     assert!(
-        success.contains("パスワードを設定しました") && success.contains("次回からは社員ID"),
+        success.contains("パスワードを設定しました")
+            && success.contains(&format!(
+                "次回からは VoiceDrive に、社員ID（{STAFF_ID}）とこのパスワードでサインインできます。"
+            )),
         "success: {success}"
+    );
+    // It names where to go next, as a link.
+    assert_eq!(
+        browser.attr("#success-app-link", "href").await.as_deref(),
+        Some("https://voicedrive.hospital.example.jp")
     );
     assert!(!browser.current_url().await.contains(&token));
     assert_eq!(

@@ -466,6 +466,45 @@ async fn records_read_as_labelled_fields_in_jst_not_json() {
     );
 }
 
+/// The server's own address leads to the portal's sign-in page, which tells staff who land
+/// there where they sign in; the staff page names the app too, its name HTML-escaped.
+#[tokio::test]
+async fn the_root_address_and_the_staff_pages_name_the_app_staff_sign_in_to() {
+    let app = spawn_portal_configured(|s| {
+        s.staff_app.name = Some("VoiceDrive <病棟>".into());
+        s.staff_app.url = Some("https://voicedrive.hospital.example.jp".into());
+    })
+    .await;
+    let p = Portal::new(&app);
+    let root = p.get("/").await;
+    assert_eq!(root.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&root), "/admin");
+    let login = p.html("/admin/login").await;
+    assert!(
+        login.contains("職員の方のサインイン先は <a href=\"https://voicedrive.hospital.example.jp\">VoiceDrive &#60;病棟&#62;</a> です。")
+            || login.contains("職員の方のサインイン先は <a href=\"https://voicedrive.hospital.example.jp\">VoiceDrive &lt;病棟&gt;</a> です。"),
+        "{login}"
+    );
+    let welcome = p.html("/welcome").await;
+    assert!(
+        welcome.contains("<meta name=\"staffgate-app-name\" content=\"VoiceDrive &lt;病棟&gt;\">")
+            && welcome.contains("<meta name=\"staffgate-app-url\" content=\"https://voicedrive.hospital.example.jp\">"),
+        "{welcome}"
+    );
+
+    // Not configured: nothing is named, and the placeholders do not show.
+    let plain = spawn_portal().await;
+    let welcome = Portal::new(&plain).html("/welcome").await;
+    assert!(welcome.contains("<meta name=\"staffgate-app-name\" content=\"\">"));
+    assert!(!welcome.contains("{{"));
+    assert!(
+        !Portal::new(&plain)
+            .html("/admin/login")
+            .await
+            .contains("staff-app")
+    );
+}
+
 #[derive(diesel::QueryableByName)]
 struct SessionState {
     #[diesel(sql_type = diesel::sql_types::Text)]

@@ -188,7 +188,11 @@ fn pending<'a>(code: &'a str, name: &'a str, department: &'a str) -> Seed<'a> {
 
 #[tokio::test]
 async fn a_sheet_printed_from_the_portal_scans_redeems_and_carries_a_working_initial_password() {
-    let app = spawn_portal().await;
+    let app = spawn_portal_configured(|s| {
+        s.staff_app.name = Some("VoiceDrive".into());
+        s.staff_app.url = Some("https://voicedrive.hospital.example.jp".into());
+    })
+    .await;
     let p = Portal::signed_in_admin(&app).await;
     app.seed(pending(STAFF_ID, "髙﨑 德子", "看護部 第3病棟"));
 
@@ -230,6 +234,10 @@ async fn a_sheet_printed_from_the_portal_scans_redeems_and_carries_a_working_ini
         "看護部 第3病棟",
         "(JST)",
         "シート番号",
+        // Where to sign in every day.
+        "以後は VoiceDrive に、社員IDと新しいパスワードでサインインします。",
+        "ふだんのサインイン先",
+        "https://voicedrive.hospital.example.jp",
     ] {
         assert!(
             text.contains(needle),

@@ -124,6 +124,7 @@ pub async fn print(
             let pdf = pdf::render(
                 &font,
                 &st.settings.sheets.organisation,
+                &st.settings.staff_app,
                 &sheets,
                 to_utc(now),
             )

@@ -9,6 +9,7 @@ use printpdf::{
     PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem,
 };
 
+use crate::config::staff_app::StaffApp;
 use crate::services::clock::format_jst;
 use crate::services::qr::{self, QrError};
 
@@ -148,6 +149,7 @@ impl std::fmt::Debug for Sheet {
 pub fn render(
     font: &SheetFont,
     organisation: &str,
+    app: &StaffApp,
     sheets: &[Sheet],
     created: DateTime<Utc>,
 ) -> Result<Vec<u8>, QrError> {
@@ -167,7 +169,7 @@ pub fn render(
     let mut pages = Vec::with_capacity(total);
     for (i, sheet) in sheets.iter().enumerate() {
         let mut page = Page::new(font, font_id.clone());
-        page.sheet(organisation, sheet, i + 1, total)?;
+        page.sheet(organisation, app, sheet, i + 1, total)?;
         pages.push(PdfPage::new(Mm(PAGE_W), Mm(PAGE_H), page.ops));
     }
     doc.with_pages(pages);
@@ -269,6 +271,7 @@ impl<'a> Page<'a> {
     fn sheet(
         &mut self,
         organisation: &str,
+        app: &StaffApp,
         s: &Sheet,
         page: usize,
         total: usize,
@@ -322,10 +325,16 @@ impl<'a> Page<'a> {
         self.grey(GREY);
         self.text(steps_x, qr_top + 12.0, 8.0, "First sign-in");
         self.grey(BLACK);
+        let every_day = match app.name() {
+            Some(name) => {
+                format!("3. 以後は {name} に、社員IDと新しいパスワードでサインインします。")
+            }
+            None => "3. 以後は社員IDと新しいパスワードでサインインします。".to_owned(),
+        };
         let steps = [
             "1. スマートフォンのカメラで左のQRコードを読み取ります。",
             "2. 開いた画面で、新しいパスワードを設定します。",
-            "3. 以後は社員IDと新しいパスワードでサインインします。",
+            every_day.as_str(),
         ];
         for (i, step) in steps.iter().enumerate() {
             self.text_fit(steps_x, qr_top + 20.0 + 7.0 * i as f32, 10.0, steps_w, step);
@@ -414,6 +423,20 @@ impl<'a> Page<'a> {
         ];
         for (i, note) in notes.iter().enumerate() {
             self.text_fit(MARGIN, notes_top + 7.0 + 6.0 * i as f32, 9.0, width, note);
+        }
+
+        // Where to sign in every day, when the hospital has said.
+        if let Some(name) = app.name() {
+            let app_top = notes_top + 34.0;
+            self.grey(BLACK);
+            self.text(MARGIN, app_top, 11.0, "ふだんのサインイン先");
+            self.grey(GREY);
+            self.text(MARGIN + 42.0, app_top, 8.0, "Where to sign in");
+            self.grey(BLACK);
+            self.text_fit(MARGIN, app_top + 8.0, 14.0, width, name);
+            if let Some(url) = app.url.as_deref().filter(|u| *u != name) {
+                self.text_fit(MARGIN, app_top + 14.0, 10.0, width, url);
+            }
         }
 
         // Footer: serial, issue date, reprint count, page.

@@ -4,6 +4,8 @@
 use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 
+use staffgate::config::Settings;
+
 use super::app::{ADMIN_ID, ADMIN_PW, TestApp, spawn_app_configured};
 
 /// The address the portal sees every request come from.
@@ -16,8 +18,18 @@ pub struct Portal {
 }
 
 pub async fn spawn_portal() -> TestApp {
-    // Plain http on the local machine: the session cookie is not Secure, so the client sends it.
-    spawn_app_configured(|s| s.http.public_url = "http://127.0.0.1".into()).await
+    spawn_portal_configured(|_| {}).await
+}
+
+/// The portal with settings of the test's own on top.
+pub async fn spawn_portal_configured(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_configured(|s| {
+        // Plain http on the local machine: the session cookie is not Secure, so the client
+        // sends it.
+        s.http.public_url = "http://127.0.0.1".into();
+        tweak(s);
+    })
+    .await
 }
 
 pub fn csrf_in(html: &str) -> String {

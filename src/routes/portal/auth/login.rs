@@ -31,6 +31,9 @@ struct LoginPage {
     employee_id: String,
     error: Option<String>,
     expired: bool,
+    /// The app staff sign in to, named for staff who land here by mistake.
+    app_name: Option<String>,
+    app_url: Option<String>,
 }
 
 impl LoginPage {
@@ -83,6 +86,8 @@ fn render_login(
             employee_id,
             error,
             expired,
+            app_name: state.settings.staff_app.name.clone(),
+            app_url: state.settings.staff_app.url.clone(),
         },
     );
     res.add_cookie(&login_cookie(state, csrf))
