@@ -13,6 +13,7 @@ mod csrf;
 mod deploy;
 mod expiry;
 mod faults;
+mod gallery;
 mod import;
 mod input;
 mod logs;

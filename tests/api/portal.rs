@@ -60,7 +60,8 @@ async fn admin_signs_in_sees_the_dashboard_and_signs_out() {
 
     let res = p.sign_out().await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&res), "/admin/login");
+    assert_eq!(location(&res), "/admin/login?signed_out=1");
+    assert!(p.shows(&location(&res), "サインアウトしました。").await);
     assert_eq!(app.count("portal_sessions"), 0);
     assert_eq!(p.get("/admin").await.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.events(ADMIN_ID).last().unwrap(), "logout");

@@ -30,7 +30,7 @@ struct LoginPage {
     next: String,
     employee_id: String,
     error: Option<String>,
-    expired: bool,
+    notice: Notice,
     /// The app staff sign in to, named for staff who land here by mistake.
     app_name: Option<String>,
     app_url: Option<String>,
@@ -42,11 +42,22 @@ impl LoginPage {
     }
 }
 
+/// Why the sign-in page is shown, when the admin did not simply open it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Notice {
+    None,
+    /// The session ran out (idle or absolute timeout).
+    Expired,
+    /// The admin signed out.
+    SignedOut,
+}
+
 #[derive(Deserialize)]
 pub(super) struct LoginQuery {
     next: Option<String>,
     expired: Option<String>,
     locked: Option<String>,
+    signed_out: Option<String>,
 }
 
 /// Sign-in happens before there is a session, so its form is protected by a double-submit
@@ -69,7 +80,7 @@ fn render_login(
     next: String,
     employee_id: String,
     error: Option<String>,
-    expired: bool,
+    notice: Notice,
 ) -> Result<HttpResponse, PortalError> {
     let lang = lang_of(req);
     let csrf = match req.cookie(LOGIN_COOKIE) {
@@ -85,7 +96,7 @@ fn render_login(
             next,
             employee_id,
             error,
-            expired,
+            notice,
             app_name: state.settings.staff_app.name.clone(),
             app_url: state.settings.staff_app.url.clone(),
         },
@@ -124,7 +135,13 @@ pub(super) async fn page(
         next,
         String::new(),
         locked,
-        query.expired.is_some(),
+        if query.expired.is_some() {
+            Notice::Expired
+        } else if query.signed_out.is_some() {
+            Notice::SignedOut
+        } else {
+            Notice::None
+        },
     )
 }
 
@@ -156,7 +173,7 @@ pub(super) async fn submit(
             next.clone(),
             typed_id.clone(),
             Some(x.text(lang).to_owned()),
-            false,
+            Notice::None,
         ),
         other => Err(other),
     };
@@ -193,5 +210,5 @@ pub(super) async fn logout(me: SignedIn) -> Result<HttpResponse, PortalError> {
     )
     .await?;
     me.session.purge();
-    Ok(see_other("/admin/login"))
+    Ok(see_other("/admin/login?signed_out=1"))
 }
