@@ -19,9 +19,14 @@ pub struct Args {
     /// Every active employee of this department.
     #[arg(long)]
     pub department: Option<String>,
-    /// Every active employee who has not set a password of their own yet.
+    /// Every active employee who has not set a password of their own yet and holds no
+    /// working sheet (never printed, or its QR code expired).
     #[arg(long)]
     pub all_pending: bool,
+    /// With --all-pending: instead those who hold a sheet whose QR code still works
+    /// (reprinting stops those sheets).
+    #[arg(long, requires = "all_pending")]
+    pub handed_out: bool,
     /// Where to write the PDF (created with mode 0600: it holds passwords).
     #[arg(short, long, value_name = "FILE.pdf")]
     pub output: PathBuf,
@@ -41,7 +46,9 @@ fn message(lang: Lang, e: &SheetError) -> String {
 pub async fn run(args: Args) -> Result<ExitCode, String> {
     let lang = super::lang();
     let selection = if args.all_pending {
-        Selection::Pending
+        Selection::Pending {
+            handed_out: args.handed_out,
+        }
     } else if let Some(d) = &args.department {
         Selection::Department(d.trim().to_owned())
     } else {

@@ -178,12 +178,15 @@ pub async fn archive_runs(state: &AppState, limit: i64) -> Result<Vec<RunRow>, D
 }
 
 /// Departments with their counts, and how many active people have no password yet.
-pub async fn sheet_overview(state: &AppState) -> Result<(Vec<Department>, i64), DbError> {
+/// The departments, and how many without a password of their own have no working sheet and
+/// how many hold one.
+pub async fn sheet_overview(state: &AppState) -> Result<(Vec<Department>, i64, i64), DbError> {
     state
-        .read(|conn, _, _| {
+        .read(|conn, _, now| {
             Ok((
                 sheet_rows::departments(conn)?,
-                sheet_rows::pending_count(conn)?,
+                sheet_rows::pending_count(conn, false, now)?,
+                sheet_rows::pending_count(conn, true, now)?,
             ))
         })
         .await

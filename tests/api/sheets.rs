@@ -403,11 +403,86 @@ async fn all_pending_prints_only_staff_without_an_own_password() {
         ..Seed::default()
     });
     app.seed_staff();
-    let printed = print(&app, Selection::Pending).await.unwrap();
+    let printed = print(&app, Selection::Pending { handed_out: false })
+        .await
+        .unwrap();
     assert_eq!(printed.count, 2);
     let texts = Pdf::new(&printed.pdf).texts();
     assert!(texts[0].contains("P0001") && texts[1].contains("P0002"));
     assert!(!texts.iter().any(|t| t.contains(STAFF_ID)));
+}
+
+/// Batch printing for everyone without a password leaves alone the sheets already handed out:
+/// by default it prints for those never printed or whose code expired; reprinting the handed-out
+/// sheets is a second choice that says how many stop working.
+#[tokio::test]
+async fn batch_printing_spares_handed_out_sheets_unless_asked_to_reprint_them() {
+    let app = spawn_portal().await;
+    app.seed(pending("P0001", "未印刷 一", "外来"));
+    app.seed(pending("P0002", "配布済 二", "外来"));
+    app.seed(pending("P0003", "期限切れ 三", "外来"));
+    let handed_out = print(&app, ids(&["P0002"])).await.unwrap();
+    let handed_out_token = token_of(&Pdf::new(&handed_out.pdf).qr(1), "http://127.0.0.1");
+    sheets::print(
+        &app.state,
+        Actor::Cli,
+        ids(&["P0003"]),
+        ValidityHours::parse(Some(24)).unwrap(),
+        None,
+        ClientInfo::cli(),
+    )
+    .await
+    .unwrap();
+    app.clock.advance(chrono::Duration::hours(25));
+
+    let p = Portal::signed_in_admin(&app).await;
+    let index = p.html("/admin/sheets").await;
+    assert!(index.contains("id=\"pending-count\">2<"), "{index}");
+    assert!(index.contains("id=\"handed-out-count\">1<"), "{index}");
+    assert!(index.contains("配布済みのシート 1 枚は使えなくなります"));
+
+    let confirm = p.html("/admin/sheets/confirm?pending=1").await;
+    assert!(
+        confirm.contains("2 件のトークン（QRコード）を再発行します"),
+        "{confirm}"
+    );
+    assert!(confirm.contains("P0001") && confirm.contains("P0003"));
+    assert!(
+        !confirm.contains("P0002"),
+        "a handed-out sheet is not in the default batch"
+    );
+    assert!(
+        !confirm.contains("id=\"revoke-note\""),
+        "nothing handed out stops working"
+    );
+    let res = p
+        .post(
+            "/admin/sheets/print",
+            &[
+                ("csrf", &csrf_in(&confirm)),
+                ("kind", "pending"),
+                ("department", "1"),
+                ("validity", "72"),
+                ("expected", "2"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", location(&res));
+    assert_eq!(Pdf::new(&res.bytes().await.unwrap()).pages(), 2);
+
+    let reprint = p.html("/admin/sheets/confirm?pending=handed_out").await;
+    assert!(reprint.contains("再印刷"), "{reprint}");
+    assert!(reprint.contains("P0002"), "{reprint}");
+    assert!(
+        reprint.contains("以前に発行した未使用のQRコード 3 件は使えなくなります"),
+        "{reprint}"
+    );
+    assert_eq!(
+        app.verify(&handed_out_token).await.status(),
+        StatusCode::OK,
+        "the sheet handed out before the batch still works"
+    );
 }
 
 #[tokio::test]

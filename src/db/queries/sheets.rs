@@ -29,27 +29,50 @@ pub fn by_department(conn: &mut MysqlConnection, department: &str) -> QueryResul
         .load(conn)
 }
 
-/// Active employees who have not set a password of their own yet.
-fn pending_query<'a>() -> crate::db::schema::employees::BoxedQuery<'a, Mysql> {
-    e::employees
+/// Active employees who have not set a password of their own yet: those whose printed sheet
+/// still holds a working QR code (`handed_out`), or those with none (never printed, or the
+/// code expired, was used or revoked).
+fn pending_query<'a>(
+    handed_out: bool,
+    now: NaiveDateTime,
+) -> crate::db::schema::employees::BoxedQuery<'a, Mysql> {
+    let live = t::onetime_tokens
+        .filter(t::employee_ref.eq(e::id))
+        .filter(t::used_at.is_null())
+        .filter(t::revoked_at.is_null())
+        .filter(t::expires_at.gt(now));
+    let q = e::employees
         .filter(e::status.eq("active"))
         .filter(
             e::password_hash
                 .is_null()
                 .or(e::password_must_change.eq(true)),
         )
-        .into_boxed()
+        .into_boxed();
+    if handed_out {
+        q.filter(diesel::dsl::exists(live))
+    } else {
+        q.filter(diesel::dsl::not(diesel::dsl::exists(live)))
+    }
 }
 
-pub fn pending(conn: &mut MysqlConnection) -> QueryResult<Vec<Employee>> {
-    pending_query()
+pub fn pending(
+    conn: &mut MysqlConnection,
+    handed_out: bool,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<Employee>> {
+    pending_query(handed_out, now)
         .order(e::employee_id.asc())
         .select(Employee::as_select())
         .load(conn)
 }
 
-pub fn pending_count(conn: &mut MysqlConnection) -> QueryResult<i64> {
-    pending_query().count().get_result(conn)
+pub fn pending_count(
+    conn: &mut MysqlConnection,
+    handed_out: bool,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    pending_query(handed_out, now).count().get_result(conn)
 }
 
 /// The rows a batch writes to, locked in primary-key order (two batches over the same

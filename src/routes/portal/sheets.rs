@@ -34,25 +34,30 @@ pub fn routes() -> Vec<Route> {
 struct IndexPage {
     c: Chrome,
     departments: Vec<Department>,
+    /// Without a password of their own and without a working sheet.
     pending: i64,
+    /// Without a password of their own, holding a sheet whose QR code still works.
+    handed_out: i64,
 }
 
 async fn index(me: Admin) -> Result<HttpResponse, PortalError> {
-    let (departments, pending) = directory::sheet_overview(&me.state).await?;
+    let (departments, pending, handed_out) = directory::sheet_overview(&me.state).await?;
     Ok(page(&IndexPage {
         c: me.chrome("sheets"),
         departments,
         pending,
+        handed_out,
     }))
 }
 
 /// A selection as the forms carry it: `e` (repeated, from the employee list's checkboxes),
-/// `ids` (typed, separated by spaces, commas or new lines), `department`, or `pending=1`.
+/// `ids` (typed, separated by spaces, commas or new lines), `department`, `pending=1` (no
+/// working sheet) or `pending=handed_out` (a sheet handed out and not used yet).
 #[derive(Default)]
 struct SelectionParams {
     codes: Vec<String>,
     department: Option<String>,
-    pending: bool,
+    pending: Option<bool>,
     validity: Option<String>,
 }
 
@@ -67,7 +72,13 @@ impl SelectionParams {
                         .map(str::to_owned),
                 ),
                 "department" if !v.trim().is_empty() => p.department = Some(v.trim().to_owned()),
-                "pending" => p.pending = v == "1",
+                "pending" => {
+                    p.pending = match v.as_str() {
+                        "1" => Some(false),
+                        "handed_out" => Some(true),
+                        _ => None,
+                    }
+                }
                 "validity" => p.validity = Some(v),
                 _ => {}
             }
@@ -76,8 +87,8 @@ impl SelectionParams {
     }
 
     fn selection(&self) -> Result<Selection, (String, String)> {
-        if self.pending {
-            return Ok(Selection::Pending);
+        if let Some(handed_out) = self.pending {
+            return Ok(Selection::Pending { handed_out });
         }
         if let Some(d) = &self.department {
             return Ok(Selection::Department(d.chars().take(100).collect()));
@@ -134,8 +145,8 @@ impl SelectionParams {
     /// The confirmation page for this selection.
     fn confirm_url(&self) -> String {
         let mut parts = Vec::new();
-        if self.pending {
-            parts.push("pending=1".to_owned());
+        if let Some(handed_out) = self.pending {
+            parts.push(format!("pending={}", pending_value(handed_out)));
         } else if let Some(d) = &self.department {
             parts.push(format!("department={}", encode(d)));
         } else {
@@ -200,7 +211,11 @@ async fn confirm(me: Admin, req: HttpRequest) -> Result<HttpResponse, PortalErro
             ids.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(" "),
         ),
         Selection::Department(d) => ("department", d.clone(), String::new()),
-        Selection::Pending => ("pending", String::new(), String::new()),
+        Selection::Pending { handed_out } => (
+            "pending",
+            pending_value(*handed_out).to_owned(),
+            String::new(),
+        ),
     };
     let Plan {
         employees: planned,
@@ -256,6 +271,11 @@ async fn confirm(me: Admin, req: HttpRequest) -> Result<HttpResponse, PortalErro
     }))
 }
 
+/// How the two pending groups are named in URLs and forms.
+fn pending_value(handed_out: bool) -> &'static str {
+    if handed_out { "handed_out" } else { "1" }
+}
+
 fn describe(sel: &Selection) -> (String, String) {
     match sel {
         Selection::Employees(ids) if ids.len() == 1 => (
@@ -270,9 +290,13 @@ fn describe(sel: &Selection) -> (String, String) {
             format!("部署「{d}」の在籍者"),
             format!("active staff of {d}"),
         ),
-        Selection::Pending => (
-            "パスワードをまだ設定していない在籍者全員".into(),
-            "every active employee without a password of their own".into(),
+        Selection::Pending { handed_out: false } => (
+            "パスワードをまだ設定していない在籍者のうち、使えるシートがない人（未印刷・期限切れ）".into(),
+            "active staff without a password of their own and without a working sheet (never printed, or expired)".into(),
+        ),
+        Selection::Pending { handed_out: true } => (
+            "シートを配布済みで、まだパスワードを設定していない在籍者（再印刷）".into(),
+            "active staff who hold a working sheet and have not set a password yet (reprint)".into(),
         ),
     }
 }
@@ -295,7 +319,8 @@ impl PrintForm {
     fn params(&self) -> SelectionParams {
         let mut pairs = vec![("validity".to_owned(), self.validity.clone())];
         match self.kind.as_str() {
-            "pending" => pairs.push(("pending".into(), "1".into())),
+            // The confirmation form carries which pending group in its department field.
+            "pending" => pairs.push(("pending".into(), self.department.clone())),
             "department" => pairs.push(("department".into(), self.department.clone())),
             _ => pairs.push(("employees".into(), self.employees.clone())),
         }

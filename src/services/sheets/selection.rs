@@ -19,8 +19,10 @@ pub enum Selection {
     Employees(Vec<EmployeeId>),
     /// Every active employee of a department.
     Department(String),
-    /// Every active employee who has not set a password of their own yet.
-    Pending,
+    /// Every active employee who has not set a password of their own yet and whose sheet
+    /// (if any) no longer works: `handed_out` takes those whose sheet still does instead
+    /// (reprinting stops the sheets they hold).
+    Pending { handed_out: bool },
 }
 
 impl Selection {
@@ -30,7 +32,9 @@ impl Selection {
                 "employees": ids.iter().map(|i| i.as_str()).collect::<Vec<_>>()
             }),
             Selection::Department(d) => json!({ "department": d }),
-            Selection::Pending => json!({ "pending": true }),
+            Selection::Pending { handed_out } => {
+                json!({ "pending": if *handed_out { "handed_out" } else { "without_sheet" } })
+            }
         }
     }
 }
@@ -56,7 +60,7 @@ pub async fn plan(state: &AppState, actor: &Actor, sel: &Selection) -> Result<Pl
     let (actor, sel) = (actor.clone(), sel.clone());
     let now = state.clock.now_naive();
     db::run(&state.pool, move |conn| {
-        let (employees, skipped) = resolve(conn, &actor, &sel)?;
+        let (employees, skipped) = resolve(conn, &actor, &sel, now)?;
         let ids: Vec<i64> = employees.iter().map(|e| e.id).collect();
         let live_tokens = q::live_tokens(conn, &ids, now)?;
         let initial_passwords = employees
@@ -77,6 +81,7 @@ fn resolve(
     conn: &mut diesel::MysqlConnection,
     actor: &Actor,
     sel: &Selection,
+    now: chrono::NaiveDateTime,
 ) -> Result<(Vec<Employee>, usize), SheetError> {
     let within = |e: &Employee| actor.may_act_on(e).is_ok();
     let (employees, skipped) = match sel {
@@ -100,7 +105,7 @@ fn resolve(
             (found, 0)
         }
         Selection::Department(d) => split(q::by_department(conn, d)?, within),
-        Selection::Pending => split(q::pending(conn)?, within),
+        Selection::Pending { handed_out } => split(q::pending(conn, *handed_out, now)?, within),
     };
     if employees.is_empty() {
         return Err(SheetError::Empty);
