@@ -17,6 +17,7 @@ mod import;
 mod input;
 mod logs;
 mod mail;
+mod nginx;
 mod onetime;
 mod ops;
 mod password;
