@@ -38,20 +38,9 @@ readonly DEMO_ADMIN=ADMIN0001
 readonly DEMO_PASSWORD=ChangeMe-Demo-2026 # docker-compose.yml's default
 readonly READY_LIMIT=180                  # seconds
 
-log() { printf 'compose-check: %s\n' "$*" >&2; }
-die() {
-    printf 'compose-check: ERROR: %s\n' "$*" >&2
-    exit 1
-}
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo "$@"
-    else
-        die "not running as root and sudo is not installed"
-    fi
-}
+SCRIPT_NAME=compose-check
+# shellcheck source=scripts/lib/host.sh
+. scripts/lib/host.sh
 
 # ---- what a failure or the end must undo --------------------------------------------------
 work=$(mktemp -d)
