@@ -1,8 +1,9 @@
-# syntax=docker/dockerfile:1
-#
 # staffgate container image.
 #   docker build -t staffgate .
 #   docker compose up --build         # with a MySQL 8 database, see docker-compose.yml
+# Builds with BuildKit and with the classic builder alike (no `# syntax=` line, no COPY
+# --chmod: git keeps the entry point executable). scripts/compose-check.sh builds the
+# `runtime` stage around a binary built on the host.
 
 # ---- build -------------------------------------------------------------------------------
 FROM rust:1-bookworm AS builder
@@ -33,7 +34,7 @@ RUN find src -name '*.rs' -exec touch {} + \
  && install -D -m 0755 target/release/staffgate /out/staffgate
 
 # ---- run ---------------------------------------------------------------------------------
-FROM debian:bookworm-slim
+FROM debian:bookworm-slim AS runtime
 
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -44,7 +45,7 @@ RUN apt-get update \
         --shell /usr/sbin/nologin staffgate
 
 COPY --from=builder /out/staffgate /usr/local/bin/staffgate
-COPY --chmod=0755 scripts/docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+COPY scripts/docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 COPY data /app/data
 
 WORKDIR /app

@@ -50,22 +50,9 @@ for arg in "$@"; do
     esac
 done
 
-log() { printf 'setup-host: %s\n' "$*" >&2; }
-die() {
-    printf 'setup-host: ERROR: %s\n' "$*" >&2
-    exit 1
-}
-
-# Run a command as root: directly when we are root, through sudo otherwise.
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo "$@"
-    else
-        die "not running as root and sudo is not installed; run this script as root"
-    fi
-}
+SCRIPT_NAME=setup-host
+# shellcheck source=scripts/lib/host.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/host.sh"
 
 # ---------------------------------------------------------------------------------------
 # 1. Debian packages

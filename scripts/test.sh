@@ -19,8 +19,9 @@ cd "$ROOT"
 # Debian packages the test suite needs beyond the base set: Chromium and its WebDriver for
 # the browser tests, poppler and zbar for checking PDFs, prometheus for promtool (the alert
 # rules and the /metrics scrape are checked with it; systemd-analyze, for the unit file, comes
-# with systemd). Callers can add more.
-export STAFFGATE_EXTRA_PACKAGES="chromium chromium-driver poppler-utils zbar-tools prometheus ${STAFFGATE_EXTRA_PACKAGES:-}"
+# with systemd), nginx to run deploy/nginx/staffgate.conf in front of the server. Callers can
+# add more.
+export STAFFGATE_EXTRA_PACKAGES="chromium chromium-driver poppler-utils zbar-tools prometheus nginx ${STAFFGATE_EXTRA_PACKAGES:-}"
 threads=${STAFFGATE_TEST_THREADS:-4}
 [[ "$threads" =~ ^[1-9][0-9]*$ ]] || {
     printf 'test: ERROR: STAFFGATE_TEST_THREADS must be a positive integer, got %s\n' "$threads" >&2
@@ -64,24 +65,31 @@ as_root() {
 }
 
 # Installing the prometheus package (for promtool) also enables and starts a Prometheus server
-# on :9090. The tests need none: one that this run installed is stopped and disabled again.
-stop_new_prometheus_server() {
+# on :9090, and the nginx package a web server on :80. The tests run their own nginx on free
+# ports and need neither: a service this run installed is stopped and disabled again.
+servers_packaged=(prometheus nginx)
+stop_new_server() {
     if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-        as_root systemctl disable --now prometheus.service >&2
-    elif [ -x /etc/init.d/prometheus ]; then
-        as_root /etc/init.d/prometheus stop >&2 || true
-        as_root update-rc.d prometheus disable >&2 || true
+        as_root systemctl disable --now "$1.service" >&2
+    elif [ -x "/etc/init.d/$1" ]; then
+        as_root "/etc/init.d/$1" stop >&2 || true
+        as_root update-rc.d "$1" disable >&2 || true
     fi
 }
 
 begin setup
-prometheus_before=$(dpkg-query -W -f='${db:Status-Status}' prometheus 2>/dev/null || true)
+installed_before=()
+for server in "${servers_packaged[@]}"; do
+    installed_before+=("$(dpkg-query -W -f='${db:Status-Status}' "$server" 2>/dev/null || true)")
+done
 env_lines=$(bash scripts/setup-host.sh --print-env)
 eval "$env_lines"
-if [ "$prometheus_before" != installed ]; then
-    log "stopping the Prometheus server that installing promtool started"
-    stop_new_prometheus_server
-fi
+for i in "${!servers_packaged[@]}"; do
+    if [ "${installed_before[$i]}" != installed ]; then
+        log "stopping the ${servers_packaged[$i]} server that installing its package started"
+        stop_new_server "${servers_packaged[$i]}"
+    fi
+done
 if [ -f "${HOME:-}/.cargo/env" ]; then
     # shellcheck source=/dev/null
     . "${HOME:-}/.cargo/env"

@@ -14,14 +14,7 @@ async fn json_logs_carry_request_ids_and_no_secret_of_a_whole_journey() {
     let app = spawn_app().await;
     app.seed_admin();
     app.seed_staff_without_password();
-    // The seeded password dates from the test clock's spring; this server reads the real
-    // clock, so the password is set "now" by the database's clock.
-    {
-        use diesel::RunQueryDsl;
-        diesel::sql_query("UPDATE employees SET password_updated_at = UTC_TIMESTAMP(6)")
-            .execute(&mut app.db.conn())
-            .unwrap();
-    }
+    app.passwords_set_now_by_the_database();
     let server = Served::start(
         &app.db.url,
         &[("STAFFGATE_LOG_FORMAT", "json"), ("RUST_LOG", "debug")],

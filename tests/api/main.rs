@@ -18,6 +18,7 @@ mod import;
 mod input;
 mod logs;
 mod mail;
+mod nginx;
 mod onetime;
 mod ops;
 mod password;

@@ -20,9 +20,7 @@ fn seed_nurses(app: &TestApp, n: usize) -> Vec<String> {
             ..Seed::default()
         });
     }
-    diesel::sql_query("UPDATE employees SET password_updated_at = UTC_TIMESTAMP(6)")
-        .execute(&mut app.db.conn())
-        .unwrap();
+    app.passwords_set_now_by_the_database();
     codes
 }
 

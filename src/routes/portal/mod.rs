@@ -78,6 +78,13 @@ impl Route {
         self.form_limit = Some(bytes);
         self
     }
+
+    /// The largest URL-encoded form this route reads (a multipart upload is bounded by its
+    /// handler instead: the CSV preview reads at most the file size its confirmation form
+    /// carries back as base64, so the confirmation is the larger body).
+    pub fn body_limit(&self) -> usize {
+        self.form_limit.unwrap_or(FORM_LIMIT)
+    }
 }
 
 pub const GET: Method = Method::GET;

@@ -244,6 +244,26 @@ impl TestApp {
             .unwrap()
     }
 
+    /// One employee's login history as (event, client IP), oldest first.
+    pub fn events_with_ip(&self, code: &str) -> Vec<(String, Option<String>)> {
+        use staffgate::db::schema::login_history::dsl as h;
+        let mut conn = self.db.conn();
+        h::login_history
+            .filter(h::employee_code.eq(code))
+            .order(h::id.asc())
+            .select((h::event, h::client_ip))
+            .load(&mut conn)
+            .unwrap()
+    }
+
+    /// Every seeded password counts as set just now by the database's clock, for a server
+    /// process that reads the real clock instead of the test clock (which dates from spring).
+    pub fn passwords_set_now_by_the_database(&self) {
+        diesel::sql_query("UPDATE employees SET password_updated_at = UTC_TIMESTAMP(6)")
+            .execute(&mut self.db.conn())
+            .unwrap();
+    }
+
     /// Whether `event` is in the employee's login history.
     pub fn has_event(&self, code: &str, event: &str) -> bool {
         self.events(code).iter().any(|e| e == event)

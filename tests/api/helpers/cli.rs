@@ -109,7 +109,7 @@ impl Served {
         self.child.wait().unwrap();
     }
 
-    fn log_text(&self) -> String {
+    pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
