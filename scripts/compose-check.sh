@@ -23,7 +23,11 @@
 # not running (it is left running). Runs as root, or as a user with sudo.
 #
 # Environment:
-#   STAFFGATE_PORT   host port to publish staffgate on (default: the first free from 18080)
+#   STAFFGATE_PORT             host port to publish staffgate on (default: the first free
+#                              from 18080)
+#   STAFFGATE_COMPOSE_BINARY   a staffgate binary already built on this host to put in the
+#                              image (scripts/test.sh passes the one its tests ran); default:
+#                              cargo build --release
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -129,19 +133,24 @@ if [ -n "$previous" ] && [ "$previous" != "$(as_root docker image inspect -f '{{
     as_root docker image rm "$previous" >/dev/null # its files changed; the old one is of no use
 fi
 
-log "cargo build --release --bin staffgate"
-if [ -f "${HOME:-}/.cargo/env" ]; then
-    # shellcheck source=/dev/null
-    . "${HOME:-}/.cargo/env"
+binary=${STAFFGATE_COMPOSE_BINARY:-}
+if [ -z "$binary" ]; then
+    log "cargo build --release --bin staffgate"
+    if [ -f "${HOME:-}/.cargo/env" ]; then
+        # shellcheck source=/dev/null
+        . "${HOME:-}/.cargo/env"
+    fi
+    cargo build --release --locked --bin staffgate >&2
+    binary=target/release/staffgate
 fi
-cargo build --release --locked --bin staffgate >&2
+[ -x "$binary" ] || die "$binary is not an executable"
 
 # The runtime stage as shipped, but for two lines (each must be in the Dockerfile once): its
 # base image, and the binary, which comes from the build context instead of the builder stage.
 log "building $APP_IMAGE from the Dockerfile's runtime stage"
 context="$work/context"
 mkdir -p "$context/scripts"
-cp target/release/staffgate "$context/staffgate"
+cp "$binary" "$context/staffgate"
 cp -a scripts/docker-entrypoint.sh "$context/scripts/"
 cp -a data "$context/data"
 runtime_from='FROM debian:bookworm-slim AS runtime'

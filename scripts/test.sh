@@ -5,7 +5,8 @@
 #
 # Sets the machine up (scripts/setup-host.sh: MariaDB, fonts, Chromium + chromedriver for the
 # browser tests, and the MariaDB user the test harness uses), then: cargo fmt --check,
-# cargo clippy -D warnings, cargo test.
+# cargo clippy -D warnings, cargo test, and scripts/compose-check.sh (docker compose up of the
+# shipped files; installs Docker and starts dockerd when missing).
 #
 # Environment:
 #   STAFFGATE_TEST_THREADS     parallel tests (default 4; each test has its own database)
@@ -106,4 +107,10 @@ end
 
 begin test
 cargo test --locked -- --test-threads="$threads"
+end
+
+# docker compose up of the shipped files, with the binary the tests just ran (a debug build:
+# no release build needed here).
+begin compose
+STAFFGATE_COMPOSE_BINARY="${CARGO_TARGET_DIR:-target}/debug/staffgate" bash scripts/compose-check.sh
 end
