@@ -8,6 +8,7 @@ mod issue_token;
 mod migrate;
 mod print_sheets;
 mod serve;
+mod set_status;
 mod unlock;
 
 use std::process::ExitCode;
@@ -48,11 +49,20 @@ pub enum Command {
     IssueToken(issue_token::Args),
     /// Unlock a locked account; the reason is recorded.
     Unlock(unlock::Args),
+    /// Suspend, retire or reinstate an employee (a reason is required to suspend or retire).
+    SetStatus(set_status::Args),
     /// Print account sheets to one PDF (reissues every printed employee's QR code).
     PrintSheets(print_sheets::Args),
     /// Move login history older than the retention period to the archive (dry run unless
     /// --execute).
     ArchiveHistory(archive_history::Args),
+}
+
+/// A refused or failed sign-in operation as the operator reads it, in their language.
+pub fn explained(lang: Lang, e: crate::services::auth_error::AuthError) -> String {
+    let p = crate::error::ApiError::from(e);
+    lang.pick(&p.problem().detail_ja, &p.problem().detail_en)
+        .to_owned()
 }
 
 /// Language for operator messages: English when LANG/LC_ALL say so, Japanese otherwise.
@@ -87,6 +97,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::ImportEmployees(args) => import::run(args).await,
             Command::IssueToken(args) => issue_token::run(args).await,
             Command::Unlock(args) => unlock::run(args).await,
+            Command::SetStatus(args) => set_status::run(args).await,
             Command::PrintSheets(args) => print_sheets::run(args).await,
             Command::ArchiveHistory(args) => archive_history::run(args).await,
         }

@@ -23,11 +23,7 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     let state = super::state().await?;
     let done = auth::unlock(&state, Actor::Cli, id, reason, ClientInfo::cli())
         .await
-        .map_err(|e| {
-            let p = crate::error::ApiError::from(e);
-            lang.pick(&p.problem().detail_ja, &p.problem().detail_en)
-                .to_owned()
-        })?;
+        .map_err(|e| super::explained(lang, e))?;
     if done.was_locked {
         println!("{} のロックを解除しました / unlocked", done.employee_id);
     } else {

@@ -31,7 +31,10 @@ pub fn ip_in(detail: Option<&str>) -> Option<String> {
 
 /// The order fields are read in: what happened and why first, who did it last; fields not
 /// listed follow in name order.
-const ORDER: [&str; 14] = [
+const ORDER: [&str; 17] = [
+    "from",
+    "to",
+    "fields",
     "reason",
     "tokenId",
     "replacedBy",
@@ -156,6 +159,14 @@ fn field(key: &str, v: &Value, lang: Lang) -> Option<String> {
         "unchanged" => count("変更なし", "unchanged")?,
         "selection" => labelled("対象", "for", scalar(v, lang)),
         "employeeId" => labelled("職員番号", "employee ID", scalar(v, lang)),
+        "from" | "to" if status_name(s?, lang).is_some() => {
+            let (ja, en) = if key == "from" {
+                ("変更前", "from")
+            } else {
+                ("変更後", "to")
+            };
+            labelled(ja, en, status_name(s?, lang)?)
+        }
         "employee" | "event" | "from" | "to" | "source" if v.is_null() || s == Some("") => {
             return None;
         }
@@ -208,6 +219,9 @@ fn field(key: &str, v: &Value, lang: Lang) -> Option<String> {
             format!("{}{}", scalar(v, lang), pick(lang, " 件/秒", " rows/s")),
         ),
         "changes" => changes(v.as_object()?, lang),
+        "fields" => fields_changed(v.as_object()?, lang),
+        "qrCodesRevoked" => count("無効にしたQRコード", "QR codes revoked")?,
+        "appSessionsEnded" => count("終了したアプリのサインイン", "app sign-ins ended")?,
         other => format!("{other}: {}", scalar(v, lang)),
     };
     Some(text)
@@ -296,6 +310,36 @@ fn reason(raw: &str, lang: Lang) -> String {
         other => return other.to_owned(),
     };
     pick(lang, ja, en)
+}
+
+fn status_name(raw: &str, lang: Lang) -> Option<String> {
+    let (ja, en) = match raw {
+        "active" => ("在職", "active"),
+        "suspended" => ("停止中", "suspended"),
+        "retired" => ("退職", "retired"),
+        _ => return None,
+    };
+    Some(pick(lang, ja, en))
+}
+
+/// A listing change: `field: old → new` for each field changed.
+fn fields_changed(fields: &Map<String, Value>, lang: Lang) -> String {
+    fields
+        .iter()
+        .map(|(name, change)| {
+            let label = match name.as_str() {
+                "name" => pick(lang, "氏名", "name"),
+                "nameKana" => pick(lang, "カナ", "kana"),
+                "department" => pick(lang, "部署", "department"),
+                "email" => pick(lang, "メール", "e-mail"),
+                "permissionLevel" => pick(lang, "権限レベル", "permission level"),
+                other => other.to_owned(),
+            };
+            let side = |k: &str| change.get(k).map(|v| scalar(v, lang)).unwrap_or_default();
+            format!("{label}: {} → {}", side("old"), side("new"))
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// A policy change: `name old -> new` for each setting changed.

@@ -27,10 +27,14 @@ pub enum Event {
     RefreshReuseDetected,
     Logout,
     PortalDenied,
+    /// HR suspended, retired or reinstated the employee.
+    StatusChanged,
+    /// HR corrected the employee's name, kana, department, e-mail or permission.
+    ListingChanged,
 }
 
 impl Event {
-    pub const ALL: [Event; 17] = [
+    pub const ALL: [Event; 19] = [
         Event::PasswordLoginOk,
         Event::PasswordLoginFailed,
         Event::PasswordLoginRefused,
@@ -48,6 +52,8 @@ impl Event {
         Event::RefreshReuseDetected,
         Event::Logout,
         Event::PortalDenied,
+        Event::StatusChanged,
+        Event::ListingChanged,
     ];
 
     pub fn parse(raw: &str) -> Option<Event> {
@@ -80,6 +86,8 @@ impl Event {
             Event::RefreshReuseDetected => ("トークン再利用の検知", "Token reuse detected"),
             Event::Logout => ("サインアウト", "Signed out"),
             Event::PortalDenied => ("管理画面への入室拒否", "Portal access refused"),
+            Event::StatusChanged => ("在籍状態の変更", "Status changed"),
+            Event::ListingChanged => ("登録内容の変更", "Details changed"),
         }
     }
 
@@ -102,6 +110,8 @@ impl Event {
             Event::RefreshReuseDetected => "refresh_reuse_detected",
             Event::Logout => "logout",
             Event::PortalDenied => "portal_denied",
+            Event::StatusChanged => "status_changed",
+            Event::ListingChanged => "listing_changed",
         }
     }
 }

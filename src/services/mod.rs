@@ -12,6 +12,7 @@ pub mod health;
 pub mod history;
 pub mod import;
 pub mod jwt;
+pub mod lifecycle;
 pub mod mail;
 pub mod outbox;
 pub mod passwords;

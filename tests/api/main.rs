@@ -16,6 +16,7 @@ mod faults;
 mod gallery;
 mod import;
 mod input;
+mod lifecycle;
 mod logs;
 mod mail;
 mod nginx;

@@ -276,6 +276,18 @@ pub fn insert_all(conn: &mut MysqlConnection, rows: &[NewEmployee<'_>]) -> Query
     Ok(())
 }
 
+/// Sets the employee's status (`active`, `suspended`, `retired`).
+pub fn set_status(
+    conn: &mut MysqlConnection,
+    id: i64,
+    status: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(e::employees.find(id))
+        .set((e::status.eq(status), e::updated_at.eq(now)))
+        .execute(conn)
+}
+
 /// A changed listing, written over the employee with this ID.
 pub struct ListingChange<'a> {
     pub name: &'a str,

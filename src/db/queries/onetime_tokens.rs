@@ -79,6 +79,23 @@ pub fn redeem(
     Ok(n == 1)
 }
 
+/// Revokes every open (unused, unrevoked, unexpired) token of the employee; returns how many.
+pub fn revoke_open(
+    conn: &mut MysqlConnection,
+    employee: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        t::onetime_tokens
+            .filter(t::employee_ref.eq(employee))
+            .filter(t::used_at.is_null())
+            .filter(t::revoked_at.is_null())
+            .filter(t::expires_at.gt(now)),
+    )
+    .set(t::revoked_at.eq(Some(now)))
+    .execute(conn)
+}
+
 /// Revokes one open token of the employee; true when it was open.
 pub fn revoke_one(
     conn: &mut MysqlConnection,

@@ -75,6 +75,10 @@ struct DetailPage {
     tokens: Vec<TokenView>,
     events: Vec<EventView>,
     can_issue: bool,
+    /// The admin may act on this account (its level is not above theirs).
+    can_manage: bool,
+    /// The page is the admin's own account.
+    is_self: bool,
     validity_options: Vec<(u32, &'static str, &'static str)>,
 }
 
@@ -83,14 +87,17 @@ pub(super) async fn show(me: Admin, code: web::Path<String>) -> Result<HttpRespo
     let id = emp.id;
     let (tokens, events, policy) = directory::employee_detail(&me.state, id).await?;
     let now = me.state.clock.now_naive();
-    let can_issue = emp.status() == EmployeeStatus::Active
-        && emp.permission_level <= me.employee.permission_level;
+    let can_manage = emp.permission_level <= me.employee.permission_level;
+    let can_issue = emp.status() == EmployeeStatus::Active && can_manage;
+    let is_self = emp.id == me.employee.id;
     Ok(page(&DetailPage {
         c: me.chrome("employees"),
         tokens: tokens.iter().map(|t| TokenView::of(t, now)).collect(),
         events: events.iter().map(|r| event_view(r, me.lang)).collect(),
         v: EmployeeView::of(emp, now, &policy),
         can_issue,
+        can_manage,
+        is_self,
         validity_options: vec![
             (1, "1時間", "1 hour"),
             (24, "24時間", "24 hours"),

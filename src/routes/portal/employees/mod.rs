@@ -2,6 +2,7 @@
 //! live beside it.
 
 mod detail;
+mod lifecycle;
 mod tokens;
 mod unlock;
 
@@ -30,6 +31,8 @@ pub fn routes() -> Vec<Route> {
         route(GET, "/employees/{code}/issued", tokens::show_issued),
         route(POST, "/employees/{code}/tokens/{id}/revoke", tokens::revoke),
         route(POST, "/employees/{code}/unlock", unlock::unlock),
+        route(POST, "/employees/{code}/status", lifecycle::status),
+        route(POST, "/employees/{code}/listing", lifecycle::listing),
         route(GET, "/locked", unlock::locked),
     ]
 }

@@ -1,0 +1,258 @@
+//! An employee's working life from the portal and the command line: suspended, retired,
+//! reinstated, their listing corrected; every way in ends when they leave active work.
+
+use reqwest::StatusCode;
+
+use crate::helpers::cli::{staffgate, text};
+use crate::helpers::*;
+
+fn status_form<'a>(status: &'a str, reason: &'a str) -> [(&'a str, &'a str); 3] {
+    [("status", status), ("reason", reason), ("confirm", "yes")]
+}
+
+#[tokio::test]
+async fn suspending_ends_every_way_in_and_reinstating_lets_the_employee_back() {
+    let app = spawn_portal().await;
+    app.seed_staff();
+    let p = Portal::signed_in_admin(&app).await;
+    let page = employee_page(STAFF_ID);
+    let status = format!("{page}/status");
+    // The nurse is signed in to the app and has an unused QR code waiting.
+    let tokens = app.tokens(STAFF_ID, STAFF_PW).await;
+    let admin = app.access_token(ADMIN_ID, ADMIN_PW).await;
+    let qr = app.issue_token(&admin, STAFF_ID).await;
+
+    // A reason is required, and the confirmation: nothing changes without them.
+    let res = p
+        .submit(&page, &status, &status_form("suspended", " "))
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(p.shows(&page, "停止・退職の理由を入力してください").await);
+    let res = p
+        .submit(
+            &page,
+            &status,
+            &[("status", "suspended"), ("reason", "育児休業")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(p.shows(&page, "確認のチェック").await);
+    assert_eq!(app.employee(STAFF_ID).status, "active");
+
+    let res = p
+        .submit(
+            &page,
+            &status,
+            &status_form("suspended", "育児休業（2026年10月まで）"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = p.html(&page).await;
+    assert!(
+        html.contains("アプリのサインイン 1 件、未使用のQRコード 1 件を無効にしました"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"state\">停止中<"), "{html}");
+    assert!(html.contains("変更前: 在職 · 変更後: 停止中 · 理由: 育児休業（2026年10月まで）"));
+    assert_eq!(app.employee(STAFF_ID).status, "suspended");
+
+    problem(app.login(STAFF_ID, STAFF_PW).await, 403, "account_disabled").await;
+    let refreshed = app.refresh(&tokens["refreshToken"]).await;
+    assert!(
+        refreshed.status().is_client_error(),
+        "the app's sign-in ended: {}",
+        refreshed.status()
+    );
+    problem(app.verify(&qr).await, 403, "account_disabled").await;
+    let me = app
+        .client
+        .get(app.url("/api/v2/auth/me"))
+        .bearer_auth(tokens["accessToken"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(me.status().is_client_error(), "{}", me.status());
+    assert_eq!(app.event_count(STAFF_ID, "status_changed"), 1);
+
+    // Back at work: the old password works again; a reason is optional.
+    let res = p.submit(&page, &status, &status_form("active", "")).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(p.shows(&page, "在職に戻しました").await);
+    assert_eq!(app.login(STAFF_ID, STAFF_PW).await.status(), StatusCode::OK);
+    assert_eq!(app.event_count(STAFF_ID, "status_changed"), 2);
+    assert_eq!(
+        app.verify(&qr).await.status().as_u16(),
+        410,
+        "the QR code waiting when she left was revoked, not only refused"
+    );
+}
+
+#[tokio::test]
+async fn a_retired_admin_loses_the_portal_at_once_and_nobody_retires_themselves() {
+    let app = spawn_portal().await;
+    app.seed(Seed {
+        code: "HR0002",
+        name: "人事 花子",
+        ..Seed::admin()
+    });
+    let p = Portal::signed_in_admin(&app).await;
+    let (other, res) = Portal::signing_in(&app, "HR0002", ADMIN_PW).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(other.get("/admin").await.status(), StatusCode::OK);
+
+    let page = employee_page("HR0002");
+    let res = p
+        .submit(
+            &page,
+            &format!("{page}/status"),
+            &status_form("retired", "退職（2026年3月末）"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(p.shows(&page, "管理画面のセッション 1 件").await);
+    let gone = other.get("/admin").await;
+    assert_eq!(
+        gone.status(),
+        StatusCode::SEE_OTHER,
+        "the retired admin's session ended"
+    );
+    assert!(location(&gone).starts_with("/admin/login"));
+    let (again, res) = Portal::signing_in(&app, "HR0002", ADMIN_PW).await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert_eq!(
+        again.get("/admin").await.status(),
+        StatusCode::SEE_OTHER,
+        "no way back in"
+    );
+
+    // Their own account: refused, and the page does not offer it.
+    let own = employee_page(ADMIN_ID);
+    assert!(!p.html(&own).await.contains("id=\"status-form\""));
+    p.submit(
+        &own,
+        &format!("{own}/status"),
+        &status_form("suspended", "test"),
+    )
+    .await;
+    assert!(
+        p.shows(&own, "ご自分のアカウントの状態は変更できません")
+            .await
+    );
+    assert_eq!(app.employee(ADMIN_ID).status, "active");
+}
+
+#[tokio::test]
+async fn accounts_above_your_level_offer_no_status_edit_or_unlock_and_refuse_them() {
+    let app = spawn_portal().await;
+    app.seed(Seed {
+        code: "CIO001",
+        name: "情報 部長",
+        permission: 20.0,
+        ..Seed::default()
+    });
+    app.lock_out("CIO001", STAFF_PW).await;
+    let p = Portal::signed_in_admin(&app).await;
+    let page = employee_page("CIO001");
+    let html = p.html(&page).await;
+    for form in ["status-form", "listing-form", "unlock-form"] {
+        assert!(!html.contains(&format!("id=\"{form}\"")), "{form} offered");
+    }
+    p.submit(
+        "/admin",
+        &format!("{page}/status"),
+        &status_form("suspended", "x"),
+    )
+    .await;
+    assert_eq!(app.employee("CIO001").status, "active");
+    let listing = [
+        ("name", "乗っ取り"),
+        ("name_kana", ""),
+        ("department", ""),
+        ("email", ""),
+        ("permission_level", "1"),
+    ];
+    p.submit("/admin", &format!("{page}/listing"), &listing)
+        .await;
+    assert_eq!(app.employee("CIO001").name, "情報 部長");
+}
+
+#[tokio::test]
+async fn the_listing_is_corrected_recorded_field_by_field_and_capped_at_your_level() {
+    let app = spawn_portal().await;
+    app.seed_staff();
+    let p = Portal::signed_in_admin(&app).await;
+    let page = employee_page(STAFF_ID);
+    let path = format!("{page}/listing");
+    let form = |department: &'static str, email: &'static str, level: &'static str| {
+        [
+            ("name", "看護 花子"),
+            ("name_kana", "カンゴ ハナコ"),
+            ("department", department),
+            ("email", email),
+            ("permission_level", level),
+        ]
+    };
+
+    p.submit(
+        &page,
+        &path,
+        &form("外来", "hanako@hospital.example.jp", "1"),
+    )
+    .await;
+    let html = p.html(&page).await;
+    assert!(html.contains("登録内容を変更しました（2 項目）"), "{html}");
+    assert!(html.contains("id=\"email\">hanako@hospital.example.jp<"));
+    assert!(html.contains("部署: 看護部 → 外来"), "{html}");
+    let nurse = app.employee(STAFF_ID);
+    assert_eq!(nurse.department, "外来");
+    assert_eq!(nurse.email.as_deref(), Some("hanako@hospital.example.jp"));
+
+    p.submit(&page, &path, &form("外来", "not-an-address", "1"))
+        .await;
+    assert!(
+        p.shows(&page, "メールアドレスの形式が正しくありません")
+            .await
+    );
+    p.submit(&page, &path, &form("外来", "", "10")).await;
+    assert!(p.shows(&page, "権限レベル").await);
+    assert_eq!(
+        app.employee(STAFF_ID).permission_level,
+        1.0,
+        "not above the admin's 9"
+    );
+    assert_eq!(app.event_count(STAFF_ID, "listing_changed"), 1);
+}
+
+#[tokio::test]
+async fn the_command_line_suspends_and_reinstates_with_a_reason() {
+    let app = spawn_app().await;
+    app.seed_staff();
+    let url = &app.db.url;
+    let refused = staffgate(url, &["set-status", STAFF_ID, "--status", "retired"], None);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("理由を入力してください"),
+        "{}",
+        text(&refused)
+    );
+
+    let done = staffgate(
+        url,
+        &[
+            "set-status",
+            STAFF_ID,
+            "--status",
+            "休職",
+            "--reason",
+            "療養",
+        ],
+        None,
+    );
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done));
+    assert!(text(&done).contains("停止中にしました"), "{}", text(&done));
+    problem(app.login(STAFF_ID, STAFF_PW).await, 403, "account_disabled").await;
+
+    let back = staffgate(url, &["set-status", STAFF_ID, "--status", "active"], None);
+    assert_eq!(back.status.code(), Some(0), "{}", text(&back));
+    assert_eq!(app.login(STAFF_ID, STAFF_PW).await.status(), StatusCode::OK);
+}
