@@ -256,3 +256,41 @@ async fn the_command_line_suspends_and_reinstates_with_a_reason() {
     assert_eq!(back.status.code(), Some(0), "{}", text(&back));
     assert_eq!(app.login(STAFF_ID, STAFF_PW).await.status(), StatusCode::OK);
 }
+
+/// In Chromium: the admin suspends a nurse from her page (the nurse is refused), then brings
+/// her back (she signs in again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_the_browser_an_admin_suspends_and_reinstates_a_nurse() {
+    let app = spawn_portal().await;
+    app.seed_admin();
+    app.seed_staff();
+    let browser = crate::helpers::browser::Browser::start().await;
+    browser.admin_signs_in_at(&app, "/admin/employees").await;
+    browser.goto(&app.url(&employee_page(STAFF_ID))).await;
+    browser.wait_for("#status-form").await;
+    browser
+        .find("#status option[value='suspended']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.fill("#status-reason", "育児休業").await;
+    browser.click("#status-confirm").await;
+    browser.click("#change-status").await;
+    browser.wait_for(".flash-ok").await;
+    assert_eq!(browser.text("#state").await, "停止中");
+    problem(app.login(STAFF_ID, STAFF_PW).await, 403, "account_disabled").await;
+
+    browser
+        .find("#status option[value='active']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.click("#status-confirm").await;
+    browser.click("#change-status").await;
+    browser.wait_for(".flash-ok").await;
+    assert!(browser.text(".flash-ok").await.contains("在職に戻しました"));
+    assert_eq!(app.login(STAFF_ID, STAFF_PW).await.status(), StatusCode::OK);
+    browser.close().await;
+}
