@@ -11,7 +11,7 @@ use crate::db::DbError;
 use crate::db::models::{Employee, OnetimeToken};
 use crate::db::queries::archive::{self as archive_rows, RunRow};
 use crate::db::queries::directory::{
-    self as q, AuditRow, Cursor, Dashboard, EmployeeFilter, HistoryFilter, HistoryRow,
+    self as q, AuditFilter, AuditRow, Cursor, Dashboard, EmployeeFilter, HistoryFilter, HistoryRow,
 };
 use crate::db::queries::outbox::{self as outbox_rows, OutboxRow};
 use crate::db::queries::portal_sessions::{self, LiveSession};
@@ -131,13 +131,13 @@ pub async fn history(
 /// Audit entries, newest first, and every action that occurs (for the filter).
 pub async fn audit(
     state: &AppState,
-    action: Option<String>,
+    filter: AuditFilter,
     before: Option<i64>,
     limit: i64,
 ) -> Result<(Vec<AuditRow>, Vec<String>), DbError> {
     state
         .read(move |conn, _, _| {
-            let rows = q::audit_page(conn, action.as_deref(), before, limit)?;
+            let rows = q::audit_page(conn, &filter, before, limit)?;
             Ok((rows, q::audit_actions(conn)?))
         })
         .await

@@ -506,6 +506,74 @@ async fn the_root_address_and_the_staff_pages_name_the_app_staff_sign_in_to() {
     );
 }
 
+/// The audit log filters by JST day and exports what it shows as CSV (readable details and the
+/// recorded JSON), and taking the copy is itself recorded.
+#[tokio::test]
+async fn the_audit_log_filters_by_day_and_exports_csv() {
+    let app = spawn_portal().await;
+    let p = Portal::signed_in_admin(&app).await;
+    let policy = |warn: &'static str| {
+        [
+            ("warn_days", warn),
+            ("expire_days", "180"),
+            ("long_length", "13"),
+            ("enabled", "1"),
+        ]
+    };
+    p.submit("/admin/policy", "/admin/policy", &policy("14"))
+        .await;
+    // Two days later (JST), another change.
+    app.clock.advance(chrono::Duration::days(2));
+    let p = Portal::admin_signs_in(&app).await;
+    p.submit("/admin/policy", "/admin/policy", &policy("21"))
+        .await;
+
+    let first_day = p.html("/admin/audit?from=2026-04-01&to=2026-04-01").await;
+    assert!(
+        first_day.contains("→ 14") && !first_day.contains("→ 21"),
+        "{first_day}"
+    );
+    let later = p.html("/admin/audit?from=2026-04-02").await;
+    assert!(later.contains("→ 21") && !later.contains("→ 14"), "{later}");
+    let bad = p.html("/admin/audit?from=2026-04-05&to=2026-04-01").await;
+    assert!(bad.contains("開始日が終了日より後になっています"));
+    let bad = p.html("/admin/audit?from=4/1").await;
+    assert!(bad.contains("YYYY-MM-DD"));
+    assert!(
+        later.contains("href=\"/admin/audit/export.csv?from=2026-04-02\""),
+        "{later}"
+    );
+
+    let res = p
+        .get("/admin/audit/export.csv?from=2026-04-01&to=2026-04-01")
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(header(&res, "content-disposition").contains("audit-log-"));
+    let csv = res.text().await.unwrap();
+    assert!(csv.starts_with('\u{feff}'));
+    let lines: Vec<&str> = csv.trim_end().lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[0].contains("日時（JST）") && lines[0].contains("詳細（JSON）"));
+    assert!(
+        lines[1].starts_with(
+            "\"2026-04-01 09:00\",\"policy_changed\",\"パスワード有効期限の設定変更\""
+        ),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[1].contains("事前のお知らせ（日）: 90 → 14"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[1].contains("\"\"new\"\":\"\"14\"\""),
+        "the JSON too: {}",
+        lines[1]
+    );
+    assert!(p.shows("/admin/audit", "操作記録の書き出し").await);
+}
+
 #[derive(diesel::QueryableByName)]
 struct SessionState {
     #[diesel(sql_type = diesel::sql_types::Text)]

@@ -434,16 +434,30 @@ pub struct AuditRow {
     pub created_at: NaiveDateTime,
 }
 
+/// Which audit entries a page or an export shows: one action, and a time range `[from, until)`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub action: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+}
+
 pub fn audit_page(
     conn: &mut MysqlConnection,
-    action: Option<&str>,
+    filter: &AuditFilter,
     before: Option<i64>,
     limit: i64,
 ) -> QueryResult<Vec<AuditRow>> {
     use admin_audit::dsl as a;
     let mut q = a::admin_audit.into_boxed::<Mysql>();
-    if let Some(action) = action {
-        q = q.filter(a::action.eq(action.to_owned()));
+    if let Some(action) = &filter.action {
+        q = q.filter(a::action.eq(action.clone()));
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(a::created_at.ge(from));
+    }
+    if let Some(until) = filter.until {
+        q = q.filter(a::created_at.lt(until));
     }
     if let Some(id) = before {
         q = q.filter(a::id.lt(id));

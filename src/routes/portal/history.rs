@@ -5,16 +5,15 @@ use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::Admin;
 use super::employees::{Pager, event_view};
+use super::period::{Period, csv_line};
 use super::view::{Chrome, PortalError, encode, page};
 use super::{GET, Route, route};
 use crate::db::queries::directory::{Cursor, HistoryFilter, HistoryRow, HistorySource};
 use crate::i18n::Lang;
-use crate::services::clock::jst_midnight;
 use crate::services::clock::{file_stamp, jst};
 use crate::services::directory;
 use crate::services::history::Event;
@@ -47,15 +46,6 @@ struct Parsed {
     problems: Vec<String>,
     /// An employee ID that matches nobody: the list is empty.
     nobody: bool,
-}
-
-fn parse_date(raw: &Option<String>) -> Result<Option<NaiveDate>, ()> {
-    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| ()),
-    }
 }
 
 fn parse_cursor(raw: &Option<String>) -> Option<Cursor> {
@@ -102,33 +92,10 @@ async fn parse(me: &Admin, q: &HistoryQuery) -> Result<Parsed, PortalError> {
             ),
         },
     }
-    let bad_date = || {
-        me.t(
-            "日付は YYYY-MM-DD の形で指定してください。",
-            "Dates must be given as YYYY-MM-DD.",
-        )
-        .to_owned()
-    };
-    match parse_date(&q.from) {
-        Ok(d) => filter.from = d.and_then(jst_midnight),
-        Err(()) => problems.push(bad_date()),
-    }
-    match parse_date(&q.to) {
-        // The end date is inclusive: up to the next JST midnight.
-        Ok(d) => filter.until = d.and_then(|d| d.succ_opt()).and_then(jst_midnight),
-        Err(()) => problems.push(bad_date()),
-    }
-    if let (Some(f), Some(u)) = (filter.from, filter.until)
-        && f >= u
-    {
-        problems.push(
-            me.t(
-                "開始日が終了日より後になっています。",
-                "The start date is after the end date.",
-            )
-            .to_owned(),
-        );
-    }
+    let period = Period::parse(q.from.as_deref(), q.to.as_deref(), me.lang);
+    filter.from = period.from;
+    filter.until = period.until;
+    problems.extend(period.problems);
     Ok(Parsed {
         filter,
         problems,
@@ -270,27 +237,6 @@ async fn list(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpResponse
         problems: parsed.problems,
         pager,
     }))
-}
-
-fn csv_field(out: &mut String, value: &str) {
-    // A leading = + - @ would make Excel evaluate the cell as a formula.
-    let guarded = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    out.push('"');
-    if guarded {
-        out.push('\'');
-    }
-    out.push_str(&value.replace('"', "\"\""));
-    out.push('"');
-}
-
-fn csv_line(out: &mut String, fields: &[&str]) {
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        csv_field(out, f);
-    }
-    out.push_str("\r\n");
 }
 
 fn csv_chunk(
@@ -438,25 +384,4 @@ async fn export(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpRespon
             },
         ))
         .streaming(stream))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_quotes_and_defuses_formulas() {
-        let mut s = String::new();
-        csv_line(&mut s, &["a\"b", "=SUM(A1)", "山田"]);
-        assert_eq!(s, "\"a\"\"b\",\"'=SUM(A1)\",\"山田\"\r\n");
-    }
-
-    #[test]
-    fn dates_are_jst_days() {
-        let d = NaiveDate::from_ymd_opt(2026, 4, 1).unwrap_or_default();
-        assert_eq!(
-            jst_midnight(d).map(|t| t.to_string()),
-            Some("2026-03-31 15:00:00".into())
-        );
-    }
 }

@@ -10,6 +10,7 @@ mod guard;
 mod history;
 mod import;
 mod mail;
+mod period;
 mod policy;
 mod sheets;
 pub mod store;
