@@ -245,6 +245,7 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
                 async move {
                     let res = fut.await?;
                     drop(in_flight);
+                    log_refusal(&res);
                     metrics.record_http(res.status().as_u16(), started.elapsed());
                     Ok(localise(res, lang))
                 }
@@ -286,4 +287,18 @@ fn localise<B: MessageBody + 'static>(
         return ServiceResponse::new(req, fresh);
     }
     res.map_into_boxed_body()
+}
+
+/// A request answered from an error: a fault (5xx) is an ERROR, a refusal (4xx) a WARN, and a
+/// redirect (a signed-out visitor sent to the sign-in page) nothing at all.
+fn log_refusal<B>(res: &actix_web::dev::ServiceResponse<B>) {
+    let Some(err) = res.response().error() else {
+        return;
+    };
+    let status = res.status();
+    if status.is_server_error() {
+        tracing::error!(status = status.as_u16(), error = %err, "request failed");
+    } else if status.is_client_error() {
+        tracing::warn!(status = status.as_u16(), error = %err, "request refused");
+    }
 }
