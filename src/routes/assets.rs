@@ -62,7 +62,8 @@ const WELCOME: &[u8] = include_bytes!(concat!(
 ));
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/welcome", web::get().to(welcome));
+    cfg.route("/welcome", web::get().to(welcome))
+        .route("/favicon.ico", web::get().to(favicon));
     for asset in ASSETS {
         cfg.route(
             asset.path,
@@ -100,6 +101,13 @@ async fn serve(req: HttpRequest, asset: &'static Asset) -> HttpResponse {
     }
     res.insert_header((CONTENT_TYPE, asset.content_type))
         .body(asset.body)
+}
+
+/// Browsers ask for /favicon.ico on their own: the icon is the SVG one.
+async fn favicon() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((actix_web::http::header::LOCATION, "/static/img/icon.svg"))
+        .finish()
 }
 
 /// The staff page, naming the app staff sign in to afterwards (configured, HTML-escaped).

@@ -38,6 +38,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/api/v2/auth/me", "GET"),
     ("/api/v2/openapi.json", "GET"),
     ("/.well-known/jwks.json", "GET"),
+    ("/favicon.ico", "GET"),
     ("/healthz", "GET"),
     ("/readyz", "GET"),
     ("/metrics", "GET"),

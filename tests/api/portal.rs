@@ -477,6 +477,9 @@ async fn the_root_address_and_the_staff_pages_name_the_app_staff_sign_in_to() {
     })
     .await;
     let p = Portal::new(&app);
+    let icon = p.get("/favicon.ico").await;
+    assert_eq!(icon.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(p.get(&location(&icon)).await.status(), StatusCode::OK);
     let root = p.get("/").await;
     assert_eq!(root.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&root), "/admin");
