@@ -240,7 +240,7 @@ impl Explain for SheetError {
             SheetError::Changed { .. } => (StatusCode::CONFLICT, "conflict"),
             SheetError::Unknown(_)
             | SheetError::NotActive(_)
-            | SheetError::Empty
+            | SheetError::Empty { .. }
             | SheetError::TooMany { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation"),
         };
         Explanation::new(status, code, ja, en)

@@ -412,6 +412,30 @@ async fn all_pending_prints_only_staff_without_an_own_password() {
     assert!(!texts.iter().any(|t| t.contains(STAFF_ID)));
 }
 
+/// A department whose every member is above the admin's level says so, not "nobody".
+#[tokio::test]
+async fn a_department_of_only_higher_levels_says_why_nothing_prints() {
+    let app = spawn_portal().await;
+    app.seed(Seed {
+        code: "CIO001",
+        department: "情報システム部",
+        permission: 20.0,
+        ..Seed::default()
+    });
+    let p = Portal::signed_in_admin(&app).await;
+    let res = p
+        .get("/admin/sheets/confirm?department=%E6%83%85%E5%A0%B1%E3%82%B7%E3%82%B9%E3%83%86%E3%83%A0%E9%83%A8")
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(
+        p.shows(
+            &location(&res),
+            "対象の 1 名はすべて、あなたより権限レベルが高いアカウント"
+        )
+        .await
+    );
+}
+
 /// Batch printing for everyone without a password leaves alone the sheets already handed out:
 /// by default it prints for those never printed or whose code expired; reprinting the handed-out
 /// sheets is a second choice that says how many stop working.
@@ -557,7 +581,7 @@ async fn failures_are_explained_and_write_nothing() {
     let e = print(&app, Selection::Department("存在しない部署".into()))
         .await
         .unwrap_err();
-    assert!(matches!(e, SheetError::Empty), "{e:?}");
+    assert!(matches!(e, SheetError::Empty { above_level: 0 }), "{e:?}");
 
     // A missing font fails before anything is issued.
     let broken = app

@@ -15,8 +15,9 @@ pub enum SheetError {
     NotActive(Vec<(String, EmployeeStatus)>),
     #[error("above the actor's permission level: {}", .0.join(", "))]
     Forbidden(Vec<String>),
-    #[error("nobody to print for")]
-    Empty,
+    /// Nobody to print for; `above_level` were left out for their permission level.
+    #[error("nobody to print for ({above_level} above the actor's level)")]
+    Empty { above_level: usize },
     #[error("{count} sheets requested, at most {MAX_BATCH} per batch")]
     TooMany { count: usize },
     #[error("the selection changed: {expected} confirmed, {actual} now")]
@@ -88,9 +89,17 @@ impl SheetError {
                     codes.join(", ")
                 ),
             ),
-            SheetError::Empty => (
+            SheetError::Empty { above_level: 0 } => (
                 "印刷する対象の職員がいません。".into(),
                 "There is nobody to print a sheet for.".into(),
+            ),
+            SheetError::Empty { above_level } => (
+                format!(
+                    "対象の {above_level} 名はすべて、あなたより権限レベルが高いアカウントのため印刷できません。権限レベルの高い管理者に依頼してください。"
+                ),
+                format!(
+                    "All {above_level} people selected have a higher permission level than yours; ask an administrator at their level to print."
+                ),
             ),
             SheetError::TooMany { count } => (
                 format!(

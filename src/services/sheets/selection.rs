@@ -108,7 +108,9 @@ fn resolve(
         Selection::Pending { handed_out } => split(q::pending(conn, *handed_out, now)?, within),
     };
     if employees.is_empty() {
-        return Err(SheetError::Empty);
+        return Err(SheetError::Empty {
+            above_level: skipped,
+        });
     }
     if employees.len() > MAX_BATCH {
         return Err(SheetError::TooMany {
