@@ -224,6 +224,23 @@ pub async fn current_policy(state: &AppState) -> Result<ExpiryPolicy, DbError> {
         .await
 }
 
+/// How many active employees' passwords have expired, and how many expire within 14 days,
+/// under the policy in force and under `proposed`.
+pub async fn expiry_impact(
+    state: &AppState,
+    proposed: ExpiryPolicy,
+) -> Result<((i64, i64), (i64, i64)), DbError> {
+    state
+        .read(move |conn, st, now| {
+            let current = policy::current(conn, &st.settings)?;
+            Ok((
+                q::password_expiry_counts(conn, &current, now)?,
+                q::password_expiry_counts(conn, &proposed, now)?,
+            ))
+        })
+        .await
+}
+
 /// The newest mail in the outbox.
 pub async fn recent_mail(state: &AppState, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
     state

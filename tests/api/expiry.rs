@@ -289,3 +289,37 @@ async fn an_expired_admin_password_reaches_only_the_password_page() {
     );
     assert_eq!(p.get("/admin/employees").await.status(), StatusCode::OK);
 }
+
+/// Before saving, the policy page shows what a change would do: how many active staff's
+/// passwords would be expired, beside the policy in force; nothing is saved.
+#[tokio::test]
+async fn the_policy_page_previews_how_many_passwords_a_change_expires() {
+    let app = spawn_portal().await;
+    app.seed_staff();
+    app.seed(Seed {
+        code: "N0002",
+        ..Seed::default()
+    });
+    app.seed_admin();
+    app.clock.advance(Duration::days(100));
+    let p = admin_now(&app).await;
+    let before = policy_values(&app);
+    let form = [
+        ("enabled", "1"),
+        ("warn_days", "14"),
+        ("expire_days", "90"),
+        ("long_length", "13"),
+        ("action", "preview"),
+    ];
+    let res = p.submit("/admin/policy", "/admin/policy", &form).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"impact-expired-now\">0<"), "{html}");
+    assert!(html.contains("id=\"impact-expired-then\">2<"), "{html}");
+    assert!(
+        html.contains("value=\"90\""),
+        "the proposed values stay in the form"
+    );
+    assert_eq!(policy_values(&app), before, "a preview saves nothing");
+    assert_eq!(app.count("admin_audit"), 0);
+}

@@ -32,6 +32,9 @@ struct PolicyForm {
     long_exempt: String,
     #[serde(default)]
     long_length: String,
+    /// `preview`: show what the change would do, save nothing.
+    #[serde(default)]
+    action: String,
 }
 
 impl PolicyForm {
@@ -67,6 +70,16 @@ struct PolicyPage {
     max_expire: i32,
     long_min: i32,
     long_max: i32,
+    preview: Option<Impact>,
+}
+
+/// What a proposed policy would do to active employees' passwords, beside what the policy in
+/// force does.
+pub struct Impact {
+    pub expired_now: i64,
+    pub expired_then: i64,
+    pub soon_now: i64,
+    pub soon_then: i64,
 }
 
 impl PolicyPage {
@@ -109,6 +122,7 @@ async fn policy_page(
         max_expire: MAX_EXPIRE_DAYS,
         long_min: LONG_LENGTH_MIN,
         long_max: LONG_LENGTH_MAX,
+        preview: None,
     })
 }
 
@@ -136,6 +150,18 @@ async fn save(me: Admin, form: web::Form<PolicyForm>) -> Result<HttpResponse, Po
             return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &body));
         }
     };
+    if form.action == "preview" {
+        let ((soon_now, expired_now), (soon_then, expired_then)) =
+            directory::expiry_impact(&me.state, new).await?;
+        let mut body = policy_page(&me, raw, Vec::new()).await?;
+        body.preview = Some(Impact {
+            expired_now,
+            expired_then,
+            soon_now,
+            soon_then,
+        });
+        return Ok(page(&body));
+    }
     let changed = policy::update(&me.state, actor(&me.employee), me.client.clone(), new).await?;
     if changed == 0 {
         me.flash_ok("変更はありませんでした。", "Nothing changed.");
