@@ -82,8 +82,8 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     println!(
         "{}",
         lang.pick(
-            &format!("{count} 件のトークン（QRコード）を再発行し、シート {count} 枚を作成します。"),
-            &format!("{count} tokens will be reissued; {count} sheets will be printed."),
+            &format!("QRコードを {count} 件発行し、アカウント情報シート {count} 枚を作成します。"),
+            &format!("{count} QR codes will be issued and {count} account sheets printed."),
         )
     );
     if plan.live_tokens > 0 {

@@ -111,7 +111,7 @@ impl Explain for AuthError {
             AuthError::InvalidCredentials => Explanation::new(
                 S::UNAUTHORIZED,
                 "invalid_credentials",
-                "社員IDまたはパスワードが正しくありません。",
+                "職員番号またはパスワードが正しくありません。",
                 "The employee ID or password is incorrect.",
             ),
             AuthError::Locked { until } => locked_until(*until),

@@ -376,7 +376,9 @@
     setHint(el.hints.length, t('hintLength', { min: MIN_CHARS }), lengthOk, false);
     setHint(
       el.hints.bytes,
-      bytes > MAX_BYTES ? t('hintBytesOver', { max: MAX_BYTES, bytes }) : t('hintBytes', { max: MAX_BYTES }),
+      bytes > MAX_BYTES
+        ? t('hintBytesOver', { max: MAX_BYTES, maxWide: Math.floor(MAX_BYTES / 3), bytes })
+        : t('hintBytes', { max: MAX_BYTES, maxWide: Math.floor(MAX_BYTES / 3) }),
       bytesOk,
       bytes > MAX_BYTES,
     );

@@ -58,7 +58,7 @@ async fn unknown_ids_and_wrong_passwords_get_the_same_answer() {
     assert_eq!(wrong, unknown);
     assert_eq!(
         wrong["detail"],
-        "社員IDまたはパスワードが正しくありません。"
+        "職員番号またはパスワードが正しくありません。"
     );
     assert_eq!(app.events("NOBODY9"), ["password_login_failed"]);
 }

@@ -190,7 +190,7 @@ async fn the_policy_page_edits_validates_audits_and_switches_off() {
     let p = Portal::signed_in_admin(&app).await;
     app.seed_staff();
     let html = p.html("/admin/policy").await;
-    assert!(html.contains("設定ファイルの初期値のまま"), "{html}");
+    assert!(html.contains("まだ一度も変更されていません"), "{html}");
     assert!(html.contains("value=\"90\"") && html.contains("value=\"180\""));
     let seeded = policy_values(&app);
     assert_eq!(seeded.len(), 5, "seeded from configuration: {seeded:?}");

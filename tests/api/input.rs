@@ -107,7 +107,7 @@ async fn malformed_wrong_typed_unknown_and_oversize_bodies_are_refused_and_write
 async fn problems_are_japanese_by_default_and_english_on_request() {
     let app = spawn_app().await;
     let ja = invalid_credentials(app.login("NOBODY", "x").await).await;
-    assert_eq!(ja["detail"], "社員IDまたはパスワードが正しくありません。");
+    assert_eq!(ja["detail"], "職員番号またはパスワードが正しくありません。");
     let body = json!({ "employeeId": "NOBODY", "password": "x" });
     let res = sign_in_in(&app, "en-US,en;q=0.9,ja;q=0.5", &body).await;
     let en = invalid_credentials(res).await;

@@ -87,7 +87,7 @@ async fn wrong_passwords_are_refused_then_the_account_locks() {
         res.text()
             .await
             .unwrap()
-            .contains("社員IDまたはパスワードが正しくありません")
+            .contains("職員番号またはパスワードが正しくありません")
     );
     for _ in 0..4 {
         p.sign_in(ADMIN_ID, "wrong-password-1").await;

@@ -197,10 +197,7 @@ async fn a_sheet_printed_from_the_portal_scans_redeems_and_carries_a_working_ini
     app.seed(pending(STAFF_ID, "髙﨑 德子", "看護部 第3病棟"));
 
     let confirm = p.html(&format!("/admin/sheets/confirm?e={STAFF_ID}")).await;
-    assert!(
-        confirm.contains("1 件のトークン（QRコード）を再発行します"),
-        "{confirm}"
-    );
+    assert!(confirm.contains("QRコードを 1 件発行します"), "{confirm}");
     assert!(confirm.contains("新しい初期パスワード"));
     assert_eq!(app.count("onetime_tokens"), 0, "confirming writes nothing");
 
@@ -466,10 +463,7 @@ async fn batch_printing_spares_handed_out_sheets_unless_asked_to_reprint_them() 
     assert!(index.contains("配布済みのシート 1 枚は使えなくなります"));
 
     let confirm = p.html("/admin/sheets/confirm?pending=1").await;
-    assert!(
-        confirm.contains("2 件のトークン（QRコード）を再発行します"),
-        "{confirm}"
-    );
+    assert!(confirm.contains("QRコードを 2 件発行します"), "{confirm}");
     assert!(confirm.contains("P0001") && confirm.contains("P0003"));
     assert!(
         !confirm.contains("P0002"),
@@ -642,10 +636,7 @@ async fn the_portal_confirms_the_count_and_refuses_a_stale_or_forged_print() {
     let confirm = p
         .html("/admin/sheets/confirm?department=%E8%96%AC%E5%89%A4%E9%83%A8")
         .await;
-    assert!(
-        confirm.contains("3 件のトークン（QRコード）を再発行します"),
-        "{confirm}"
-    );
+    assert!(confirm.contains("QRコードを 3 件発行します"), "{confirm}");
     let csrf = csrf_in(&confirm);
 
     // A fourth member arrives after the confirmation: the print is refused, nothing issued.
@@ -666,7 +657,7 @@ async fn the_portal_confirms_the_count_and_refuses_a_stale_or_forged_print() {
     assert!(location(&res).starts_with("/admin/sheets/confirm?department="));
     let again = p.html(&location(&res)).await;
     assert!(again.contains("確認後に対象が変わりました"), "{again}");
-    assert!(again.contains("4 件のトークン"));
+    assert!(again.contains("QRコードを 4 件発行します"));
 
     let forged = form("not-the-token");
     let borrowed: Vec<(&str, &str)> = forged.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -681,7 +672,7 @@ async fn the_portal_confirms_the_count_and_refuses_a_stale_or_forged_print() {
     let list = p.html("/admin/employees?q=D000").await;
     assert!(list.contains("form=\"print-selection\""));
     let picked = p.html("/admin/sheets/confirm?e=D0001&e=D0002").await;
-    assert!(picked.contains("2 件のトークン"), "{picked}");
+    assert!(picked.contains("QRコードを 2 件発行します"), "{picked}");
     let bad = p.get("/admin/sheets/confirm?e=D0001&e=NOPE%25").await;
     assert_eq!(bad.status(), StatusCode::SEE_OTHER);
     let flash = p.html(&location(&bad)).await;
@@ -714,7 +705,7 @@ async fn print_sheets_from_the_command_line_writes_a_private_pdf() {
     );
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
-    assert!(t.contains("1 件のトークン（QRコード）を再発行"), "{t}");
+    assert!(t.contains("QRコードを 1 件発行"), "{t}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -759,7 +750,7 @@ async fn in_the_browser_an_admin_ticks_employees_confirms_and_downloads_their_sh
     browser.wait_for("#reissue-count").await;
     assert_eq!(
         browser.text("#reissue-count").await,
-        "2 件のトークン（QRコード）を再発行します"
+        "QRコードを 2 件発行します"
     );
     assert!(browser.text("#planned").await.contains("病棟 三子"));
     // The expiry hint follows the validity chosen.

@@ -138,7 +138,7 @@ fn flash_outcome(me: &Admin, out: &Outcome) {
     };
     me.flash_ok(
         &format!(
-            "{}件をアーカイブに移しました（{}バッチ、{secs:.1}秒）。{rest_ja}",
+            "{}件をアーカイブに移しました（{}回に分けて処理、{secs:.0}秒）。{rest_ja}",
             out.archived, out.batches
         ),
         &format!(

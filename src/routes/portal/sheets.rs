@@ -233,7 +233,7 @@ async fn confirm(me: Admin, req: HttpRequest) -> Result<HttpResponse, PortalErro
             last_printed: last
                 .iter()
                 .find(|l| l.0 == e.id)
-                .map(|(_, at, reprint)| format!("{}（{}）", jst(at), reprint + 1))
+                .map(|(_, at, reprint)| format!("{}（{}回目）", jst(at), reprint + 1))
                 .unwrap_or_default(),
             code: e.employee_id.clone(),
             name: e.name.clone(),

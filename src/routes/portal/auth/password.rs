@@ -123,7 +123,7 @@ pub(super) async fn change(
         // The one password on this form that can be wrong is the current one.
         Err(AuthError::InvalidCredentials) => again(vec![
             me.t(
-                "現在のパスワードが違います。",
+                "現在のパスワードが正しくありません。",
                 "The current password is wrong.",
             )
             .to_owned(),
