@@ -2,6 +2,7 @@
 
 mod employee_id;
 pub mod expiry;
+pub mod kana;
 mod password;
 mod permission;
 mod status;

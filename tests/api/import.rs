@@ -248,3 +248,29 @@ async fn an_excel_workbook_is_named_as_one_and_nothing_is_written() {
     }
     assert_eq!(app.count("employees"), 1, "only the admin");
 }
+
+#[tokio::test]
+async fn kana_in_hiragana_or_half_width_is_previewed_and_stored_as_full_width_katakana() {
+    let app = spawn_portal().await;
+    let p = Portal::signed_in_admin(&app).await;
+    let body = csv(&[
+        "N0401,看護 花子,かんご はなこ,看護部,,1.0",
+        "N0402,半田 パンダ,ﾊﾝﾀﾞ ﾊﾟﾝﾀﾞ,外来,,1.0",
+    ]);
+
+    let (status, html) = preview_of(&p, "roster.csv", body.clone().into_bytes()).await;
+
+    assert_eq!(status, StatusCode::OK);
+    let created = element(&html, "section", "created");
+    assert_eq!(
+        fields(created, "name_kana"),
+        ["カンゴ ハナコ", "ハンダ パンダ"]
+    );
+    app.import_csv(body, false).await;
+    assert_eq!(app.employee("N0401").name_kana, "カンゴ ハナコ");
+    assert_eq!(app.employee("N0402").name_kana, "ハンダ パンダ");
+    let again = app
+        .import_csv(csv(&["N0401,看護 花子,ｶﾝｺﾞ ﾊﾅｺ,看護部,,1.0"]), false)
+        .await;
+    assert_eq!(again.unchanged, 1, "the same kana, however it is typed");
+}

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::domain::{EmployeeId, ParseError, PermissionLevel};
+use crate::domain::{EmployeeId, ParseError, PermissionLevel, kana};
 
 pub const COLUMNS: [&str; 6] = [
     "employee_id",
@@ -282,13 +282,13 @@ pub fn parse(bytes: &[u8]) -> ParsedFile {
             }
         };
         let name = field(text_field(get("name"), "name", true, 100, "氏名"));
-        let name_kana = field(text_field(
+        let name_kana = kana::to_full_width_katakana(&field(text_field(
             get("name_kana"),
             "name_kana",
             false,
             100,
             "氏名（カナ）",
-        ));
+        )));
         let department = field(text_field(
             get("department"),
             "department",
@@ -506,6 +506,15 @@ mod tests {
                 "Excel ファイルです。CSV（UTF-8 または Shift_JIS）で保存してください。"
             );
         }
+    }
+
+    #[test]
+    fn kana_is_kept_as_full_width_katakana() {
+        let body =
+            format!("{HEADER}N001,看護 花子,かんご はなこ,,,1.0\nN002,看護 一郎,ｶﾝｺﾞ ｲﾁﾛｳ,,,1.0\n");
+        let p = parse(body.as_bytes());
+        let kana: Vec<&str> = p.rows.iter().map(|r| r.name_kana.as_str()).collect();
+        assert_eq!(kana, ["カンゴ ハナコ", "カンゴ イチロウ"]);
     }
 
     #[test]
