@@ -5,6 +5,7 @@ pub mod expiry;
 pub mod kana;
 mod password;
 mod permission;
+pub mod search_key;
 mod status;
 pub mod token;
 mod validity;
