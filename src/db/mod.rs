@@ -173,10 +173,15 @@ pub fn lazy_pool(url: &str, size: u32) -> DbPool {
         .build_unchecked(Manager(ConnectionManager::new(url)))
 }
 
+/// Applies the pending migrations, then fills what SQL alone cannot: the employees' search
+/// keys (folded in Rust, see `domain::search_key`).
 pub fn run_migrations(conn: &mut MysqlConnection) -> Result<Vec<String>, String> {
-    conn.run_pending_migrations(MIGRATIONS)
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
         .map(|v| v.iter().map(|m| m.to_string()).collect())
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    queries::employees::fill_search_keys(conn).map_err(|e| e.to_string())?;
+    Ok(applied)
 }
 
 /// Applies the pending migrations under the server-wide migration lock, waiting up to five

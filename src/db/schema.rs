@@ -33,6 +33,7 @@ diesel::table! {
         last_login_at -> Nullable<Datetime>,
         created_at -> Datetime,
         updated_at -> Datetime,
+        search_key -> Nullable<Varchar>,
     }
 }
 

@@ -2,8 +2,10 @@
 
 mod employee_id;
 pub mod expiry;
+pub mod kana;
 mod password;
 mod permission;
+pub mod search_key;
 mod status;
 pub mod token;
 mod validity;

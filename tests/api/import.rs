@@ -1,5 +1,7 @@
 //! Employee CSV import through the service shared by the CLI and the portal.
 
+use reqwest::StatusCode;
+
 use crate::helpers::*;
 
 const HEADER: &str = "employee_id,name,name_kana,department,email,permission_level\r\n";
@@ -81,4 +83,194 @@ async fn a_dry_run_reports_without_writing() {
     assert_eq!(report.created, 1);
     assert!(!report.written);
     assert_eq!(app.count("employees"), 0);
+}
+
+/// The element with this id in a page, up to its closing tag (`section`, `details`, ...).
+fn element<'a>(html: &'a str, tag: &str, id: &str) -> &'a str {
+    let at = html
+        .find(&format!(" id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no <{tag} id={id:?}> in {html}"));
+    let start = html[..at].rfind(&format!("<{tag}")).unwrap();
+    let close = format!("</{tag}>");
+    let end = start + html[start..].find(&close).unwrap() + close.len();
+    &html[start..end]
+}
+
+/// The text of an HTML fragment as a reader sees it: tags become spaces, spaces collapse.
+fn text(fragment: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for ch in fragment.chars() {
+        match ch {
+            '<' => {
+                in_tag = true;
+                out.push(' ');
+            }
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The texts of the elements carrying `data-field="field"` in a fragment.
+fn fields(fragment: &str, field: &str) -> Vec<String> {
+    fragment
+        .match_indices(&format!("data-field=\"{field}\""))
+        .map(|(at, _)| {
+            let body = &fragment[at..];
+            let body = &body[body.find('>').unwrap() + 1..];
+            text(&body[..body.find("</li>").or(body.find("</td>")).unwrap()])
+        })
+        .collect()
+}
+
+async fn preview_of(p: &Portal, name: &str, bytes: Vec<u8>) -> (StatusCode, String) {
+    let csrf = csrf_in(&p.html("/admin/import").await);
+    let res = p.upload(&csrf, name, bytes).await;
+    (res.status(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_preview_lists_new_and_changed_rows_with_each_change_from_a_shift_jis_file() {
+    let app = spawn_portal().await;
+    let p = Portal::signed_in_admin(&app).await;
+    app.import_csv(
+        csv(&[
+            "N0101,山田 花子,ヤマダ ハナコ,看護部,,1.0",
+            "N0102,佐藤 健,サトウ ケン,薬剤部,,1.0",
+        ]),
+        false,
+    )
+    .await;
+    let text_csv = csv(&[
+        "N0101,山田 花子,ヤマダ ハナコ,外来,,1.0",
+        "N0102,佐藤 健,サトウ ケン,薬剤部,,1.0",
+        "N0103,髙橋 美咲,タカハシ ミサキ,放射線科,misaki@example.jp,2.0",
+    ]);
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(&text_csv);
+
+    let (status, html) = preview_of(&p, "roster.csv", sjis.to_vec()).await;
+
+    assert_eq!(status, StatusCode::OK);
+    let updated = element(&html, "section", "updated");
+    assert!(text(updated).contains("N0101 山田 花子"), "{updated}");
+    assert_eq!(fields(updated, "department"), ["部署: 看護部 → 外来"]);
+    assert!(!updated.contains("N0102") && !updated.contains("N0103"));
+    let created = element(&html, "section", "created");
+    assert!(text(created).contains("N0103 髙橋 美咲 タカハシ ミサキ 放射線科"));
+    assert_eq!(fields(created, "email"), ["misaki@example.jp"]);
+    assert_eq!(fields(created, "permission_level"), ["2.0"]);
+    let unchanged = element(&html, "details", "unchanged");
+    assert!(
+        unchanged.starts_with("<details id=\"unchanged\">"),
+        "folded"
+    );
+    assert!(text(unchanged).contains("変更なし（1名）") && unchanged.contains("N0102"));
+    assert_eq!(
+        app.employee("N0101").department,
+        "看護部",
+        "nothing written yet"
+    );
+}
+
+#[tokio::test]
+async fn the_preview_shows_every_changed_field_before_and_after() {
+    let app = spawn_portal().await;
+    let p = Portal::signed_in_admin(&app).await;
+    app.import_csv(csv(&["N0201,渡辺 健,ワタナベ ケン,内科,,1.0"]), false)
+        .await;
+    let body = csv(&["N0201,渡邊 健,ワタナベ タケシ,内科,ken@example.jp,2.5"]);
+
+    let (_, html) = preview_of(&p, "roster.csv", body.into_bytes()).await;
+
+    let updated = element(&html, "section", "updated");
+    assert_eq!(fields(updated, "name"), ["氏名: 渡辺 健 → 渡邊 健"]);
+    assert_eq!(
+        fields(updated, "name_kana"),
+        ["氏名（カナ）: ワタナベ ケン → ワタナベ タケシ"]
+    );
+    assert_eq!(
+        fields(updated, "email"),
+        ["メールアドレス: （空欄） → ken@example.jp"]
+    );
+    assert_eq!(
+        fields(updated, "permission_level"),
+        ["権限レベル: 1.0 → 2.5"]
+    );
+    assert!(fields(updated, "department").is_empty());
+}
+
+#[tokio::test]
+async fn a_short_row_is_refused_with_its_line_and_nothing_is_written() {
+    let app = spawn_portal().await;
+    let p = Portal::signed_in_admin(&app).await;
+    let body = csv(&[
+        "N0301,山田 花子,ヤマダ ハナコ,看護部,,1.0",
+        "N0302,佐藤 健,サトウ ケン",
+    ]);
+
+    let (status, html) = preview_of(&p, "roster.csv", body.into_bytes()).await;
+
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let errors = text(element(&html, "table", "import-errors"));
+    assert!(
+        errors.contains("3 列が足りません（6列のところ3列です）。"),
+        "{errors}"
+    );
+    assert!(!html.contains("id=\"confirm\""));
+    assert_eq!(app.count("employees"), 1, "only the admin");
+}
+
+#[tokio::test]
+async fn an_excel_workbook_is_named_as_one_and_nothing_is_written() {
+    let app = spawn_portal().await;
+    let p = Portal::signed_in_admin(&app).await;
+    for (name, bytes) in [
+        (
+            "roster.xlsx",
+            b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00".to_vec(),
+        ),
+        (
+            "roster.xls",
+            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00".to_vec(),
+        ),
+    ] {
+        let (status, html) = preview_of(&p, name, bytes).await;
+
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            html.contains("Excel ファイルです。CSV（UTF-8 または Shift_JIS）で保存してください。"),
+            "{html}"
+        );
+        assert!(!html.contains("文字コードを判別できません"));
+    }
+    assert_eq!(app.count("employees"), 1, "only the admin");
+}
+
+#[tokio::test]
+async fn kana_in_hiragana_or_half_width_is_previewed_and_stored_as_full_width_katakana() {
+    let app = spawn_portal().await;
+    let p = Portal::signed_in_admin(&app).await;
+    let body = csv(&[
+        "N0401,看護 花子,かんご はなこ,看護部,,1.0",
+        "N0402,半田 パンダ,ﾊﾝﾀﾞ ﾊﾟﾝﾀﾞ,外来,,1.0",
+    ]);
+
+    let (status, html) = preview_of(&p, "roster.csv", body.clone().into_bytes()).await;
+
+    assert_eq!(status, StatusCode::OK);
+    let created = element(&html, "section", "created");
+    assert_eq!(
+        fields(created, "name_kana"),
+        ["カンゴ ハナコ", "ハンダ パンダ"]
+    );
+    app.import_csv(body, false).await;
+    assert_eq!(app.employee("N0401").name_kana, "カンゴ ハナコ");
+    assert_eq!(app.employee("N0402").name_kana, "ハンダ パンダ");
+    let again = app
+        .import_csv(csv(&["N0401,看護 花子,ｶﾝｺﾞ ﾊﾅｺ,看護部,,1.0"]), false)
+        .await;
+    assert_eq!(again.unchanged, 1, "the same kana, however it is typed");
 }

@@ -25,6 +25,7 @@ mod ops;
 mod password;
 mod portal;
 mod schema;
+mod search;
 mod sessions;
 mod sheets;
 mod shutdown;

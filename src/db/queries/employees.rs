@@ -1,5 +1,6 @@
 //! employees: lookups, the atomic failure counter and lock, passwords, and the listings the
-//! CSV import and `create-admin` write.
+//! CSV import and `create-admin` write. Every write of a name, kana or department here also
+//! writes the search key folded from them (`domain::search_key`).
 
 use chrono::NaiveDateTime;
 use diesel::dsl::sql;
@@ -10,6 +11,18 @@ use diesel::sql_types::{Bigint, Bool, Datetime, Integer};
 use crate::db::models::{Employee, NewEmployee};
 use crate::db::schema::employees::dsl as e;
 use crate::domain::ExpiryPolicy;
+use crate::domain::search_key::employee_key;
+
+/// The search key of a new employee, to insert with it.
+fn keyed<'a>(
+    row: &'a NewEmployee<'a>,
+) -> (
+    &'a NewEmployee<'a>,
+    diesel::dsl::Eq<e::search_key, Option<String>>,
+) {
+    let key = employee_key(row.name, row.name_kana, row.department);
+    (row, e::search_key.eq(Some(key)))
+}
 
 pub fn find_by_code(conn: &mut MysqlConnection, code: &str) -> QueryResult<Option<Employee>> {
     e::employees
@@ -43,7 +56,7 @@ pub fn find(conn: &mut MysqlConnection, id: i64) -> QueryResult<Option<Employee>
 
 pub fn insert(conn: &mut MysqlConnection, row: &NewEmployee<'_>) -> QueryResult<i64> {
     diesel::insert_into(e::employees)
-        .values(row)
+        .values(keyed(row))
         .execute(conn)?;
     diesel::select(diesel::dsl::sql::<Bigint>("LAST_INSERT_ID()")).get_result(conn)
 }
@@ -269,8 +282,9 @@ pub fn listings(conn: &mut MysqlConnection, codes: &[&str]) -> QueryResult<Vec<L
 /// Inserts every row, 500 rows per statement.
 pub fn insert_all(conn: &mut MysqlConnection, rows: &[NewEmployee<'_>]) -> QueryResult<()> {
     for chunk in rows.chunks(500) {
+        let keyed: Vec<_> = chunk.iter().map(keyed).collect();
         diesel::insert_into(e::employees)
-            .values(chunk)
+            .values(keyed)
             .execute(conn)?;
     }
     Ok(())
@@ -308,11 +322,44 @@ pub fn update_listing(
             e::name.eq(change.name),
             e::name_kana.eq(change.name_kana),
             e::department.eq(change.department),
+            e::search_key.eq(Some(employee_key(
+                change.name,
+                change.name_kana,
+                change.department,
+            ))),
             e::email.eq(change.email),
             e::permission_level.eq(change.permission_level),
             e::updated_at.eq(now),
         ))
         .execute(conn)
+}
+
+/// Computes the search keys that are not there yet (after the migration that added the
+/// column, or for rows written by other means), 500 rows per round; returns how many.
+pub fn fill_search_keys(conn: &mut MysqlConnection) -> QueryResult<usize> {
+    let mut filled = 0;
+    loop {
+        let rows: Vec<(i64, String, String, String)> = e::employees
+            .filter(e::search_key.is_null())
+            .order(e::id.asc())
+            .limit(500)
+            .select((e::id, e::name, e::name_kana, e::department))
+            .load(conn)?;
+        if rows.is_empty() {
+            return Ok(filled);
+        }
+        // One commit per round, not per row.
+        conn.transaction(|conn| {
+            for (id, name, kana, department) in &rows {
+                let key = employee_key(name, kana, department);
+                diesel::update(e::employees.find(id))
+                    .set(e::search_key.eq(Some(key)))
+                    .execute(conn)?;
+            }
+            QueryResult::Ok(())
+        })?;
+        filled += rows.len();
+    }
 }
 
 /// Makes an existing employee an active, unlocked admin (at least `level`) with a new password.
@@ -327,6 +374,7 @@ pub fn make_admin(
     diesel::update(e::employees.find(emp.id))
         .set((
             e::name.eq(name),
+            e::search_key.eq(Some(employee_key(name, &emp.name_kana, &emp.department))),
             e::permission_level.eq(emp.permission_level.max(level)),
             e::status.eq("active"),
             e::password_hash.eq(Some(password.hash)),

@@ -14,7 +14,8 @@ use serde::Deserialize;
 use super::Admin;
 use super::view::{Chrome, PortalError, page, render, see_other};
 use super::{GET, POST, Route, route};
-use crate::services::import::{self, ImportReport};
+use crate::services::import::file::EmployeeRow;
+use crate::services::import::{self, FieldChange, ImportReport, RowChange};
 use crate::services::portal::actor;
 
 /// 50,000 rows of a typical roster fit in well under this.
@@ -36,6 +37,20 @@ pub struct RowErrorView {
     pub message: String,
 }
 
+/// A changed employee as the preview lists them: the row, and each changed field.
+pub struct ChangeView {
+    pub row: EmployeeRow,
+    pub fields: Vec<FieldView>,
+}
+
+pub struct FieldView {
+    /// The CSV column name (a stable `data-field` for tests and styling).
+    pub field: &'static str,
+    pub label: String,
+    pub old: String,
+    pub new: String,
+}
+
 #[derive(Template)]
 #[template(path = "admin/import/upload.html")]
 struct UploadPage {
@@ -50,6 +65,7 @@ struct PreviewPage {
     filename: String,
     report: ImportReport,
     errors: Vec<RowErrorView>,
+    changes: Vec<ChangeView>,
     payload: String,
 }
 
@@ -84,6 +100,14 @@ fn preview_page(me: &Admin, filename: String, report: ImportReport, bytes: &[u8]
             message: me.t(&e.message_ja, &e.message_en).to_owned(),
         })
         .collect();
+    let changes = report
+        .changed_rows
+        .iter()
+        .map(|RowChange { row, fields }| ChangeView {
+            row: row.clone(),
+            fields: fields.iter().map(|f| field_view(me, f)).collect(),
+        })
+        .collect();
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -100,9 +124,34 @@ fn preview_page(me: &Admin, filename: String, report: ImportReport, bytes: &[u8]
                 String::new()
             },
             errors,
+            changes,
             report,
         },
     )
+}
+
+fn field_view(me: &Admin, f: &FieldChange) -> FieldView {
+    let label = match f.field {
+        "name" => me.t("氏名", "Name"),
+        "name_kana" => me.t("氏名（カナ）", "Name (kana)"),
+        "department" => me.t("部署", "Department"),
+        "email" => me.t("メールアドレス", "E-mail"),
+        "permission_level" => me.t("権限レベル", "Permission level"),
+        other => other,
+    };
+    let shown = |v: &str| {
+        if v.is_empty() {
+            me.t("（空欄）", "(empty)").to_owned()
+        } else {
+            v.to_owned()
+        }
+    };
+    FieldView {
+        field: f.field,
+        label: label.to_owned(),
+        old: shown(&f.old),
+        new: shown(&f.new),
+    }
 }
 
 async fn preview(me: Admin, mut form: Multipart) -> Result<HttpResponse, PortalError> {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::domain::{EmployeeId, ParseError, PermissionLevel};
+use crate::domain::{EmployeeId, ParseError, PermissionLevel, kana};
 
 pub const COLUMNS: [&str; 6] = [
     "employee_id",
@@ -59,16 +59,33 @@ pub struct ParsedFile {
     pub errors: Vec<RowError>,
 }
 
-fn file_error(ja: &str, en: &str) -> RowError {
+/// A problem with a whole line (0: with the whole file) rather than one of its cells.
+fn line_error(line: u64, ja: impl Into<String>, en: impl Into<String>) -> RowError {
     RowError {
-        line: 0,
+        line,
         column: "",
         message_ja: ja.into(),
         message_en: en.into(),
     }
 }
 
+fn file_error(ja: &str, en: &str) -> RowError {
+    line_error(0, ja, en)
+}
+
+/// A workbook saved as-is instead of as CSV: `.xlsx` is a ZIP archive, `.xls` an OLE
+/// compound file. Said plainly, since their bytes would otherwise read as a wrong encoding.
+fn is_excel(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"\xD0\xCF\x11\xE0")
+}
+
 pub fn decode(bytes: &[u8]) -> Result<(String, Encoding), RowError> {
+    if is_excel(bytes) {
+        return Err(file_error(
+            "Excel ファイルです。CSV（UTF-8 または Shift_JIS）で保存してください。",
+            "This is an Excel file. Save it as CSV (UTF-8 or Shift_JIS).",
+        ));
+    }
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         return std::str::from_utf8(rest)
             .map(|s| (s.to_owned(), Encoding::Utf8Bom))
@@ -188,6 +205,8 @@ pub fn parse(bytes: &[u8]) -> ParsedFile {
         };
     }
 
+    // Every column the import reads must be present in a row; extra columns may be missing.
+    let needed = index.values().max().map_or(0, |i| i + 1);
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut lines = LineCounter::new(&text);
     for record in reader.records() {
@@ -195,12 +214,11 @@ pub fn parse(bytes: &[u8]) -> ParsedFile {
             Ok(r) => r,
             Err(err) => {
                 let line = err.position().map(|p| p.line()).unwrap_or(0);
-                errors.push(RowError {
+                errors.push(line_error(
                     line,
-                    column: "",
-                    message_ja: "CSVとして読めない行です（引用符の閉じ忘れなど）。".into(),
-                    message_en: format!("Unreadable CSV: {err}"),
-                });
+                    "CSVとして読めない行です（引用符の閉じ忘れなど）。",
+                    format!("Unreadable CSV: {err}"),
+                ));
                 break;
             }
         };
@@ -212,13 +230,23 @@ pub fn parse(bytes: &[u8]) -> ParsedFile {
             continue;
         }
         if rows.len() + errors.len() >= MAX_ROWS {
-            errors.push(RowError {
+            errors.push(line_error(
                 line,
-                column: "",
-                message_ja: format!("一度に取り込めるのは{MAX_ROWS}行までです。"),
-                message_en: format!("At most {MAX_ROWS} rows per import."),
-            });
+                format!("一度に取り込めるのは{MAX_ROWS}行までです。"),
+                format!("At most {MAX_ROWS} rows per import."),
+            ));
             break;
+        }
+        if record.len() < needed {
+            // The reader is flexible so that every short row is listed, not only the first;
+            // a missing cell must not become an empty value.
+            let (want, got) = (needed, record.len());
+            errors.push(line_error(
+                line,
+                format!("列が足りません（{want}列のところ{got}列です）。"),
+                format!("Too few columns ({got} of {want})."),
+            ));
+            continue;
         }
         let get = |col: &str| index.get(col).and_then(|&i| record.get(i)).unwrap_or("");
         let mut row_errors: Vec<(&'static str, String, String)> = Vec::new();
@@ -254,13 +282,13 @@ pub fn parse(bytes: &[u8]) -> ParsedFile {
             }
         };
         let name = field(text_field(get("name"), "name", true, 100, "氏名"));
-        let name_kana = field(text_field(
+        let name_kana = kana::to_full_width_katakana(&field(text_field(
             get("name_kana"),
             "name_kana",
             false,
             100,
             "氏名（カナ）",
-        ));
+        )));
         let department = field(text_field(
             get("department"),
             "department",
@@ -431,6 +459,62 @@ mod tests {
         assert_eq!(p.rows.len(), 10_000);
         let lines: Vec<u64> = p.errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![10_002, 10_004]);
+    }
+
+    #[test]
+    fn a_short_row_is_an_error_with_its_line_not_empty_values() {
+        let body = format!(
+            "{HEADER}N001,山田 太郎,ヤマダ タロウ,外科,,1.0\n\
+             N002,佐藤 花子,サトウ ハナコ\n\
+             N003,鈴木 一郎,スズキ イチロウ,内科,,1.0\n\
+             N004\n"
+        );
+        let p = parse(body.as_bytes());
+        let lines: Vec<(u64, &str)> = p
+            .errors
+            .iter()
+            .map(|e| (e.line, e.message_ja.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                (3, "列が足りません（6列のところ3列です）。"),
+                (5, "列が足りません（6列のところ1列です）。")
+            ]
+        );
+        assert_eq!(p.rows.len(), 2);
+    }
+
+    #[test]
+    fn columns_the_import_does_not_read_may_be_missing() {
+        let body = "employee_id,name,name_kana,department,email,permission_level,memo\n\
+                    N001,山田 太郎,,外科,,1.0\n";
+        let p = parse(body.as_bytes());
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+    }
+
+    #[test]
+    fn excel_workbooks_are_named_as_such() {
+        for bytes in [
+            b"PK\x03\x04\x14\x00\x06\x00".as_slice(),
+            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".as_slice(),
+        ] {
+            let p = parse(bytes);
+            assert_eq!(p.errors.len(), 1);
+            assert_eq!(
+                p.errors[0].message_ja,
+                "Excel ファイルです。CSV（UTF-8 または Shift_JIS）で保存してください。"
+            );
+        }
+    }
+
+    #[test]
+    fn kana_is_kept_as_full_width_katakana() {
+        let body =
+            format!("{HEADER}N001,看護 花子,かんご はなこ,,,1.0\nN002,看護 一郎,ｶﾝｺﾞ ｲﾁﾛｳ,,,1.0\n");
+        let p = parse(body.as_bytes());
+        let kana: Vec<&str> = p.rows.iter().map(|r| r.name_kana.as_str()).collect();
+        assert_eq!(kana, ["カンゴ ハナコ", "カンゴ イチロウ"]);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::domain::expiry::spread_offset;
 use crate::state::AppState;
 use file::{EmployeeRow, ParsedFile, RowError};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportReport {
     pub rows: usize,
     pub created: usize,
@@ -24,6 +24,59 @@ pub struct ImportReport {
     pub unchanged: usize,
     pub errors: Vec<RowError>,
     pub written: bool,
+    /// The rows behind the counts, in file order: who is added, who changes and how, and who
+    /// stays as they are.
+    pub new_rows: Vec<EmployeeRow>,
+    pub changed_rows: Vec<RowChange>,
+    pub unchanged_rows: Vec<EmployeeRow>,
+}
+
+/// A row that changes an existing employee, with every field it changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowChange {
+    pub row: EmployeeRow,
+    pub fields: Vec<FieldChange>,
+}
+
+/// One column of an employee as stored (`old`) and as the file has it (`new`); `field` is the
+/// CSV column name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub field: &'static str,
+    pub old: String,
+    pub new: String,
+}
+
+/// What `row` would change in `old`, column by column.
+fn field_changes(old: &Listing, row: &EmployeeRow) -> Vec<FieldChange> {
+    let level = |l: f64| format!("{l:.1}");
+    let texts = [
+        ("name", old.name.as_str(), row.name.as_str()),
+        ("name_kana", &old.name_kana, &row.name_kana),
+        ("department", &old.department, &row.department),
+        (
+            "email",
+            old.email.as_deref().unwrap_or_default(),
+            row.email.as_deref().unwrap_or_default(),
+        ),
+    ];
+    let mut changes: Vec<FieldChange> = texts
+        .into_iter()
+        .filter(|(_, old, new)| old != new)
+        .map(|(field, old, new)| FieldChange {
+            field,
+            old: old.to_owned(),
+            new: new.to_owned(),
+        })
+        .collect();
+    if (old.permission_level - row.permission_level).abs() >= 0.05 {
+        changes.push(FieldChange {
+            field: "permission_level",
+            old: level(old.permission_level),
+            new: level(row.permission_level),
+        });
+    }
+    changes
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -179,21 +232,23 @@ fn classify<'a>(
         match old {
             None => create.push(row),
             Some(old) => {
-                let same = old.name == row.name
-                    && old.name_kana == row.name_kana
-                    && old.department == row.department
-                    && old.email == row.email
-                    && (old.permission_level - row.permission_level).abs() < 0.05;
-                if same {
-                    report.unchanged += 1;
+                let fields = field_changes(old, row);
+                if fields.is_empty() {
+                    report.unchanged_rows.push(row.clone());
                 } else {
+                    report.changed_rows.push(RowChange {
+                        row: row.clone(),
+                        fields,
+                    });
                     update.push((old.employee_id.clone(), row));
                 }
             }
         }
     }
+    report.new_rows = create.iter().map(|r| (*r).clone()).collect();
     report.created = create.len();
     report.updated = update.len();
+    report.unchanged = report.unchanged_rows.len();
     report.errors.sort_by_key(|e| e.line);
     Changes {
         report,
