@@ -186,7 +186,7 @@ async fn the_listing_is_corrected_recorded_field_by_field_and_capped_at_your_lev
     let form = |department: &'static str, email: &'static str, level: &'static str| {
         [
             ("name", "看護 花子"),
-            ("name_kana", "カンゴ ハナコ"),
+            ("name_kana", "かんご はなこ"),
             ("department", department),
             ("email", email),
             ("permission_level", level),
@@ -205,6 +205,10 @@ async fn the_listing_is_corrected_recorded_field_by_field_and_capped_at_your_lev
     assert!(html.contains("部署: 看護部 → 外来"), "{html}");
     let nurse = app.employee(STAFF_ID);
     assert_eq!(nurse.department, "外来");
+    assert_eq!(
+        nurse.name_kana, "カンゴ ハナコ",
+        "kana kept as full-width katakana"
+    );
     assert_eq!(nurse.email.as_deref(), Some("hanako@hospital.example.jp"));
 
     p.submit(&page, &path, &form("外来", "not-an-address", "1"))

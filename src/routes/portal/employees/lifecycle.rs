@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::super::Admin;
 use super::super::view::{PortalError, encode, see_other};
-use crate::domain::{EmployeeId, EmployeeStatus, ParseError};
+use crate::domain::{EmployeeId, EmployeeStatus, ParseError, kana};
 use crate::services::lifecycle::{self, Listing};
 use crate::services::portal::actor;
 
@@ -115,12 +115,13 @@ impl ListingForm {
                 Ok(v.to_owned())
             }
         };
-        let name_kana = text(
+        // Kana typed in hiragana or half-width is kept as full-width katakana, as on import.
+        let name_kana = kana::to_full_width_katakana(&text(
             &self.name_kana,
             "name_kana",
             "カナは100文字以内で入力してください。",
             "The kana must be at most 100 characters.",
-        )?;
+        )?);
         let department = text(
             &self.department,
             "department",
