@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use crate::i18n::Lang;
 use crate::services::import;
-use crate::services::principal::Actor;
+use crate::services::principal::{Actor, ClientInfo};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,7 +20,7 @@ pub struct Args {
 pub async fn run(args: Args) -> Result<ExitCode, String> {
     let bytes = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
     let state = super::state().await?;
-    let report = import::import(&state, Actor::Cli, bytes, args.dry_run)
+    let report = import::import(&state, Actor::Cli, ClientInfo::cli(), bytes, args.dry_run)
         .await
         .map_err(|e| e.to_string())?;
     let lang = super::lang();

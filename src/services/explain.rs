@@ -156,7 +156,7 @@ impl Explain for AuthError {
             AuthError::AboveOwnLevel => Explanation::new(
                 S::FORBIDDEN,
                 "forbidden",
-                "ご自身より権限レベルの高いアカウントは操作（QRコードの発行・無効化、ロック解除）できません。",
+                "あなたより権限レベルの高いアカウントは操作（QRコードの発行・無効化、ロック解除）できません。",
                 "You cannot act on (issue or revoke QR codes for, unlock) an account with a higher permission level than yours.",
             ),
             AuthError::NotFound => Explanation::new(

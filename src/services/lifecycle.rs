@@ -4,6 +4,8 @@
 //! codes; sign-in then answers `account_disabled`. Each change is one transaction and one
 //! history row saying who did it, when and why.
 
+use chrono::NaiveDateTime;
+use diesel::MysqlConnection;
 use serde_json::{Value, json};
 
 use super::auth_error::AuthError;
@@ -98,47 +100,84 @@ pub async fn set_status(
                 )));
             }
             let from = emp.status();
-            let mut changed = StatusChanged {
-                employee_id: emp.employee_id.clone(),
-                from,
-                to,
-                sessions_ended: 0,
-                refresh_tokens_revoked: 0,
-                qr_codes_revoked: 0,
-            };
-            if from == to {
-                return Ok(changed);
-            }
-            employees::set_status(conn, emp.id, to.as_str(), now)?;
-            if to != EmployeeStatus::Active {
-                changed.sessions_ended = portal_sessions::delete_for_employee(conn, emp.id, None)?;
-                changed.refresh_tokens_revoked =
-                    refresh_tokens::revoke_all_for_employee(conn, emp.id, None, now)?;
-                changed.qr_codes_revoked = onetime_tokens::revoke_open(conn, emp.id, now)?;
-            }
-            history::write(
+            apply_status(
                 conn,
-                Record {
-                    event: Event::StatusChanged,
-                    employee: Some(emp.id),
-                    code: Some(&emp.employee_id),
-                    actor: actor.id(),
-                    client: &client,
-                    detail: json!({
-                        "from": from.as_str(),
-                        "to": to.as_str(),
-                        "reason": reason,
-                        "sessions": changed.sessions_ended,
-                        "appSessionsEnded": changed.refresh_tokens_revoked,
-                        "qrCodesRevoked": changed.qr_codes_revoked,
-                        "actor": actor.label(),
-                    }),
-                    now,
+                StatusMove {
+                    id: emp.id,
+                    code: &emp.employee_id,
+                    from,
+                    to,
                 },
-            )?;
-            Ok(changed)
+                &reason,
+                &actor,
+                &client,
+                now,
+            )
+            .map_err(AuthError::from)
         })
         .await
+}
+
+/// One employee's status, before and after.
+pub struct StatusMove<'a> {
+    pub id: i64,
+    pub code: &'a str,
+    pub from: EmployeeStatus,
+    pub to: EmployeeStatus,
+}
+
+/// Sets a status inside the caller's transaction: leaving active work ends the employee's
+/// portal sessions, refresh tokens and unused QR codes; one history row records the change.
+/// Nothing happens when the status stays the same. Shared by the portal, the CLI and the CSV
+/// import.
+pub fn apply_status(
+    conn: &mut MysqlConnection,
+    m: StatusMove<'_>,
+    reason: &str,
+    actor: &Actor,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> Result<StatusChanged, diesel::result::Error> {
+    let StatusMove { id, code, from, to } = m;
+    let mut changed = StatusChanged {
+        employee_id: code.to_owned(),
+        from,
+        to,
+        sessions_ended: 0,
+        refresh_tokens_revoked: 0,
+        qr_codes_revoked: 0,
+    };
+    if from == to {
+        return Ok(changed);
+    }
+    employees::set_status(conn, id, to.as_str(), now)?;
+    if to != EmployeeStatus::Active {
+        changed.sessions_ended = portal_sessions::delete_for_employee(conn, id, None)?;
+        changed.refresh_tokens_revoked =
+            refresh_tokens::revoke_all_for_employee(conn, id, None, now)?;
+        changed.qr_codes_revoked = onetime_tokens::revoke_open(conn, id, now)?;
+    }
+    history::write(
+        conn,
+        Record {
+            event: Event::StatusChanged,
+            employee: Some(id),
+            code: Some(code),
+            actor: actor.id(),
+            client,
+            detail: json!({
+                "from": from.as_str(),
+                "to": to.as_str(),
+                "reason": reason,
+                "sessions": changed.sessions_ended,
+                "appSessionsEnded": changed.refresh_tokens_revoked,
+                "qrCodesRevoked": changed.qr_codes_revoked,
+                "actor": actor.label(),
+            }),
+            now,
+        },
+    )?;
+    Ok(changed)
 }
 
 /// Writes the employee's listing; records each field that changed, old and new. The

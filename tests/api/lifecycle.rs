@@ -298,3 +298,117 @@ async fn in_the_browser_an_admin_suspends_and_reinstates_a_nurse() {
     assert_eq!(app.login(STAFF_ID, STAFF_PW).await.status(), StatusCode::OK);
     browser.close().await;
 }
+
+/// The CSV's optional status column goes through the same change: a row marked 退職 ends the
+/// person's sign-ins at once, 在職 brings them back; the preview shows it; an empty cell or no
+/// column keeps the status.
+#[tokio::test]
+async fn the_csv_status_column_retires_and_reinstates_through_the_same_change() {
+    let app = spawn_portal().await;
+    app.seed_staff();
+    app.seed(Seed {
+        code: "N0002",
+        name: "病棟 次郎",
+        ..Seed::default()
+    });
+    let tokens = app.tokens(STAFF_ID, STAFF_PW).await;
+    let p = Portal::signed_in_admin(&app).await;
+    let csv = format!(
+        "employee_id,name,name_kana,department,email,permission_level,status\n\
+         {STAFF_ID},看護 花子,カンゴ ハナコ,看護部,,1.0,退職\n\
+         N0002,病棟 次郎,カンゴ ハナコ,看護部,,1.0,\n"
+    );
+    let res = p
+        .upload(
+            &csrf_in(&p.html("/admin/import").await),
+            "staff.csv",
+            csv.into_bytes(),
+        )
+        .await;
+    let preview = res.text().await.unwrap();
+    assert!(
+        preview
+            .contains("<li data-field=\"status\">在籍状態: <del>在職</del> → <ins>退職</ins></li>"),
+        "{preview}"
+    );
+    let payload_marker = "name=\"payload\" value=\"";
+    let s = preview.find(payload_marker).unwrap() + payload_marker.len();
+    let payload = &preview[s..s + preview[s..].find('"').unwrap()];
+    let res = p
+        .post(
+            "/admin/import/confirm",
+            &[
+                ("csrf", &csrf_in(&preview)),
+                ("payload", payload),
+                ("filename", "staff.csv"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.employee(STAFF_ID).status, "retired");
+    assert_eq!(
+        app.employee("N0002").status,
+        "active",
+        "an empty cell keeps it"
+    );
+    problem(app.login(STAFF_ID, STAFF_PW).await, 403, "account_disabled").await;
+    assert!(
+        app.refresh(&tokens["refreshToken"])
+            .await
+            .status()
+            .is_client_error()
+    );
+    let page = p.html(&employee_page(STAFF_ID)).await;
+    assert!(page.contains("理由: CSVの取り込み（2 行目）"), "{page}");
+
+    let back = format!(
+        "employee_id,name,name_kana,department,email,permission_level,status\n\
+         {STAFF_ID},看護 花子,カンゴ ハナコ,看護部,,1.0,active\n"
+    );
+    let report = app.import_csv(back.as_bytes(), false).await;
+    assert_eq!(report.updated, 1, "{report:?}");
+    assert_eq!(app.login(STAFF_ID, STAFF_PW).await.status(), StatusCode::OK);
+    let bad = "employee_id,name,name_kana,department,email,permission_level,status\n\
+               N0002,病棟 次郎,,看護部,,1.0,休み\n";
+    let report = app.import_csv(bad.as_bytes(), false).await;
+    assert_eq!(report.errors.len(), 1, "{report:?}");
+    assert_eq!(report.errors[0].column, "status");
+}
+
+/// A whole roster exported and imported again by an admin lists people above their level too:
+/// unchanged rows of theirs pass, a changed one is refused.
+#[tokio::test]
+async fn an_imported_roster_may_list_higher_levels_unchanged() {
+    let app = spawn_portal().await;
+    app.seed(Seed {
+        code: "CIO001",
+        name: "情報 部長",
+        department: "情報システム部",
+        permission: 20.0,
+        ..Seed::default()
+    });
+    let p = Portal::signed_in_admin(&app).await;
+    let roster = |department: &str| {
+        format!(
+            "employee_id,name,name_kana,department,email,permission_level\n\
+             CIO001,情報 部長,カンゴ ハナコ,{department},,20.0\n\
+             N0100,新人 一,シンジン イチ,看護部,,1.0\n"
+        )
+    };
+    let csrf = csrf_in(&p.html("/admin/import").await);
+    let ok = p
+        .upload(&csrf, "roster.csv", roster("情報システム部").into_bytes())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(ok.contains("id=\"count-created\">1<"), "{ok}");
+    assert!(!ok.contains("権限レベル（9.0）より高い"), "{ok}");
+    let refused = p
+        .upload(&csrf, "roster.csv", roster("総務部").into_bytes())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(refused.contains("権限レベル（9.0）より高い"), "{refused}");
+}

@@ -250,12 +250,14 @@ pub fn by_ids(
 /// What the employee list (the CSV import) says about an employee.
 #[derive(Debug, Queryable)]
 pub struct Listing {
+    pub id: i64,
     pub employee_id: String,
     pub name: String,
     pub name_kana: String,
     pub department: String,
     pub email: Option<String>,
     pub permission_level: f64,
+    pub status: String,
 }
 
 /// The listings of the employees with these IDs, read 1,000 IDs per statement.
@@ -266,12 +268,14 @@ pub fn listings(conn: &mut MysqlConnection, codes: &[&str]) -> QueryResult<Vec<L
             e::employees
                 .filter(e::employee_id.eq_any(chunk))
                 .select((
+                    e::id,
                     e::employee_id,
                     e::name,
                     e::name_kana,
                     e::department,
                     e::email,
                     e::permission_level,
+                    e::status,
                 ))
                 .load::<Listing>(conn)?,
         );

@@ -137,14 +137,15 @@ fn field_view(me: &Admin, f: &FieldChange) -> FieldView {
         "department" => me.t("部署", "Department"),
         "email" => me.t("メールアドレス", "E-mail"),
         "permission_level" => me.t("権限レベル", "Permission level"),
+        "status" => me.t("在籍状態", "Status"),
         other => other,
     };
-    let shown = |v: &str| {
-        if v.is_empty() {
-            me.t("（空欄）", "(empty)").to_owned()
-        } else {
-            v.to_owned()
-        }
+    let shown = |v: &str| match (f.field, v) {
+        (_, "") => me.t("（空欄）", "(empty)").to_owned(),
+        ("status", "active") => me.t("在職", "active").to_owned(),
+        ("status", "suspended") => me.t("停止中", "suspended").to_owned(),
+        ("status", "retired") => me.t("退職", "retired").to_owned(),
+        _ => v.to_owned(),
     };
     FieldView {
         field: f.field,
@@ -193,7 +194,14 @@ async fn preview(me: Admin, mut form: Multipart) -> Result<HttpResponse, PortalE
             "Choose a CSV file.",
         ));
     };
-    let report = import::import(&me.state, actor(&me.employee), bytes.clone(), true).await?;
+    let report = import::import(
+        &me.state,
+        actor(&me.employee),
+        me.client.clone(),
+        bytes.clone(),
+        true,
+    )
+    .await?;
     Ok(preview_page(&me, filename, report, &bytes))
 }
 
@@ -214,7 +222,14 @@ async fn confirm(me: Admin, form: web::Form<ConfirmForm>) -> Result<HttpResponse
             "The data to import was damaged. Choose the file again.",
         ));
     };
-    let report = import::import(&me.state, actor(&me.employee), bytes.clone(), false).await?;
+    let report = import::import(
+        &me.state,
+        actor(&me.employee),
+        me.client.clone(),
+        bytes.clone(),
+        false,
+    )
+    .await?;
     if !report.written {
         return Ok(preview_page(&me, form.filename, report, &bytes));
     }

@@ -3,7 +3,11 @@
 
 use std::collections::HashMap;
 
-use crate::domain::{EmployeeId, ParseError, PermissionLevel, kana};
+use crate::domain::{EmployeeId, EmployeeStatus, ParseError, PermissionLevel, kana};
+use crate::services::lifecycle;
+
+/// An optional column: `active|suspended|retired`, or 在職 / 休職・停止中 / 退職.
+pub const STATUS_COLUMN: &str = "status";
 
 pub const COLUMNS: [&str; 6] = [
     "employee_id",
@@ -50,6 +54,9 @@ pub struct EmployeeRow {
     pub department: String,
     pub email: Option<String>,
     pub permission_level: f64,
+    /// From the optional `status` column; None keeps an existing employee's status (a new one
+    /// is active).
+    pub status: Option<EmployeeStatus>,
 }
 
 #[derive(Debug, Clone)]
@@ -205,6 +212,7 @@ pub fn parse(bytes: &[u8]) -> ParsedFile {
         };
     }
 
+    let status_at = headers.iter().position(|h| h == STATUS_COLUMN);
     // Every column the import reads must be present in a row; extra columns may be missing.
     let needed = index.values().max().map_or(0, |i| i + 1);
     let mut seen: HashMap<String, u64> = HashMap::new();
@@ -249,6 +257,8 @@ pub fn parse(bytes: &[u8]) -> ParsedFile {
             continue;
         }
         let get = |col: &str| index.get(col).and_then(|&i| record.get(i)).unwrap_or("");
+        // Optional: a file without the column, or a row with it empty, changes no status.
+        let status_raw = status_at.and_then(|i| record.get(i)).unwrap_or("").trim();
         let mut row_errors: Vec<(&'static str, String, String)> = Vec::new();
 
         let employee_id = match EmployeeId::parse(get("employee_id")) {
@@ -320,6 +330,21 @@ pub fn parse(bytes: &[u8]) -> ParsedFile {
                 0.0
             }
         };
+        let status = if status_raw.is_empty() {
+            None
+        } else {
+            match lifecycle::parse_status(status_raw) {
+                Ok(s) => Some(s),
+                Err(ParseError {
+                    message_ja,
+                    message_en,
+                    ..
+                }) => {
+                    row_errors.push(("status", message_ja, message_en));
+                    None
+                }
+            }
+        };
         if row_errors.is_empty() {
             if let Some(employee_id) = employee_id {
                 rows.push(EmployeeRow {
@@ -330,6 +355,7 @@ pub fn parse(bytes: &[u8]) -> ParsedFile {
                     department,
                     email,
                     permission_level,
+                    status,
                 });
             }
         } else {

@@ -7,11 +7,13 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
 
-use super::principal::Actor;
+use super::lifecycle::{self, StatusMove};
+use super::principal::{Actor, ClientInfo};
 use crate::db::DbError;
 use crate::db::models::NewEmployee;
 use crate::db::queries::audit;
 use crate::db::queries::employees::{self, Listing, ListingChange};
+use crate::domain::EmployeeStatus;
 use crate::domain::expiry::spread_offset;
 use crate::state::AppState;
 use file::{EmployeeRow, ParsedFile, RowError};
@@ -76,6 +78,15 @@ fn field_changes(old: &Listing, row: &EmployeeRow) -> Vec<FieldChange> {
             new: level(row.permission_level),
         });
     }
+    if let Some(to) = row.status
+        && to.as_str() != old.status
+    {
+        changes.push(FieldChange {
+            field: "status",
+            old: old.status.clone(),
+            new: to.as_str().to_owned(),
+        });
+    }
     changes
 }
 
@@ -105,6 +116,7 @@ impl From<diesel::result::Error> for ImportError {
 pub async fn import(
     state: &AppState,
     actor: Actor,
+    client: ClientInfo,
     bytes: Vec<u8>,
     dry_run: bool,
 ) -> Result<ImportReport, ImportError> {
@@ -138,7 +150,7 @@ pub async fn import(
                     department: &r.department,
                     email: r.email.as_deref(),
                     permission_level: r.permission_level,
-                    status: "active",
+                    status: r.status.unwrap_or(EmployeeStatus::Active).as_str(),
                     password_hash: None,
                     password_must_change: true,
                     password_updated_at: None,
@@ -158,6 +170,17 @@ pub async fn import(
                     permission_level: r.permission_level,
                 };
                 employees::update_listing(conn, code, &change, now)?;
+                if let (Some(to), Some(old)) = (r.status, existing.get(&code.to_ascii_uppercase()))
+                {
+                    let m = StatusMove {
+                        id: old.id,
+                        code,
+                        from: EmployeeStatus::from_db(&old.status),
+                        to,
+                    };
+                    let reason = format!("CSVの取り込み（{} 行目）", r.line);
+                    lifecycle::apply_status(conn, m, &reason, &actor, &client, now)?;
+                }
             }
             audit::insert(
                 conn,
@@ -215,13 +238,21 @@ fn classify<'a>(
     let above = |level: f64| ceiling.is_some_and(|c| level > c + 0.001);
     for row in &parsed.rows {
         let old = existing.get(&row.employee_id.to_ascii_uppercase());
+        // A roster exported whole lists people above the admin too: unchanged, they are fine.
+        if let Some(o) = old
+            && above(o.permission_level)
+            && field_changes(o, row).is_empty()
+        {
+            report.unchanged_rows.push(row.clone());
+            continue;
+        }
         if above(row.permission_level) || old.is_some_and(|o| above(o.permission_level)) {
             let c = ceiling.unwrap_or_default();
             report.errors.push(RowError {
                 line: row.line,
                 column: "permission_level",
                 message_ja: format!(
-                    "ご自身の権限レベル（{c:.1}）より高いアカウントは作成・変更できません。"
+                    "あなたの権限レベル（{c:.1}）より高いアカウントは作成・変更できません。"
                 ),
                 message_en: format!(
                     "You cannot create or change an account above your own permission level ({c:.1})."

@@ -81,7 +81,7 @@ impl SheetError {
             }
             SheetError::Forbidden(codes) => (
                 format!(
-                    "ご自身より権限レベルの高いアカウントのシートは印刷できません: {}",
+                    "あなたより権限レベルの高いアカウントのシートは印刷できません: {}",
                     codes.join("、")
                 ),
                 format!(

@@ -12,7 +12,7 @@ use staffgate::db::models::{Employee, NewEmployee};
 use staffgate::db::schema::employees::dsl as e;
 use staffgate::services::clock::{Clock, ManualClock};
 use staffgate::services::import::{self, ImportReport};
-use staffgate::services::principal::Actor;
+use staffgate::services::principal::{Actor, ClientInfo};
 use staffgate::startup::Application;
 use staffgate::state::AppState;
 
@@ -291,7 +291,7 @@ impl TestApp {
     /// (`dry_run`: report only).
     pub async fn import_csv(&self, csv: impl Into<Vec<u8>>, dry_run: bool) -> ImportReport {
         let bytes = csv.into();
-        import::import(&self.state, Actor::Cli, bytes, dry_run)
+        import::import(&self.state, Actor::Cli, ClientInfo::cli(), bytes, dry_run)
             .await
             .unwrap()
     }
