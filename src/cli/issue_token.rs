@@ -33,8 +33,8 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     )
     .await
     .map_err(|e| crate::error::ApiError::from(e).problem().detail_ja.clone())?;
-    println!("社員ID / employee: {}", issued.employee_id);
-    println!("ログインURL / login URL: {}", issued.login_url);
+    println!("職員番号 / employee: {}", issued.employee_id);
+    println!("サインインURL / login URL: {}", issued.login_url);
     println!(
         "有効期限 / expires: {} (JST)",
         format_jst(issued.expires_at)

@@ -16,14 +16,14 @@ impl EmployeeId {
         if s.is_empty() {
             return Err(ParseError::new(
                 "employeeId",
-                "社員IDを入力してください。",
+                "職員番号を入力してください。",
                 "Employee ID is required.",
             ));
         }
         if s.len() > Self::MAX_LEN {
             return Err(ParseError::new(
                 "employeeId",
-                format!("社員IDは{}文字以内で入力してください。", Self::MAX_LEN),
+                format!("職員番号は{}文字以内で入力してください。", Self::MAX_LEN),
                 format!("Employee ID must be at most {} characters.", Self::MAX_LEN),
             ));
         }
@@ -33,7 +33,7 @@ impl EmployeeId {
         {
             return Err(ParseError::new(
                 "employeeId",
-                "社員IDに使えるのは半角英数字、「_」、「-」です。",
+                "職員番号に使えるのは半角英数字、「_」、「-」です。",
                 "Employee ID may contain only ASCII letters, digits, '_' and '-'.",
             ));
         }

@@ -138,7 +138,7 @@ impl Explain for AuthError {
             AuthError::Unauthorized => Explanation::new(
                 S::UNAUTHORIZED,
                 "unauthorized",
-                "ログインが必要です。もう一度ログインしてください。",
+                "サインインが必要です。もう一度サインインしてください。",
                 "Authentication is required. Please sign in again.",
             ),
             AuthError::PasswordChangeRequired => Explanation::new(
@@ -169,7 +169,7 @@ impl Explain for AuthError {
             AuthError::RefreshInvalid(_) => Explanation::new(
                 S::UNAUTHORIZED,
                 "token_invalid",
-                "ログインの有効期限が切れました。もう一度ログインしてください。",
+                "サインインの有効期限が切れました。もう一度サインインしてください。",
                 "The session has ended. Please sign in again.",
             ),
             AuthError::Policy(violations) => {
@@ -191,7 +191,7 @@ impl Explain for AuthError {
             AuthError::Busy => Explanation::new(
                 S::SERVICE_UNAVAILABLE,
                 "busy",
-                "ただいまログインが集中しています。数秒後にもう一度お試しください。",
+                "ただいまサインインが集中しています。数秒後にもう一度お試しください。",
                 "Too many sign-ins at once. Please retry in a few seconds.",
             )
             .retry_after(2),
@@ -215,7 +215,7 @@ fn token_problem(problem: TokenProblem) -> Explanation {
         ),
         TokenProblem::Used => (
             StatusCode::GONE,
-            "このリンク（QRコード）はすでに使用されています。パスワードでログインするか、人事部に再発行を依頼してください。",
+            "このリンク（QRコード）はすでに使用されています。パスワードでサインインするか、人事部に再発行を依頼してください。",
             "This link (QR code) has already been used. Sign in with your password or ask HR for a new one.",
         ),
         TokenProblem::Revoked => (

@@ -135,7 +135,7 @@ impl Notice {
         Ok(match self {
             Notice::AccountLocked(n) => (
                 format!(
-                    "【staffgate】アカウントがロックされました（社員ID {}）",
+                    "【staffgate】アカウントがロックされました（職員番号 {}）",
                     n.employee_id
                 ),
                 LockedText { n, portal: &portal }.render()?,

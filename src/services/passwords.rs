@@ -47,7 +47,7 @@ impl Violation {
                 Password::MAX_BYTES
             ),
             Self::ControlCharacters => "パスワードに改行などの制御文字は使えません。".into(),
-            Self::ContainsEmployeeId => "パスワードに社員IDを含めないでください。".into(),
+            Self::ContainsEmployeeId => "パスワードに職員番号を含めないでください。".into(),
             Self::CommonPassword => {
                 "よく使われていて推測されやすいパスワードです。別のものにしてください。".into()
             }

@@ -12,7 +12,7 @@
  *
  * Contract for tests and tools:
  *   body[data-state]     loading | form | success | error (set last, after the content)
- *   #greeting            "<name>さん（社員ID <id>）" once the QR code is accepted
+ *   #greeting            "<name>さん（職員番号 <id>）" once the QR code is accepted
  *   #new-password        new password input
  *   #confirm-password    confirmation input
  *   #show-password       checkbox: show / hide both passwords

@@ -439,7 +439,7 @@ async fn hr_previews_runs_browses_and_exports_the_archive_in_the_portal() {
 
     // Browse: the archive lists the old rows, the live history no longer does.
     let archived = p.html("/admin/history?source=archive&event=refresh").await;
-    assert!(archived.contains("ログイン履歴（アーカイブ）"));
+    assert!(archived.contains("サインイン履歴（アーカイブ）"));
     assert_eq!(archived.matches("トークン更新</td>").count(), 40);
     let live = p.html("/admin/history?event=refresh").await;
     assert!(
@@ -456,7 +456,7 @@ async fn hr_previews_runs_browses_and_exports_the_archive_in_the_portal() {
     );
     let csv = res.text().await.unwrap();
     assert_eq!(csv.lines().count(), 121, "a header and every archived row");
-    assert!(p.shows("/admin/audit", "ログイン履歴のアーカイブ").await);
+    assert!(p.shows("/admin/audit", "サインイン履歴のアーカイブ").await);
 }
 
 #[tokio::test]

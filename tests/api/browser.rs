@@ -142,7 +142,7 @@ async fn staff_member_sets_a_password_from_the_qr_link_and_signs_in_with_it() {
     assert!(
         success.contains("パスワードを設定しました")
             && success.contains(&format!(
-                "次回からは VoiceDrive に、社員ID（{STAFF_ID}）とこのパスワードでサインインできます。"
+                "次回からは VoiceDrive に、職員番号（{STAFF_ID}）とこのパスワードでサインインできます。"
             )),
         "success: {success}"
     );
@@ -197,7 +197,8 @@ async fn used_and_replaced_links_explain_what_happened() {
     browser.goto(&welcome_link(&app, &second)).await;
     let text = wait_for_error(&browser, "used").await;
     assert!(
-        text.contains("すでに使用されています") && text.contains("社員IDとパスワードでサインイン"),
+        text.contains("すでに使用されています")
+            && text.contains("職員番号とパスワードでサインイン"),
         "error: {text}"
     );
     assert!(

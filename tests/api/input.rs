@@ -188,5 +188,5 @@ async fn field_errors_name_the_field_in_the_requested_language() {
     assert!(body["errors"][0].get("messageEn").is_none());
     let ja = invalid_input(app.login("", "x").await).await;
     assert_eq!(ja["errors"][0]["field"], "employeeId");
-    assert_eq!(ja["errors"][0]["message"], "社員IDを入力してください。");
+    assert_eq!(ja["errors"][0]["message"], "職員番号を入力してください。");
 }

@@ -87,7 +87,7 @@ async fn a_lock_mails_hr_once_even_across_an_smtp_outage() {
     );
     assert!(got[0].subject().contains(STAFF_ID));
     let text = got[0].part("text/plain");
-    assert!(text.contains(&format!("社員ID: {STAFF_ID}")), "{text}");
+    assert!(text.contains(&format!("職員番号: {STAFF_ID}")), "{text}");
     assert!(text.contains("看護 花子"));
     // Locked at 2026-04-01 00:00 UTC = 09:00 JST, for 30 minutes.
     assert!(text.contains("2026-04-01 09:00（日本時間）"), "{text}");
@@ -95,7 +95,7 @@ async fn a_lock_mails_hr_once_even_across_an_smtp_outage() {
     assert!(
         got[0]
             .part("text/html")
-            .contains("<th align=\"left\">社員ID</th><td>N0001</td>")
+            .contains("<th align=\"left\">職員番号</th><td>N0001</td>")
     );
     assert!(outbox_rows(&app)[0].sent_at.is_some());
 
@@ -161,7 +161,7 @@ async fn the_hr_digest_lists_the_days_locks_in_one_mail() {
     let text = got[0].part("text/plain");
     assert!(text.contains("2 件"), "{text}");
     assert!(
-        text.contains("社員ID N0001") && text.contains("社員ID N0002"),
+        text.contains("職員番号 N0001") && text.contains("職員番号 N0002"),
         "{text}"
     );
 }

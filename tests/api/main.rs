@@ -31,3 +31,4 @@ mod sheets;
 mod shutdown;
 mod unlock;
 mod welcome;
+mod wording;

@@ -902,5 +902,5 @@ async fn exporting_the_history_is_recorded() {
     assert_eq!(res.status(), StatusCode::OK);
     let _ = res.bytes().await.unwrap();
     let audit = p.html("/admin/audit").await;
-    assert!(audit.contains("ログイン履歴の書き出し") && audit.contains("password_login_ok"));
+    assert!(audit.contains("サインイン履歴の書き出し") && audit.contains("password_login_ok"));
 }

@@ -232,7 +232,7 @@ async fn a_sheet_printed_from_the_portal_scans_redeems_and_carries_a_working_ini
         "(JST)",
         "シート番号",
         // Where to sign in every day.
-        "以後は VoiceDrive に、社員IDと新しいパスワードでサインインします。",
+        "以後は VoiceDrive に、職員番号と新しいパスワードでサインインします。",
         "ふだんのサインイン先",
         "https://voicedrive.hospital.example.jp",
     ] {
@@ -676,7 +676,10 @@ async fn the_portal_confirms_the_count_and_refuses_a_stale_or_forged_print() {
     let bad = p.get("/admin/sheets/confirm?e=D0001&e=NOPE%25").await;
     assert_eq!(bad.status(), StatusCode::SEE_OTHER);
     let flash = p.html(&location(&bad)).await;
-    assert!(flash.contains("社員IDの形式が正しくありません"), "{flash}");
+    assert!(
+        flash.contains("職員番号の形式が正しくありません"),
+        "{flash}"
+    );
 }
 
 #[tokio::test]

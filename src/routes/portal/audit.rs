@@ -93,10 +93,10 @@ fn action_label(action: &str) -> (&str, &str) {
     match action {
         "employees_imported" => ("職員の一括取り込み", "Employees imported"),
         "policy_changed" => ("パスワード有効期限の設定変更", "Password policy changed"),
-        "history_archived" => ("ログイン履歴のアーカイブ", "Login history archived"),
+        "history_archived" => ("サインイン履歴のアーカイブ", "Sign-in history archived"),
         "sheets_printed" => ("アカウントシートの一括印刷", "Account sheets printed"),
         "admin_created" => ("管理者の作成", "Administrator created"),
-        "history_exported" => ("ログイン履歴の書き出し", "Login history exported"),
+        "history_exported" => ("サインイン履歴の書き出し", "Sign-in history exported"),
         "audit_exported" => ("操作記録の書き出し", "Audit log exported"),
         other => (other, other),
     }

@@ -1,4 +1,4 @@
-//! Login history and its archive (one page, a source switch): filters (employee, event, JST
+//! Sign-in history and its archive (one page, a source switch): filters (employee, event, JST
 //! date range), keyset pages, streaming CSV export.
 
 use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -76,7 +76,7 @@ async fn parse(me: &Admin, q: &HistoryQuery) -> Result<Parsed, PortalError> {
             None => {
                 nobody = true;
                 problems.push(
-                    me.t("その社員IDの職員はいません。", "No employee has that ID.")
+                    me.t("その職員番号の職員はいません。", "No employee has that ID.")
                         .to_owned(),
                 );
             }
@@ -305,7 +305,7 @@ async fn export(me: Admin, query: web::Query<HistoryQuery>) -> Result<HttpRespon
                 "日時（JST）",
                 "種類コード",
                 "種類",
-                "社員ID",
+                "職員番号",
                 "氏名",
                 "実行者",
                 "IPアドレス",

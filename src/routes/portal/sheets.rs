@@ -115,7 +115,7 @@ impl SelectionParams {
         }
         if !bad.is_empty() {
             return Err((
-                format!("社員IDの形式が正しくありません: {}", bad.join("、")),
+                format!("職員番号の形式が正しくありません: {}", bad.join("、")),
                 format!("Not a valid employee ID: {}.", bad.join(", ")),
             ));
         }
@@ -279,7 +279,7 @@ fn pending_value(handed_out: bool) -> &'static str {
 fn describe(sel: &Selection) -> (String, String) {
     match sel {
         Selection::Employees(ids) if ids.len() == 1 => (
-            format!("社員ID {}", ids[0].as_str()),
+            format!("職員番号 {}", ids[0].as_str()),
             format!("employee {}", ids[0].as_str()),
         ),
         Selection::Employees(ids) => (

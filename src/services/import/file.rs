@@ -277,7 +277,7 @@ pub fn parse(bytes: &[u8]) -> ParsedFile {
             if let Some(first) = seen.get(&key) {
                 row_errors.push((
                     "employee_id",
-                    format!("社員ID「{id}」は{first}行目と重複しています。"),
+                    format!("職員番号「{id}」は{first}行目と重複しています。"),
                     format!("Employee ID {id:?} duplicates line {first}."),
                 ));
             } else {

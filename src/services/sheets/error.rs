@@ -60,7 +60,7 @@ impl SheetError {
         match self {
             SheetError::Font(f) => (f.message_ja(), f.to_string()),
             SheetError::Unknown(codes) => (
-                format!("登録されていない社員IDです: {}", codes.join("、")),
+                format!("登録されていない職員番号です: {}", codes.join("、")),
                 format!("No employee with ID {}.", codes.join(", ")),
             ),
             SheetError::NotActive(list) => {

@@ -24,7 +24,7 @@ const MARGIN: f32 = 18.0;
 const QR_SYMBOL_MM: f32 = 42.0;
 
 /// Text every sheet carries; a font without these glyphs cannot print a sheet.
-const REQUIRED_GLYPHS: &str = "アカウント情報シート氏名社員取扱注意初期パスワード有効期限";
+const REQUIRED_GLYPHS: &str = "アカウント情報シート氏名職員番号取扱注意初期パスワード有効期限";
 
 #[derive(Debug, thiserror::Error)]
 pub enum FontError {
@@ -302,7 +302,7 @@ impl<'a> Page<'a> {
             self.grey(BLACK);
             self.text_fit(value_x, 63.0, 10.0, value_w, &s.name_kana);
         }
-        self.field(MARGIN, 73.0, "社員ID Employee ID");
+        self.field(MARGIN, 73.0, "職員番号 Employee ID");
         self.grey(BLACK);
         self.text_fit(value_x, 73.5, 16.0, value_w, &s.employee_id);
         self.field(MARGIN, 82.0, "所属 Department");
@@ -327,9 +327,9 @@ impl<'a> Page<'a> {
         self.grey(BLACK);
         let every_day = match app.name() {
             Some(name) => {
-                format!("3. 以後は {name} に、社員IDと新しいパスワードでサインインします。")
+                format!("3. 以後は {name} に、職員番号と新しいパスワードでサインインします。")
             }
-            None => "3. 以後は社員IDと新しいパスワードでサインインします。".to_owned(),
+            None => "3. 以後は職員番号と新しいパスワードでサインインします。".to_owned(),
         };
         let steps = [
             "1. スマートフォンのカメラで左のQRコードを読み取ります。",
@@ -382,7 +382,7 @@ impl<'a> Page<'a> {
                     box_top + 25.0,
                     9.0,
                     width - 10.0,
-                    "QRコードが使えない場合は、サインイン画面で社員IDと初期パスワードを入力してください。",
+                    "QRコードが使えない場合は、サインイン画面で職員番号と初期パスワードを入力してください。",
                 );
                 self.text_fit(
                     MARGIN + 5.0,

@@ -36,7 +36,7 @@ fn password_page_for(me: &SignedIn, errors: Vec<String>) -> PasswordPage {
         min_length: min,
         hint: me
             .t(
-                &format!("{min}文字以上、72バイト以内。社員IDを含むもの、よく使われるものは使えません。"),
+                &format!("{min}文字以上、72バイト以内。職員番号を含むもの、よく使われるものは使えません。"),
                 &format!("At least {min} characters, at most 72 bytes; not containing your employee ID, not a common password."),
             )
             .to_owned(),
