@@ -28,7 +28,7 @@ fn uses(dirs: &[&str], exts: &[&str], word: &str) -> Vec<String> {
             let text = std::fs::read_to_string(&path).unwrap();
             for (i, line) in text.lines().enumerate() {
                 if line.contains(word) {
-                    let shown = path.strip_prefix(&root).unwrap_or(&path).display();
+                    let shown = path.strip_prefix(root).unwrap_or(&path).display();
                     found.push(format!("{shown}:{}: {}", i + 1, line.trim()));
                 }
             }
