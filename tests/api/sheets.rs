@@ -409,6 +409,28 @@ async fn all_pending_prints_only_staff_without_an_own_password() {
     assert!(!texts.iter().any(|t| t.contains(STAFF_ID)));
 }
 
+/// The ID box takes IDs in any case, as search and sign-in do, and gives the typed list back
+/// after a refusal.
+#[tokio::test]
+async fn typed_ids_match_in_any_case_and_survive_a_refusal() {
+    let app = spawn_portal().await;
+    app.seed(pending("N0101", "病棟 一子", "看護部"));
+    let p = Portal::signed_in_admin(&app).await;
+    let ok = p.html("/admin/sheets/confirm?ids=n0101").await;
+    assert!(ok.contains("QRコードを 1 件発行します"), "{ok}");
+    let res = p.get("/admin/sheets/confirm?ids=n0101%20Z0404").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let back = p.html(&location(&res)).await;
+    assert!(
+        back.contains("Z0404"),
+        "the refusal names the unknown ID: {back}"
+    );
+    assert!(
+        back.contains(">n0101 Z0404</textarea>"),
+        "the typed list is back in its box: {back}"
+    );
+}
+
 /// A department whose every member is above the admin's level says so, not "nobody".
 #[tokio::test]
 async fn a_department_of_only_higher_levels_says_why_nothing_prints() {

@@ -38,15 +38,29 @@ struct IndexPage {
     pending: i64,
     /// Without a password of their own, holding a sheet whose QR code still works.
     handed_out: i64,
+    /// The IDs typed last time, back after a refusal so nothing has to be pasted again.
+    ids: String,
 }
 
-async fn index(me: Admin) -> Result<HttpResponse, PortalError> {
+#[derive(Deserialize)]
+struct IndexQuery {
+    ids: Option<String>,
+}
+
+async fn index(me: Admin, query: web::Query<IndexQuery>) -> Result<HttpResponse, PortalError> {
     let (departments, pending, handed_out) = directory::sheet_overview(&me.state).await?;
     Ok(page(&IndexPage {
         c: me.chrome("sheets"),
         departments,
         pending,
         handed_out,
+        ids: query
+            .ids
+            .clone()
+            .unwrap_or_default()
+            .chars()
+            .take(40_000)
+            .collect(),
     }))
 }
 
@@ -142,6 +156,18 @@ impl SelectionParams {
             })
     }
 
+    /// The sheet page, with typed IDs put back in their box.
+    fn index_url(&self) -> String {
+        if self.pending.is_none() && self.department.is_none() && !self.codes.is_empty() {
+            format!(
+                "/admin/sheets?ids={}#ids-panel",
+                encode(&self.codes.join(" "))
+            )
+        } else {
+            "/admin/sheets".to_owned()
+        }
+    }
+
     /// The confirmation page for this selection.
     fn confirm_url(&self) -> String {
         let mut parts = Vec::new();
@@ -196,12 +222,12 @@ async fn confirm(me: Admin, req: HttpRequest) -> Result<HttpResponse, PortalErro
         (Ok(s), Ok(v)) => (s, v),
         (Err((ja, en)), _) | (_, Err((ja, en))) => {
             me.flash_error(&ja, &en);
-            return Ok(see_other("/admin/sheets"));
+            return Ok(see_other(&params.index_url()));
         }
     };
     let plan = match sheets::plan(&me.state, &actor(&me.employee), &sel).await {
         Ok(plan) => plan,
-        Err(e) => return Ok(me.refused(e, "/admin/sheets")),
+        Err(e) => return Ok(me.refused(e, &params.index_url())),
     };
     let (what_ja, what_en) = describe(&sel);
     let (kind, department, employees) = match &sel {

@@ -95,7 +95,7 @@ fn resolve(
             let found = q::by_codes(conn, &codes)?;
             let unknown: Vec<String> = codes
                 .iter()
-                .filter(|c| !found.iter().any(|e| &e.employee_id == *c))
+                .filter(|c| !found.iter().any(|e| e.employee_id.eq_ignore_ascii_case(c)))
                 .cloned()
                 .collect();
             if !unknown.is_empty() {
