@@ -122,6 +122,28 @@ async fn every_portal_page_in_japanese_at_1280_px_keeps_the_menu_on_one_row() {
         );
     }
 
+    // An import preview of a changed roster.
+    let roster = "employee_id,name,name_kana,department,email,permission_level\r\n\
+                  N0001,看護 花子,かんご はなこ,外来,hanako@hospital.example.jp,1.0\r\n\
+                  N0003,渡邊 健,ﾜﾀﾅﾍﾞ ｹﾝ,放射線科,,1.0\r\n";
+    let file = dir.join("roster.csv");
+    std::fs::write(&file, encoding_rs::SHIFT_JIS.encode(roster).0).unwrap();
+    browser.goto(&app.url("/admin/import")).await;
+    browser
+        .find("#file")
+        .await
+        .send_keys(&file.display().to_string())
+        .await
+        .unwrap();
+    browser.click("#upload").await;
+    browser.wait_for("#updated").await;
+    save(
+        &dir,
+        "06b-import-preview",
+        &browser.client().screenshot().await.unwrap(),
+    );
+    std::fs::remove_file(&file).unwrap();
+
     // In the history, a name opens the person's page.
     browser.goto(&app.url("/admin/history")).await;
     browser

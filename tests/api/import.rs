@@ -274,3 +274,62 @@ async fn kana_in_hiragana_or_half_width_is_previewed_and_stored_as_full_width_ka
         .await;
     assert_eq!(again.unchanged, 1, "the same kana, however it is typed");
 }
+
+/// In Chromium: HR uploads a changed Shift_JIS roster, reads who is added and what changes
+/// (old → new, the names decoded), confirms, and finds the change made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_the_browser_hr_imports_a_changed_roster_and_reads_the_changes() {
+    let app = spawn_portal().await;
+    app.seed_admin();
+    app.seed(Seed {
+        code: "N0101",
+        name: "髙橋 美咲",
+        department: "看護部",
+        ..Seed::default()
+    });
+    let roster = "employee_id,name,name_kana,department,email,permission_level\r\n\
+                  N0101,髙橋 美咲,たかはし みさき,外来,,1.0\r\n\
+                  N0102,渡邊 健,ﾜﾀﾅﾍﾞ ｹﾝ,放射線科,,1.0\r\n";
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(roster);
+    let dir = crate::helpers::tools::scratch_dir("roster");
+    let file = dir.join("roster.csv");
+    std::fs::write(&file, &sjis).unwrap();
+
+    let browser = crate::helpers::browser::Browser::start().await;
+    browser.admin_signs_in_at(&app, "/admin/employees").await;
+    browser.goto(&app.url("/admin/import")).await;
+    browser
+        .find("#file")
+        .await
+        .send_keys(&file.display().to_string())
+        .await
+        .unwrap();
+    browser.click("#upload").await;
+    browser.wait_for("#updated").await;
+    let updated = browser.text("#updated").await;
+    assert!(
+        updated.contains("髙橋 美咲") && updated.contains("部署: 看護部 → 外来"),
+        "{updated}"
+    );
+    assert!(
+        updated.contains("タカハシ ミサキ"),
+        "kana as stored: {updated}"
+    );
+    let created = browser.text("#created").await;
+    assert!(
+        created.contains("渡邊 健") && created.contains("ワタナベ ケン"),
+        "{created}"
+    );
+    assert_eq!(
+        app.employee("N0101").department,
+        "看護部",
+        "a preview writes nothing"
+    );
+
+    browser.click("#confirm").await;
+    browser.wait_for(".flash-ok").await;
+    assert_eq!(app.employee("N0101").department, "外来");
+    assert_eq!(app.employee("N0102").name_kana, "ワタナベ ケン");
+    browser.close().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

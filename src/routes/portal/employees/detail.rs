@@ -9,7 +9,7 @@ use super::{EmployeeView, load_employee};
 use crate::db::models::OnetimeToken;
 use crate::db::queries::directory::HistoryRow;
 use crate::domain::EmployeeStatus;
-use crate::services::clock::jst;
+use crate::services::clock::{format_jst_seconds, jst, to_utc};
 use crate::services::history::Event;
 use crate::services::{detail, directory};
 
@@ -60,7 +60,8 @@ pub fn event_view(r: &HistoryRow, lang: crate::i18n::Lang) -> EventView {
         None => r.event.clone(),
     };
     EventView {
-        at: jst(&r.created_at),
+        // To the second: a lock and the failures before it fall within one minute.
+        at: format_jst_seconds(to_utc(r.created_at)),
         label,
         ip: r.client_ip.clone().unwrap_or_default(),
         detail: detail::describe(r.detail.as_deref(), lang),
