@@ -43,7 +43,7 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         }
     } else {
         for m in names {
-            println!("applied {m}");
+            println!("適用しました / applied: {m}");
         }
     }
     Ok(ExitCode::SUCCESS)

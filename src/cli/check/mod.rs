@@ -70,19 +70,40 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         });
         println!("{report}");
     } else {
+        let lang = super::lang();
+        let db = redact_url(&settings.database.url);
         if problems.is_empty() {
             println!(
-                "OK: configuration, database ({}), mail and sheet font look good",
-                redact_url(&settings.database.url)
+                "{}",
+                lang.pick(
+                    &format!(
+                        "OK: 設定、データベース（{db}）、メール、シート用フォントに問題はありません"
+                    ),
+                    &format!("OK: configuration, database ({db}), mail and sheet font look good"),
+                )
             );
         } else {
-            println!("{} problem(s) found:", problems.len());
+            let n = problems.len();
+            println!(
+                "{}",
+                lang.pick(
+                    &format!("問題が {n} 件あります（起動できません）:"),
+                    &format!("{n} problem(s) found:"),
+                )
+            );
             for p in &problems {
                 println!("  - {p}");
             }
         }
         if !warnings.is_empty() {
-            println!("{} warning(s):", warnings.len());
+            let n = warnings.len();
+            println!(
+                "{}",
+                lang.pick(
+                    &format!("注意が {n} 件あります（起動はできます）:"),
+                    &format!("{n} warning(s):"),
+                )
+            );
             for w in &warnings {
                 println!("  - {w}");
             }
