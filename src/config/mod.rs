@@ -10,6 +10,7 @@ pub mod mail;
 pub mod passwords;
 mod reader;
 pub mod redact;
+pub mod secret_file;
 pub mod sheets;
 
 use archive::Archive;
