@@ -2,6 +2,7 @@
 //! module; `Settings::from_env` and `staffgate check` report every problem, not only the first.
 
 pub mod archive;
+pub mod backup;
 pub mod database;
 pub mod http;
 pub mod keys;
@@ -14,6 +15,7 @@ pub mod secret_file;
 pub mod sheets;
 
 use archive::Archive;
+use backup::Backup;
 use database::Database;
 use http::Http;
 use keys::Keys;
@@ -42,6 +44,7 @@ pub struct Settings {
     pub admin_permission: f64,
     pub limits: Limits,
     pub archive: Archive,
+    pub backup: Backup,
 }
 
 impl Settings {
@@ -82,6 +85,7 @@ impl Settings {
             admin_permission: read_admin_permission(&mut r),
             limits: Limits::read(&mut r),
             archive: Archive::read(&mut r),
+            backup: Backup::read(&mut r),
         };
         let mut problems = r.into_problems();
         problems.extend(settings.production_problems());
