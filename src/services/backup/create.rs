@@ -9,9 +9,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use super::{
-    BackupError, Connection, DATA_SUFFIX, DUMP_TOOLS, Flavor, Hashing, MANIFEST_FORMAT,
-    MANIFEST_SUFFIX, Manifest, OptionFile, PREFIX, RowCounter, Running, Sealer, Tool, schema_state,
-    sync_dir,
+    BackupError, BinlogPosition, Connection, DATA_SUFFIX, DUMP_TOOLS, Flavor, Hashing,
+    MANIFEST_FORMAT, MANIFEST_SUFFIX, Manifest, OptionFile, PREFIX, RowCounter, Running, Sealer,
+    Tool, server_state, sync_dir,
 };
 use crate::db;
 use crate::services::clock::file_stamp_seconds;
@@ -50,23 +50,23 @@ pub async fn create(state: &AppState, dir: &Path) -> Result<Created, BackupError
             return Err(BackupError::Exists(path.clone()));
         }
     }
-    let (before, server) =
-        db::run(&state.pool, |c| schema_state(c).map_err(BackupError::from)).await?;
+    let before = db::run(&state.pool, |c| server_state(c).map_err(BackupError::from)).await?;
+    let log_bin = before.log_bin;
 
     let started = Instant::now();
     let (dir_owned, data_owned) = (dir.to_owned(), data.clone());
-    let (tables, sha256, bytes, tool, partial) = tokio::task::spawn_blocking(move || {
+    let (dumped, tool, partial) = tokio::task::spawn_blocking(move || {
         let tool = Tool::find(&DUMP_TOOLS)?;
         let mut partial = Partial::create(&dir_owned, &data_owned)?;
-        let (tables, sha256, bytes) = dump(&tool, &conn, &recipient, partial.file()?)?;
-        Ok::<_, BackupError>((tables, sha256, bytes, tool, partial))
+        let dumped = dump(&tool, &conn, &recipient, log_bin, partial.file()?)?;
+        Ok::<_, BackupError>((dumped, tool, partial))
     })
     .await
     .map_err(|e| BackupError::Io(e.to_string()))??;
     let duration = started.elapsed();
 
-    let (after, _) = db::run(&state.pool, |c| schema_state(c).map_err(BackupError::from)).await?;
-    if after != before {
+    let after = db::run(&state.pool, |c| server_state(c).map_err(BackupError::from)).await?;
+    if after.migrations != before.migrations {
         return Err(BackupError::SchemaChanged);
     }
     let manifest = Manifest {
@@ -74,16 +74,17 @@ pub async fn create(state: &AppState, dir: &Path) -> Result<Created, BackupError
         file: file_name(&data),
         created_at: now,
         staffgate_version: env!("CARGO_PKG_VERSION").to_owned(),
-        database_server: server,
+        database_server: before.version,
         dump_tool: tool.version.clone(),
-        schema_version: before.last().cloned().unwrap_or_default(),
-        migrations: before,
-        tables,
-        bytes,
-        sha256,
+        schema_version: before.migrations.last().cloned().unwrap_or_default(),
+        migrations: before.migrations,
+        tables: dumped.tables,
+        bytes: dumped.bytes,
+        sha256: dumped.sha256,
         compression: format!("zstd (level {})", super::seal::ZSTD_LEVEL),
         encryption: "age (X25519)".into(),
         recipient: recipient_text,
+        binlog: dumped.binlog,
     };
     partial.persist(&data)?;
     let mut json =
@@ -106,14 +107,24 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// What the dump held and what was written.
+struct Dumped {
+    tables: std::collections::BTreeMap<String, u64>,
+    binlog: Option<BinlogPosition>,
+    sha256: String,
+    bytes: u64,
+}
+
 /// Runs the dump tool and streams its output through the row counter, zstd and age into
-/// `out`: rows per table, the SHA-256 and the size of what was written.
+/// `out`. With `log_bin`, MariaDB's dump also records its snapshot's binary log position (read
+/// from the snapshot itself, without locking tables).
 fn dump(
     tool: &Tool,
     conn: &Connection,
     recipient: &age::x25519::Recipient,
+    log_bin: bool,
     out: &mut std::fs::File,
-) -> Result<(std::collections::BTreeMap<String, u64>, String, u64), BackupError> {
+) -> Result<Dumped, BackupError> {
     let options = OptionFile::write(&std::env::temp_dir(), conn, tool.flavor)?;
     let mut args = vec![
         // One transaction sees one moment of every InnoDB table, without locking writers out.
@@ -125,8 +136,10 @@ fn dump(
         "--triggers",
         "--default-character-set=utf8mb4",
     ];
-    if tool.flavor == Flavor::MySql {
-        args.push("--set-gtid-purged=OFF");
+    match tool.flavor {
+        Flavor::MySql => args.push("--set-gtid-purged=OFF"),
+        Flavor::MariaDb if log_bin => args.push("--master-data=2"),
+        Flavor::MariaDb => {}
     }
     args.push(&conn.database);
     let cmd = tool.command(&options, &args);
@@ -142,10 +155,15 @@ fn dump(
         )?;
         let mut counter = RowCounter::new(sealer);
         std::io::copy(&mut stdout, &mut counter)?;
-        let (tables, sealer) = counter.finish();
+        let (tables, binlog, sealer) = counter.finish();
         let (sha256, bytes, buffered) = sealer.finish()?.finish();
         buffered.into_inner().map_err(|e| e.into_error())?;
-        Ok::<_, std::io::Error>((tables, sha256, bytes))
+        Ok::<_, std::io::Error>(Dumped {
+            tables,
+            binlog,
+            sha256,
+            bytes,
+        })
     })();
     match streamed {
         Ok(result) => {

@@ -24,7 +24,7 @@ pub use client::{CLIENT_TOOLS, Connection, DUMP_TOOLS, Flavor, OptionFile, Tool}
 pub use create::{Created, create};
 pub use keys::{keygen, read_identities};
 pub use restore::{Restored, Target, restore};
-pub use rows::RowCounter;
+pub use rows::{BinlogPosition, RowCounter};
 pub use seal::{Hashing, OpenError, Sealer, open, sha256_of};
 
 use crate::db::{self, DbError};
@@ -65,6 +65,10 @@ pub struct Manifest {
     pub encryption: String,
     /// The age public key the data file was encrypted to; its private key opens it.
     pub recipient: String,
+    /// Where the binary log stood at the dump's snapshot (MariaDB with `log_bin` on): a
+    /// point-in-time recovery replays from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binlog: Option<BinlogPosition>,
 }
 
 impl Manifest {
@@ -231,8 +235,17 @@ impl BackupError {
     }
 }
 
-/// The migrations applied to the database (oldest first) and the server's version.
-fn schema_state(conn: &mut MysqlConnection) -> Result<(Vec<String>, String), DbError> {
+/// What a backup records of the server besides the rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ServerState {
+    /// Migrations applied to the database, oldest first.
+    migrations: Vec<String>,
+    version: String,
+    /// The server writes a binary log.
+    log_bin: bool,
+}
+
+fn server_state(conn: &mut MysqlConnection) -> Result<ServerState, DbError> {
     use diesel::RunQueryDsl;
     use diesel_migrations::MigrationHarness;
     let mut applied: Vec<String> = conn
@@ -242,9 +255,16 @@ fn schema_state(conn: &mut MysqlConnection) -> Result<(Vec<String>, String), DbE
         .map(|v| v.to_string())
         .collect();
     applied.sort();
-    let version: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>("VERSION()"))
-        .get_result(conn)?;
-    Ok((applied, version))
+    let (version, log_bin): (String, i32) = diesel::select((
+        diesel::dsl::sql::<diesel::sql_types::Text>("VERSION()"),
+        diesel::dsl::sql::<diesel::sql_types::Integer>("CAST(@@log_bin AS SIGNED)"),
+    ))
+    .get_result(conn)?;
+    Ok(ServerState {
+        migrations: applied,
+        version,
+        log_bin: log_bin == 1,
+    })
 }
 
 /// The migration versions this binary carries.

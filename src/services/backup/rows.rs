@@ -3,8 +3,9 @@
 //!
 //! It reads the statements `mariadb-dump` and `mysqldump` write: `CREATE TABLE `t` (` names a
 //! table (with no rows yet), and every `INSERT INTO `t` VALUES (..),(..);` adds one row per
-//! parenthesised tuple, outside quoted strings. Memory is bounded: a line's first bytes, and a
-//! handful of flags.
+//! parenthesised tuple, outside quoted strings. With `--master-data=2` the dump also names,
+//! in a comment, the binary log position of its snapshot: where a point-in-time recovery
+//! starts replaying. Memory is bounded: a line's first bytes, and a handful of flags.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -38,6 +39,35 @@ pub struct RowCounter<W> {
     window: [u8; 6],
     table: String,
     counts: BTreeMap<String, u64>,
+    binlog: Option<BinlogPosition>,
+}
+
+/// A position in the server's binary log: the first event after a dump's snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BinlogPosition {
+    pub file: String,
+    pub position: u64,
+}
+
+const CHANGE_MASTER: &[u8] = b"-- CHANGE MASTER TO MASTER_LOG_FILE='";
+
+impl BinlogPosition {
+    /// From `-- CHANGE MASTER TO MASTER_LOG_FILE='mariadb-bin.000003', MASTER_LOG_POS=1234;`.
+    fn parse(line: &[u8]) -> Option<BinlogPosition> {
+        let line = std::str::from_utf8(line).ok()?;
+        let rest = line.strip_prefix(std::str::from_utf8(CHANGE_MASTER).ok()?)?;
+        let (file, rest) = rest.split_once('\'')?;
+        let position = rest
+            .trim_start_matches([',', ' '])
+            .strip_prefix("MASTER_LOG_POS=")?
+            .trim_end_matches([';', '\r', ' '])
+            .parse()
+            .ok()?;
+        Some(BinlogPosition {
+            file: file.to_owned(),
+            position,
+        })
+    }
 }
 
 impl<W: Write> RowCounter<W> {
@@ -49,12 +79,13 @@ impl<W: Write> RowCounter<W> {
             window: [0; 6],
             table: String::new(),
             counts: BTreeMap::new(),
+            binlog: None,
         }
     }
 
-    /// Rows per table, and the writer.
-    pub fn finish(self) -> (BTreeMap<String, u64>, W) {
-        (self.counts, self.inner)
+    /// Rows per table, the binary log position if the dump named one, and the writer.
+    pub fn finish(self) -> (BTreeMap<String, u64>, Option<BinlogPosition>, W) {
+        (self.counts, self.binlog, self.inner)
     }
 
     fn scan(&mut self, bytes: &[u8]) {
@@ -89,10 +120,17 @@ impl<W: Write> RowCounter<W> {
 
     fn head_byte(&mut self, b: u8) -> State {
         if b == b'\n' {
+            if self.head.starts_with(CHANGE_MASTER) {
+                self.binlog = BinlogPosition::parse(&self.head);
+            }
             self.head.clear();
             return State::Head;
         }
         self.head.push(b);
+        let n = self.head.len().min(CHANGE_MASTER.len());
+        if self.head[..n] == CHANGE_MASTER[..n] && self.head.len() < HEAD_MAX {
+            return State::Head;
+        }
         const INSERT: &[u8] = b"INSERT INTO `";
         const CREATE: &[u8] = b"CREATE TABLE `";
         for (prefix, insert) in [(INSERT, true), (CREATE, false)] {
@@ -197,6 +235,8 @@ mod tests {
 
     const DUMP: &str = r#"-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB
 /*!40101 SET NAMES utf8mb4 */;
+-- CHANGE MASTER TO MASTER_LOG_FILE='mariadb-bin.000003', MASTER_LOG_POS=1234;
+-- CHANGE MASTER TO is not a position
 DROP TABLE IF EXISTS `employees`;
 CREATE TABLE `employees` (
   `id` bigint(20) NOT NULL AUTO_INCREMENT,
@@ -221,7 +261,14 @@ INSERT INTO `we``ird` (`id`) VALUES (1),(2);
         for chunk in chunks {
             c.write_all(chunk).unwrap();
         }
-        let (counts, out) = c.finish();
+        let (counts, binlog, out) = c.finish();
+        assert_eq!(
+            binlog,
+            Some(BinlogPosition {
+                file: "mariadb-bin.000003".into(),
+                position: 1234
+            })
+        );
         assert_eq!(out, chunks.concat(), "everything passes through unchanged");
         counts
     }
