@@ -1,12 +1,14 @@
 //! The command line: one module per subcommand.
 
 mod archive_history;
+mod backup;
 mod check;
 mod create_admin;
 mod import;
 mod issue_token;
 mod migrate;
 mod print_sheets;
+mod restore;
 mod serve;
 mod set_status;
 mod unlock;
@@ -56,6 +58,11 @@ pub enum Command {
     /// Move login history older than the retention period to the archive (dry run unless
     /// --execute).
     ArchiveHistory(archive_history::Args),
+    /// Write an encrypted, consistent backup of the database with its manifest (or, with
+    /// --keygen, make the backup key pair).
+    Backup(backup::Args),
+    /// Restore a backup into the configured (empty) database and check its row counts.
+    Restore(restore::Args),
 }
 
 /// A refused or failed sign-in operation as the operator reads it, in their language.
@@ -100,6 +107,8 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::SetStatus(args) => set_status::run(args).await,
             Command::PrintSheets(args) => print_sheets::run(args).await,
             Command::ArchiveHistory(args) => archive_history::run(args).await,
+            Command::Backup(args) => backup::run(args).await,
+            Command::Restore(args) => restore::run(args).await,
         }
     });
     match result {
@@ -209,6 +218,27 @@ mod tests {
         assert!(
             ok(&["staffgate", "unlock", "E1"]).is_err(),
             "reason is required"
+        );
+        assert_eq!(
+            ok(&["staffgate", "backup", "-o", "/var/backups/sg"]),
+            Ok(())
+        );
+        assert_eq!(ok(&["staffgate", "backup", "--keygen", "k.txt"]), Ok(()));
+        assert!(
+            ok(&["staffgate", "backup"]).is_err(),
+            "a directory or --keygen is required"
+        );
+        assert!(ok(&["staffgate", "backup", "-o", "d", "--keygen", "k"]).is_err());
+        assert_eq!(
+            ok(&[
+                "staffgate",
+                "restore",
+                "/var/backups/sg",
+                "--identity",
+                "k.txt",
+                "--force"
+            ]),
+            Ok(())
         );
     }
 }

@@ -2,6 +2,7 @@
 //! module; `Settings::from_env` and `staffgate check` report every problem, not only the first.
 
 pub mod archive;
+pub mod backup;
 pub mod database;
 pub mod http;
 pub mod keys;
@@ -10,10 +11,12 @@ pub mod mail;
 pub mod passwords;
 mod reader;
 pub mod redact;
+pub mod secret_file;
 pub mod sheets;
 pub mod staff_app;
 
 use archive::Archive;
+use backup::Backup;
 use database::Database;
 use http::Http;
 use keys::Keys;
@@ -45,6 +48,7 @@ pub struct Settings {
     pub archive: Archive,
     /// The app staff sign in to (STAFFGATE_APP_NAME, STAFFGATE_APP_URL).
     pub staff_app: StaffApp,
+    pub backup: Backup,
 }
 
 impl Settings {
@@ -86,6 +90,7 @@ impl Settings {
             limits: Limits::read(&mut r),
             archive: Archive::read(&mut r),
             staff_app: StaffApp::read(&mut r),
+            backup: Backup::read(&mut r),
         };
         let mut problems = r.into_problems();
         problems.extend(settings.production_problems());

@@ -77,6 +77,11 @@ pub fn file_stamp(now: DateTime<Utc>) -> String {
     now.with_timezone(&JST).format("%Y%m%d-%H%M").to_string()
 }
 
+/// `20261121-180412`: JST to the second, for files written more often than once a minute.
+pub fn file_stamp_seconds(now: DateTime<Utc>) -> String {
+    now.with_timezone(&JST).format("%Y%m%d-%H%M%S").to_string()
+}
+
 /// The calendar day (JST) a stored time falls on.
 pub fn jst_date(t: NaiveDateTime) -> NaiveDate {
     to_utc(t).with_timezone(&JST).date_naive()

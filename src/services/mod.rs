@@ -3,6 +3,7 @@
 pub mod archive;
 pub mod auth;
 pub mod auth_error;
+pub mod backup;
 pub mod clock;
 pub mod detail;
 pub mod directory;

@@ -6,6 +6,7 @@ mod helpers;
 
 mod archive;
 mod authenticate;
+mod backup;
 mod browser;
 mod cli;
 mod concurrency;

@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::config::Settings;
 use crate::config::redact::redact_url;
+use crate::config::secret_file;
 use crate::db;
 use crate::db::queries::server;
 use crate::services::clock::{Clock, SystemClock};
@@ -136,26 +137,13 @@ async fn mail_problem(url: &str, from: &str) -> Option<String> {
 /// Every `*_FILE` variable names a secret: its file must not be readable or writable by
 /// every user of the machine (systemd credentials and `install -m 0600` files are not).
 fn secret_file_problems(vars: impl Iterator<Item = (String, String)>) -> Vec<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut problems = Vec::new();
-    for (name, path) in vars {
-        let secret = name.ends_with("_FILE")
-            && (name.starts_with("STAFFGATE_") || name == "DATABASE_URL_FILE");
-        if !secret || path.trim().is_empty() {
-            continue;
-        }
-        // A file that cannot be read is already reported with the setting.
-        if let Ok(meta) = std::fs::metadata(&path) {
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o007 != 0 {
-                problems.push(format!(
-                    "{name}: {path} is open to every user of this machine (mode {mode:04o}); \
-                     chmod 600 it (or 640 with a group that only the service is in)"
-                ));
-            }
-        }
-    }
-    problems
+    vars.filter(|(name, path)| {
+        name.ends_with("_FILE")
+            && (name.starts_with("STAFFGATE_") || name == "DATABASE_URL_FILE")
+            && !path.trim().is_empty()
+    })
+    .filter_map(|(name, path)| secret_file::open_to_everyone(&name, Path::new(&path)))
+    .collect()
 }
 
 fn database_findings(url: &str, nodes: u32, pool_size: u32) -> Findings {

@@ -5,6 +5,16 @@ use std::process::{Command, Output, Stdio};
 
 /// Runs `staffgate <args>` against `db_url`, feeding `stdin` if given.
 pub fn staffgate(db_url: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    staffgate_with(db_url, &[], args, stdin)
+}
+
+/// The same with `env` set on top of the clean environment.
+pub fn staffgate_with(
+    db_url: &str,
+    env: &[(&str, &str)],
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_staffgate"));
     cmd.args(args)
         .env_clear()
@@ -17,6 +27,9 @@ pub fn staffgate(db_url: &str, args: &[&str], stdin: Option<&str>) -> Output {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let mut child = cmd.spawn().unwrap();
     if let Some(input) = stdin {
         child

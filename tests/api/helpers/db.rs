@@ -62,8 +62,18 @@ impl TestDb {
         Self::create_on(&server_url())
     }
 
+    /// A database with no tables at all (not migrated), as a restore finds it.
+    pub fn create_empty() -> Arc<TestDb> {
+        sweep_leftovers();
+        Self::create_with(&server_url(), false)
+    }
+
     /// A database on the server at `server` (a URL without a database name).
     pub fn create_on(server: &str) -> Arc<TestDb> {
+        Self::create_with(server, true)
+    }
+
+    fn create_with(server: &str, migrate: bool) -> Arc<TestDb> {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let mut rnd = [0u8; 4];
         rand::fill(&mut rnd);
@@ -81,8 +91,10 @@ impl TestDb {
         .execute(&mut conn)
         .expect("create test database");
         let url = format!("{server}/{name}");
-        let mut conn = MysqlConnection::establish(&url).expect("connect to test database");
-        db::run_migrations(&mut conn).expect("migrations");
+        if migrate {
+            let mut conn = MysqlConnection::establish(&url).expect("connect to test database");
+            db::run_migrations(&mut conn).expect("migrations");
+        }
         let pool = db::lazy_pool(&url, 20);
         Arc::new(TestDb {
             name,

@@ -15,6 +15,8 @@ pub struct PrivateMariaDb {
     dir: PathBuf,
     port: u16,
     server: Option<Child>,
+    /// Server options on top of the defaults, kept for restarts.
+    options: Vec<String>,
 }
 
 /// The first of `names` found in PATH or the sbin directories (Debian puts mariadbd there).
@@ -35,6 +37,12 @@ impl PrivateMariaDb {
     /// Installs a fresh datadir and starts the server on it; `None` when this machine has no
     /// MariaDB server programs (the test then has nothing to run against).
     pub fn start() -> Option<PrivateMariaDb> {
+        Self::start_with(&[])
+    }
+
+    /// The same with more server options, e.g. `--log-bin=binlog` (the binary log is off
+    /// otherwise).
+    pub fn start_with(options: &[&str]) -> Option<PrivateMariaDb> {
         let server = program(&["mariadbd", "mysqld"])?;
         let install = program(&["mariadb-install-db", "mysql_install_db"])?;
         let mut rnd = [0u8; 4];
@@ -49,6 +57,7 @@ impl PrivateMariaDb {
             dir,
             port: free_port(),
             server: None,
+            options: options.iter().map(|o| o.to_string()).collect(),
         };
         let installed = Command::new(install)
             .arg("--no-defaults")
@@ -68,7 +77,8 @@ impl PrivateMariaDb {
         Some(db)
     }
 
-    fn datadir(&self) -> PathBuf {
+    /// The server's data directory (its binary logs, when they are on).
+    pub fn datadir(&self) -> PathBuf {
         self.dir.join("data")
     }
 
@@ -94,9 +104,13 @@ impl PrivateMariaDb {
                 "--bind-address=127.0.0.1",
                 "--user=root",
                 "--skip-grant-tables",
-                "--skip-log-bin",
                 "--innodb-buffer-pool-size=16M",
             ])
+            .args(&self.options)
+            .args(
+                (!self.options.iter().any(|o| o.starts_with("--log-bin")))
+                    .then_some("--skip-log-bin"),
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -106,6 +120,10 @@ impl PrivateMariaDb {
     /// The server URL without a database name (root, no password: grant tables are off).
     pub fn url(&self) -> String {
         format!("mysql://root@127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Waits (at most 30 s) until the server accepts a connection.
