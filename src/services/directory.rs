@@ -179,14 +179,18 @@ pub async fn archive_runs(state: &AppState, limit: i64) -> Result<Vec<RunRow>, D
 
 /// Departments with their counts, and how many active people have no password yet.
 /// The departments, and how many without a password of their own have no working sheet and
-/// how many hold one.
-pub async fn sheet_overview(state: &AppState) -> Result<(Vec<Department>, i64, i64), DbError> {
+/// how many hold one — counting only those an admin of `max_level` may print for, as the
+/// confirmation page will.
+pub async fn sheet_overview(
+    state: &AppState,
+    max_level: f64,
+) -> Result<(Vec<Department>, i64, i64), DbError> {
     state
-        .read(|conn, _, now| {
+        .read(move |conn, _, now| {
             Ok((
                 sheet_rows::departments(conn)?,
-                sheet_rows::pending_count(conn, false, now)?,
-                sheet_rows::pending_count(conn, true, now)?,
+                sheet_rows::pending_count(conn, false, now, Some(max_level))?,
+                sheet_rows::pending_count(conn, true, now, Some(max_level))?,
             ))
         })
         .await

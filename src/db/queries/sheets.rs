@@ -67,12 +67,21 @@ pub fn pending(
         .load(conn)
 }
 
+/// How many `pending` would print for an admin of `max_level` (None: no ceiling).
 pub fn pending_count(
     conn: &mut MysqlConnection,
     handed_out: bool,
     now: NaiveDateTime,
+    max_level: Option<f64>,
 ) -> QueryResult<i64> {
-    pending_query(handed_out, now).count().get_result(conn)
+    let q = pending_query(handed_out, now);
+    match max_level {
+        Some(level) => q
+            .filter(e::permission_level.le(level))
+            .count()
+            .get_result(conn),
+        None => q.count().get_result(conn),
+    }
 }
 
 /// The rows a batch writes to, locked in primary-key order (two batches over the same

@@ -48,7 +48,8 @@ struct IndexQuery {
 }
 
 async fn index(me: Admin, query: web::Query<IndexQuery>) -> Result<HttpResponse, PortalError> {
-    let (departments, pending, handed_out) = directory::sheet_overview(&me.state).await?;
+    let (departments, pending, handed_out) =
+        directory::sheet_overview(&me.state, me.employee.permission_level).await?;
     Ok(page(&IndexPage {
         c: me.chrome("sheets"),
         departments,
