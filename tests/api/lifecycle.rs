@@ -368,6 +368,21 @@ async fn the_csv_status_column_retires_and_reinstates_through_the_same_change() 
     let report = app.import_csv(back.as_bytes(), false).await;
     assert_eq!(report.updated, 1, "{report:?}");
     assert_eq!(app.login(STAFF_ID, STAFF_PW).await.status(), StatusCode::OK);
+    // The admin's own row cannot retire them.
+    let own = "employee_id,name,name_kana,department,email,permission_level,status\n\
+               HR0001,人事 太郎,カンゴ ハナコ,看護部,,9.0,退職\n";
+    let csrf = csrf_in(&p.html("/admin/import").await);
+    let refused = p
+        .upload(&csrf, "own.csv", own.as_bytes().to_vec())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        refused.contains("ご自分のアカウントの状態は変更できません"),
+        "{refused}"
+    );
+    assert_eq!(app.employee(ADMIN_ID).status, "active");
     let bad = "employee_id,name,name_kana,department,email,permission_level,status\n\
                N0002,病棟 次郎,,看護部,,1.0,休み\n";
     let report = app.import_csv(bad.as_bytes(), false).await;

@@ -260,6 +260,23 @@ fn classify<'a>(
             });
             continue;
         }
+        // Nobody suspends or retires themselves, in a file either.
+        if let (Some(o), Some(to)) = (old, row.status)
+            && actor.id() == Some(o.id)
+            && to.as_str() != o.status
+        {
+            report.errors.push(RowError {
+                line: row.line,
+                column: "status",
+                message_ja:
+                    "ご自分のアカウントの状態は変更できません。ほかの管理者に依頼してください。"
+                        .into(),
+                message_en:
+                    "You cannot change the status of your own account; ask another administrator."
+                        .into(),
+            });
+            continue;
+        }
         match old {
             None => create.push(row),
             Some(old) => {
