@@ -53,6 +53,13 @@ fn title(code: &str) -> &'static str {
         "token_invalid" => "Token not accepted",
         "password_policy" => "Password policy",
         "busy" => "Service busy",
+        "mfa_required" => "Second factor required",
+        "invalid_code" => "Code not accepted",
+        "mfa_locked" => "Second step locked",
+        "mfa_token_invalid" => "Second-step token not accepted",
+        "mfa_already_enrolled" => "Already enrolled",
+        "mfa_not_enrolled" => "Not enrolled",
+        "mfa_last_factor" => "Last second factor",
         _ => "Internal error",
     }
 }
@@ -235,6 +242,15 @@ impl From<AuthError> for ApiError {
                 "lockedUntil",
                 json!(until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             ),
+            AuthError::MfaLocked { until } => api.with(
+                "lockedUntil",
+                json!(until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            ),
+            AuthError::MfaRequired(token) => api.with("mfaToken", json!(token.expose())).with(
+                "mfaTokenExpiresIn",
+                json!(crate::services::mfa::MFA_TOKEN_SECONDS),
+            ),
+            AuthError::MfaToken(problem) => api.with("reason", json!(problem.as_str())),
             AuthError::Token(problem) | AuthError::RefreshInvalid(problem) => {
                 api.with("reason", json!(problem.as_str()))
             }

@@ -8,6 +8,7 @@ pub mod http;
 pub mod keys;
 pub mod limits;
 pub mod mail;
+pub mod mfa;
 pub mod passwords;
 mod reader;
 pub mod redact;
@@ -22,6 +23,7 @@ use http::Http;
 use keys::Keys;
 use limits::Limits;
 use mail::Mail;
+use mfa::Mfa;
 use passwords::Passwords;
 use reader::Reader;
 use sheets::Sheets;
@@ -49,6 +51,8 @@ pub struct Settings {
     /// The app staff sign in to (STAFFGATE_APP_NAME, STAFFGATE_APP_URL).
     pub staff_app: StaffApp,
     pub backup: Backup,
+    /// Second factors: who must use one, the keys that seal them, the reset log.
+    pub mfa: Mfa,
 }
 
 impl Settings {
@@ -78,19 +82,22 @@ impl Settings {
         let mut r = Reader::new(lookup);
         let environment = read_environment(&mut r);
         let production = environment == Environment::Production;
+        let sheets = Sheets::read(&mut r);
+        let mfa = Mfa::read(&mut r, &sheets.organisation);
         let settings = Settings {
             environment,
             database: Database::read(&mut r),
             http: Http::read(&mut r, production),
             keys: Keys::read(&mut r),
             passwords: Passwords::read(&mut r),
-            sheets: Sheets::read(&mut r),
+            sheets,
             mail: Mail::read(&mut r),
             admin_permission: read_admin_permission(&mut r),
             limits: Limits::read(&mut r),
             archive: Archive::read(&mut r),
             staff_app: StaffApp::read(&mut r),
             backup: Backup::read(&mut r),
+            mfa,
         };
         let mut problems = r.into_problems();
         problems.extend(settings.production_problems());
@@ -104,6 +111,7 @@ impl Settings {
         }
         let mut p = self.keys.production_problems();
         p.extend(self.http.production_problems());
+        p.extend(self.mfa.production_problems());
         p
     }
 

@@ -3,7 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{employees, onetime_tokens, refresh_tokens};
+use super::schema::{
+    employees, mfa_resets, onetime_tokens, passkeys, recovery_codes, refresh_tokens, second_factors,
+};
 use crate::domain::{EmployeeStatus, PermissionLevel};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -93,4 +95,65 @@ pub struct RefreshToken {
     pub expires_at: NaiveDateTime,
     pub replaced_by: Option<i64>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// The factors the session was opened with (`Amr`'s stored form).
+    pub amr: String,
+}
+
+/// An account's authenticator app (confirmed or being enrolled), second-step counter and lock.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = second_factors, check_for_backend(diesel::mysql::Mysql))]
+pub struct SecondFactor {
+    pub employee_ref: i64,
+    pub totp_sealed: Option<String>,
+    pub totp_key_id: Option<String>,
+    pub totp_last_step: i64,
+    pub totp_confirmed_at: Option<NaiveDateTime>,
+    pub pending_sealed: Option<String>,
+    pub pending_key_id: Option<String>,
+    pub pending_created_at: Option<NaiveDateTime>,
+    pub failed_count: i32,
+    pub locked_until: Option<NaiveDateTime>,
+    pub must_enrol: bool,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = recovery_codes, check_for_backend(diesel::mysql::Mysql))]
+pub struct RecoveryCode {
+    pub id: i64,
+    pub employee_ref: i64,
+    pub code_hash: Vec<u8>,
+    pub created_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = passkeys, check_for_backend(diesel::mysql::Mysql))]
+pub struct PasskeyRow {
+    pub id: i64,
+    pub employee_ref: i64,
+    pub credential_id_hash: Vec<u8>,
+    pub label: String,
+    pub credential: String,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = mfa_resets, check_for_backend(diesel::mysql::Mysql))]
+pub struct MfaReset {
+    pub id: i64,
+    pub target_ref: i64,
+    pub target_code: String,
+    pub actor_ref: Option<i64>,
+    pub actor_label: String,
+    pub reason: String,
+    pub created_at: NaiveDateTime,
+    pub key_id: Option<String>,
+    pub sealed_payload: Option<String>,
+    pub erased_at: Option<NaiveDateTime>,
+    pub rolled_back_at: Option<NaiveDateTime>,
+    pub rolled_back_by_ref: Option<i64>,
+    pub rolled_back_by_label: Option<String>,
+    pub rollback_reason: Option<String>,
 }

@@ -112,6 +112,76 @@ diesel::table! {
 }
 
 diesel::table! {
+    mfa_resets (id) {
+        id -> Bigint,
+        target_ref -> Bigint,
+        target_code -> Varchar,
+        actor_ref -> Nullable<Bigint>,
+        actor_label -> Varchar,
+        reason -> Varchar,
+        created_at -> Datetime,
+        key_id -> Nullable<Char>,
+        sealed_payload -> Nullable<Text>,
+        erased_at -> Nullable<Datetime>,
+        rolled_back_at -> Nullable<Datetime>,
+        rolled_back_by_ref -> Nullable<Bigint>,
+        rolled_back_by_label -> Nullable<Varchar>,
+        rollback_reason -> Nullable<Varchar>,
+    }
+}
+
+diesel::table! {
+    mfa_tokens (id) {
+        id -> Bigint,
+        token_hash -> Binary,
+        employee_ref -> Bigint,
+        device_label -> Nullable<Varchar>,
+        created_at -> Datetime,
+        expires_at -> Datetime,
+        used_at -> Nullable<Datetime>,
+    }
+}
+
+diesel::table! {
+    passkeys (id) {
+        id -> Bigint,
+        employee_ref -> Bigint,
+        credential_id_hash -> Binary,
+        label -> Varchar,
+        credential -> Text,
+        created_at -> Datetime,
+        last_used_at -> Nullable<Datetime>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Bigint,
+        employee_ref -> Bigint,
+        code_hash -> Binary,
+        created_at -> Datetime,
+        used_at -> Nullable<Datetime>,
+    }
+}
+
+diesel::table! {
+    second_factors (employee_ref) {
+        employee_ref -> Bigint,
+        totp_sealed -> Nullable<Varchar>,
+        totp_key_id -> Nullable<Char>,
+        totp_last_step -> Bigint,
+        totp_confirmed_at -> Nullable<Datetime>,
+        pending_sealed -> Nullable<Varchar>,
+        pending_key_id -> Nullable<Char>,
+        pending_created_at -> Nullable<Datetime>,
+        failed_count -> Integer,
+        locked_until -> Nullable<Datetime>,
+        must_enrol -> Bool,
+        updated_at -> Datetime,
+    }
+}
+
+diesel::table! {
     onetime_tokens (id) {
         id -> Bigint,
         employee_ref -> Bigint,
@@ -153,6 +223,7 @@ diesel::table! {
         expires_at -> Datetime,
         replaced_by -> Nullable<Bigint>,
         revoked_at -> Nullable<Datetime>,
+        amr -> Varchar,
     }
 }
 
@@ -196,9 +267,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_history,
     login_history_archive,
     mail_outbox,
+    mfa_resets,
+    mfa_tokens,
     onetime_tokens,
+    passkeys,
     portal_sessions,
+    recovery_codes,
     refresh_tokens,
+    second_factors,
     settings,
     sheet_prints,
     signin_gates,

@@ -4,22 +4,26 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::auth_error::AuthError;
+use super::auth_error::{AuthError, TokenProblem};
 use super::history::{self, Event, Record};
 use super::jwt::Scope;
+use super::mfa;
 use super::passwords::{self, Violation};
 use super::principal::{Actor, ClientInfo, Principal};
 use super::sessions::{self, TokenSet};
 use super::signin::{self, Verdict};
 use crate::db;
 use crate::db::models::Employee;
-use crate::db::queries::{attempts, employees};
-use crate::domain::{EmployeeId, EmployeeStatus, Password, PermissionLevel};
+use crate::db::queries::{attempts, employees, mfa_tokens};
+use crate::domain::{
+    Amr, EmployeeId, EmployeeStatus, Password, PermissionLevel, PlainToken, SecondCode,
+};
 use crate::metrics::Metrics;
 use crate::services::clock::to_utc;
 use crate::state::AppState;
 
-/// API-3: employee ID + password -> tokens.
+/// API-3: employee ID + password -> tokens, or, for an account with a second factor, a
+/// short-lived single-use token for the second step (`complete_second_step`).
 #[tracing::instrument(skip(state, password, device_label), fields(employee_id = %employee_id))]
 pub async fn authenticate(
     state: &AppState,
@@ -35,21 +39,88 @@ pub async fn authenticate(
         password,
         client,
         move |conn, st, emp, now| {
-            employees::mark_signed_in(conn, emp.id, now)?;
+            let factors = mfa::factors_in(conn, emp.id, now)?;
             history::write(
                 conn,
                 Record::about(
                     Event::PasswordLoginOk,
                     &emp,
                     &c2,
-                    json!({ "mustChange": emp.password_must_change }),
+                    json!({
+                        "mustChange": emp.password_must_change,
+                        "secondFactor": if factors.any() { "pending" } else { "none" },
+                    }),
                     now,
                 ),
             )?;
-            sessions::issue(conn, st, &emp, device_label.as_deref(), now).map(Ok)
+            if factors.any() {
+                let token = second_step_token(conn, &emp, device_label.as_deref(), now)?;
+                return Ok(Err(AuthError::MfaRequired(token)));
+            }
+            employees::mark_signed_in(conn, emp.id, now)?;
+            sessions::issue(conn, st, &emp, device_label.as_deref(), Amr::PASSWORD, now).map(Ok)
         },
     )
     .await
+}
+
+/// The token that carries a right password over to the second step (stored as its hash).
+fn second_step_token(
+    conn: &mut diesel::MysqlConnection,
+    emp: &Employee,
+    device_label: Option<&str>,
+    now: chrono::NaiveDateTime,
+) -> Result<PlainToken, AuthError> {
+    let token = PlainToken::generate();
+    let expires = now + chrono::Duration::seconds(mfa::MFA_TOKEN_SECONDS);
+    mfa_tokens::insert(conn, &token.hash(), emp.id, device_label, now, expires)?;
+    Ok(token)
+}
+
+/// `POST /api/v2/auth/mfa`: the second step of an API sign-in. Wrong codes may be retried with
+/// the same token until the second step locks; the token is spent by the first success.
+#[tracing::instrument(skip_all)]
+pub async fn complete_second_step(
+    state: &AppState,
+    token: PlainToken,
+    code: SecondCode,
+    client: ClientInfo,
+) -> Result<TokenSet, AuthError> {
+    let outcome = state
+        .transaction(move |conn, st, now| {
+            let Some((id, employee, device_label, expires_at, used_at)) =
+                mfa_tokens::find(conn, &token.hash())?
+            else {
+                return Ok(Err(AuthError::MfaToken(TokenProblem::Unknown)));
+            };
+            if used_at.is_some() {
+                return Ok(Err(AuthError::MfaToken(TokenProblem::Used)));
+            }
+            if expires_at <= now {
+                return Ok(Err(AuthError::MfaToken(TokenProblem::Expired)));
+            }
+            let emp = employees::find(conn, employee)?.ok_or(AuthError::Unauthorized)?;
+            if emp.status() != EmployeeStatus::Active {
+                return Ok(Err(AuthError::Disabled));
+            }
+            let proof = match mfa::check_code(conn, st, &emp, &code, &client, now)? {
+                Ok(proof) => proof,
+                Err(refused) => return Ok(Err(refused)),
+            };
+            // Spent after the code was accepted: a parallel success with the same token
+            // rolls this one back whole, its spent step included.
+            if mfa_tokens::spend(conn, id, now)? != 1 {
+                return Err(AuthError::MfaToken(TokenProblem::Used));
+            }
+            employees::mark_signed_in(conn, emp.id, now)?;
+            sessions::issue(conn, st, &emp, device_label.as_deref(), proof.amr(), now).map(Ok)
+        })
+        .await?;
+    match &outcome {
+        Ok(_) => Metrics::inc(&state.metrics.logins_ok),
+        Err(_) => Metrics::inc(&state.metrics.logins_failed),
+    }
+    outcome
 }
 
 /// A password sign-in under lockout and rate limits, shared by the API and the portal. When
@@ -89,6 +160,8 @@ where
     .await?;
     match &outcome {
         Ok(_) => Metrics::inc(&state.metrics.logins_ok),
+        // A right password that continues to the second step is neither yet.
+        Err(AuthError::MfaRequired(_)) => {}
         Err(_) => Metrics::inc(&state.metrics.logins_failed),
     }
     outcome
@@ -134,14 +207,17 @@ pub async fn principal(
     Ok(Principal { claims, employee })
 }
 
-/// A principal that may administer accounts (permission >= the configured admin level).
+/// A principal that may administer accounts (permission >= the configured admin level) and,
+/// while admin 2FA is required, whose session was opened with a second factor.
 pub fn require_admin(state: &AppState, p: &Principal) -> Result<(), AuthError> {
     let needed = PermissionLevel::from_db(state.settings.admin_permission);
-    if p.employee.permission().is_at_least(needed) {
-        Ok(())
-    } else {
-        Err(AuthError::Forbidden)
+    if !p.employee.permission().is_at_least(needed) {
+        return Err(AuthError::Forbidden);
     }
+    if state.settings.mfa.admin_required() && !p.claims.amr().has_second_factor() {
+        return Err(AuthError::SecondFactorRequired);
+    }
+    Ok(())
 }
 
 /// API-4. A setup session sets the first password without the current one; a full session
@@ -155,6 +231,7 @@ pub async fn change_password(
     client: ClientInfo,
 ) -> Result<TokenSet, AuthError> {
     let via_setup = principal.claims.scope == Scope::PasswordChange;
+    let amr = principal.claims.amr();
     change_password_of(
         state,
         principal.employee,
@@ -162,9 +239,17 @@ pub async fn change_password(
         current,
         new,
         client,
-        |conn, st, fresh, now| sessions::issue(conn, st, fresh, None, now),
+        move |conn, st, fresh, now| {
+            // A setup session (QR sheet) proves no second factor: an account that has one
+            // continues to the second step with its new password set.
+            if !amr.has_second_factor() && mfa::factors_in(conn, fresh.id, now)?.any() {
+                let token = second_step_token(conn, fresh, None, now)?;
+                return Ok(Err(AuthError::MfaRequired(token)));
+            }
+            sessions::issue(conn, st, fresh, None, amr, now).map(Ok)
+        },
     )
-    .await
+    .await?
 }
 
 /// Changes an employee's password (API-4 and the portal). `via_setup` skips the proof of the

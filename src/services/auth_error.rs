@@ -58,6 +58,29 @@ pub enum AuthError {
     Invalid(crate::domain::ParseError),
     #[error("hashing pool saturated")]
     Busy,
+    /// The password was right; the second step follows with this token (API-3).
+    #[error("second factor required")]
+    MfaRequired(crate::domain::PlainToken),
+    /// An admin act needs a session opened with a second factor.
+    #[error("this act needs a session opened with a second factor")]
+    SecondFactorRequired,
+    /// A wrong, replayed or spent second-step code: one answer for all three.
+    #[error("second-step code not accepted")]
+    InvalidCode,
+    #[error("second step locked until {until}")]
+    MfaLocked { until: DateTime<Utc> },
+    #[error("second-step token not accepted: {0:?}")]
+    MfaToken(TokenProblem),
+    #[error("an authenticator app is already set up")]
+    AlreadyEnrolled,
+    #[error("no authenticator app enrolment to confirm or remove")]
+    NotEnrolled,
+    /// An admin's last second factor cannot be removed while admin 2FA is required.
+    #[error("the last second factor of an admin cannot be removed")]
+    LastFactor,
+    /// Nobody resets or rolls back their own second factor.
+    #[error("an admin cannot do this to their own account")]
+    OwnAccount,
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("internal: {0}")]

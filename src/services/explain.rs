@@ -197,6 +197,67 @@ impl Explain for AuthError {
             .retry_after(2),
             AuthError::Db(db) => db.explain(),
             AuthError::Internal(_) => Explanation::internal(),
+            AuthError::MfaRequired(_) => Explanation::new(
+                S::UNAUTHORIZED,
+                "mfa_required",
+                "認証アプリの6桁のコード（またはリカバリーコード）を入力してください。",
+                "Enter the 6-digit code from your authenticator app (or a recovery code).",
+            ),
+            AuthError::SecondFactorRequired => Explanation::new(
+                S::FORBIDDEN,
+                "mfa_required",
+                "管理者の操作には二要素認証でのサインインが必要です。認証アプリを設定し、コードを入力してサインインし直してください。",
+                "Administrative acts need a sign-in with a second factor. Set up an authenticator app and sign in again with its code.",
+            ),
+            AuthError::InvalidCode => Explanation::new(
+                S::UNAUTHORIZED,
+                "invalid_code",
+                "コードが正しくありません。認証アプリに表示されている最新のコードを入力してください。",
+                "The code is not correct. Enter the newest code your authenticator app shows.",
+            ),
+            AuthError::MfaLocked { until } => {
+                let at = format_jst(*until);
+                Explanation::new(
+                    S::LOCKED,
+                    "mfa_locked",
+                    format!(
+                        "確認コードを続けて間違えたため、{at}（日本時間）まで二段階目の確認を受け付けません。時間をおいてお試しいただくか、人事部（管理者）にご連絡ください。"
+                    ),
+                    format!(
+                        "Too many wrong codes: the second step is locked until {at} JST. Try again later or contact HR (an administrator)."
+                    ),
+                )
+            }
+            AuthError::MfaToken(_) => Explanation::new(
+                S::UNAUTHORIZED,
+                "mfa_token_invalid",
+                "確認の有効時間（5分）が過ぎたか、すでに使用されています。もう一度パスワードからサインインしてください。",
+                "This sign-in step has expired (5 minutes) or was already used. Sign in again from the password.",
+            ),
+            AuthError::AlreadyEnrolled => Explanation::new(
+                S::CONFLICT,
+                "mfa_already_enrolled",
+                "認証アプリはすでに設定されています。設定し直すには、いったん解除してください。",
+                "An authenticator app is already set up. Remove it first to set up another.",
+            ),
+            AuthError::NotEnrolled => Explanation::new(
+                S::CONFLICT,
+                "mfa_not_enrolled",
+                "設定中または設定済みの認証アプリがありません。",
+                "There is no authenticator app being set up or set up.",
+            ),
+            AuthError::LastFactor => Explanation::new(
+                S::CONFLICT,
+                "mfa_last_factor",
+                "管理者は二要素認証が必須のため、最後の認証手段は削除できません。先に別の認証手段（パスキーなど）を登録してください。",
+                "Administrators must use two-factor sign-in: the last second factor cannot be removed. Add another one (a passkey) first.",
+            ),
+            AuthError::OwnAccount => Explanation::new(
+                S::FORBIDDEN,
+                "forbidden",
+                "ご自身のアカウントの二要素認証はリセット・取り消しできません。別の管理者に依頼してください。",
+                "You cannot reset or roll back your own second factor. Ask another administrator.",
+            ),
         }
     }
 }

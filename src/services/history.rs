@@ -31,10 +31,20 @@ pub enum Event {
     StatusChanged,
     /// HR corrected the employee's name, kana, department, e-mail or permission.
     ListingChanged,
+    SecondFactorOk,
+    SecondFactorFailed,
+    SecondFactorLocked,
+    MfaEnrolled,
+    MfaRemoved,
+    RecoveryCodesIssued,
+    PasskeyAdded,
+    PasskeyRemoved,
+    MfaReset,
+    MfaResetRolledBack,
 }
 
 impl Event {
-    pub const ALL: [Event; 19] = [
+    pub const ALL: [Event; 29] = [
         Event::PasswordLoginOk,
         Event::PasswordLoginFailed,
         Event::PasswordLoginRefused,
@@ -54,6 +64,16 @@ impl Event {
         Event::PortalDenied,
         Event::StatusChanged,
         Event::ListingChanged,
+        Event::SecondFactorOk,
+        Event::SecondFactorFailed,
+        Event::SecondFactorLocked,
+        Event::MfaEnrolled,
+        Event::MfaRemoved,
+        Event::RecoveryCodesIssued,
+        Event::PasskeyAdded,
+        Event::PasskeyRemoved,
+        Event::MfaReset,
+        Event::MfaResetRolledBack,
     ];
 
     pub fn parse(raw: &str) -> Option<Event> {
@@ -88,6 +108,19 @@ impl Event {
             Event::PortalDenied => ("管理画面への入室拒否", "Portal access refused"),
             Event::StatusChanged => ("在籍状態の変更", "Status changed"),
             Event::ListingChanged => ("登録内容の変更", "Details changed"),
+            Event::SecondFactorOk => ("二要素認証の確認", "Second factor verified"),
+            Event::SecondFactorFailed => ("二要素認証の失敗", "Second factor failed"),
+            Event::SecondFactorLocked => ("二要素認証の一時停止", "Second step locked"),
+            Event::MfaEnrolled => ("認証アプリの設定", "Authenticator app set up"),
+            Event::MfaRemoved => ("認証アプリの解除", "Authenticator app removed"),
+            Event::RecoveryCodesIssued => ("リカバリーコードの発行", "Recovery codes issued"),
+            Event::PasskeyAdded => ("パスキーの登録", "Passkey added"),
+            Event::PasskeyRemoved => ("パスキーの削除", "Passkey removed"),
+            Event::MfaReset => ("二要素認証のリセット", "Second factor reset"),
+            Event::MfaResetRolledBack => (
+                "二要素認証リセットの取り消し",
+                "Second factor reset rolled back",
+            ),
         }
     }
 
@@ -112,6 +145,16 @@ impl Event {
             Event::PortalDenied => "portal_denied",
             Event::StatusChanged => "status_changed",
             Event::ListingChanged => "listing_changed",
+            Event::SecondFactorOk => "second_factor_ok",
+            Event::SecondFactorFailed => "second_factor_failed",
+            Event::SecondFactorLocked => "second_factor_locked",
+            Event::MfaEnrolled => "mfa_enrolled",
+            Event::MfaRemoved => "mfa_removed",
+            Event::RecoveryCodesIssued => "recovery_codes_issued",
+            Event::PasskeyAdded => "passkey_added",
+            Event::PasskeyRemoved => "passkey_removed",
+            Event::MfaReset => "mfa_reset",
+            Event::MfaResetRolledBack => "mfa_reset_rolled_back",
         }
     }
 }

@@ -55,6 +55,10 @@ pub struct AccessClaims {
     /// Password version (microseconds of password_updated_at, 0 if never set). A setup token is
     /// only honoured while this still matches, which makes it single use for changing the password.
     pub pwv: i64,
+    /// How the session was authenticated (RFC 8176): `pwd`, and `otp` or `hwk` after a second
+    /// factor. Tokens signed before second factors existed carry none and count as `pwd`.
+    #[serde(default)]
+    pub amr: Vec<String>,
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
@@ -65,6 +69,12 @@ pub struct SigningKey {
     encoding: EncodingKey,
     decoding: DecodingKey,
     public_x: String,
+}
+
+impl AccessClaims {
+    pub fn amr(&self) -> crate::domain::Amr {
+        crate::domain::Amr::from_names(self.amr.iter().map(String::as_str))
+    }
 }
 
 impl SigningKey {
@@ -152,6 +162,7 @@ mod tests {
             scope: Scope::Full,
             sid: "f".into(),
             pwv: 0,
+            amr: vec!["pwd".into()],
             iat: now.timestamp(),
             exp: now.timestamp() + ACCESS_TTL_SECONDS,
             jti: "j".into(),

@@ -15,6 +15,7 @@ pub mod import;
 pub mod jwt;
 pub mod lifecycle;
 pub mod mail;
+pub mod mfa;
 pub mod outbox;
 pub mod passwords;
 pub mod policy;

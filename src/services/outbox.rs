@@ -40,6 +40,9 @@ pub struct LockNotice {
     pub locked_at: DateTime<Utc>,
     pub locked_until: Option<DateTime<Utc>>,
     pub client_ip: String,
+    /// Wrong second-step codes locked the second step (the password still works).
+    #[serde(default)]
+    pub second_step: bool,
 }
 
 impl LockNotice {
@@ -134,10 +137,17 @@ impl Notice {
         let portal = format!("{public_url}/admin");
         Ok(match self {
             Notice::AccountLocked(n) => (
-                format!(
-                    "【staffgate】アカウントがロックされました（職員番号 {}）",
-                    n.employee_id
-                ),
+                if n.second_step {
+                    format!(
+                        "【staffgate】二要素認証の確認が一時停止されました（職員番号 {}）",
+                        n.employee_id
+                    )
+                } else {
+                    format!(
+                        "【staffgate】アカウントがロックされました（職員番号 {}）",
+                        n.employee_id
+                    )
+                },
                 LockedText { n, portal: &portal }.render()?,
                 LockedHtml { n, portal: &portal }.render()?,
             ),
@@ -209,6 +219,30 @@ pub fn queue_lock(
     client: &ClientInfo,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    queue_lock_notice(conn, state, emp, client, emp.locked_until, false, now)
+}
+
+/// Tells HR that wrong second-step codes locked `emp`'s second step until `until`.
+pub fn queue_second_step_lock(
+    conn: &mut MysqlConnection,
+    state: &AppState,
+    emp: &Employee,
+    client: &ClientInfo,
+    until: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    queue_lock_notice(conn, state, emp, client, Some(until), true, now)
+}
+
+fn queue_lock_notice(
+    conn: &mut MysqlConnection,
+    state: &AppState,
+    emp: &Employee,
+    client: &ClientInfo,
+    until: Option<NaiveDateTime>,
+    second_step: bool,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     let Some(hr) = state.settings.mail.hr_email.as_deref() else {
         return Ok(0);
     };
@@ -220,10 +254,12 @@ pub fn queue_lock(
         name: emp.name.clone(),
         department: emp.department.clone(),
         locked_at: to_utc(now),
-        locked_until: emp.locked_until.map(to_utc),
+        locked_until: until.map(to_utc),
         client_ip: client.ip.clone(),
+        second_step,
     });
-    let key = format!("lock:{}:{}", emp.id, now.and_utc().timestamp_micros());
+    let kind = if second_step { "lock2" } else { "lock" };
+    let key = format!("{kind}:{}:{}", emp.id, now.and_utc().timestamp_micros());
     enqueue(conn, hr, &notice, Some(&key), now)
 }
 
@@ -315,6 +351,7 @@ pub fn queue_lock_digest(
                     .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
                     .map(|t| t.with_timezone(&Utc)),
                 client_ip: r.client_ip.clone().unwrap_or_default(),
+                second_step: false,
             }
         })
         .collect();

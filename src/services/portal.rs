@@ -1,51 +1,93 @@
 //! The portal's sign-in, a small state machine: the password step (same lockout, limits and
 //! ledger as the API), then whatever the account still owes before it may use the portal.
-//! Today that is a forced password change (initial or expired password); a second factor joins here as one more step.
+//! In order: the second factor (an account that has one), a forced password change (initial or
+//! expired password), and enrolling a second factor (an admin while admin 2FA is required, or
+//! an account whose factor was reset). Each step is decided afresh from the database.
 
 use serde_json::json;
 
 use super::auth;
 use super::auth_error::AuthError;
 use super::history::{self, Event, Record};
+use super::mfa::{self, Factors};
 use super::principal::{Actor, ClientInfo};
 use super::sessions::PasswordStatus;
 use crate::db::models::Employee;
 use crate::db::queries::{employees, portal_sessions};
-use crate::domain::{EmployeeId, EmployeeStatus, Password, PermissionLevel};
+use crate::domain::{Amr, EmployeeId, EmployeeStatus, Password, PermissionLevel};
 use crate::state::AppState;
 
 /// Where a portal session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
+    /// The password was right; the account's second factor is still to be proven.
+    SecondFactor,
     /// Signed in with an initial (or reset) or expired password: may only set a new one.
     PasswordChange,
+    /// The account must set up a second factor before anything else.
+    Enrol,
     Complete,
 }
 
 impl Step {
     pub fn as_str(self) -> &'static str {
         match self {
+            Step::SecondFactor => "second_factor",
             Step::PasswordChange => "password_change",
+            Step::Enrol => "enrol",
             Step::Complete => "complete",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Step> {
         match raw {
+            "second_factor" => Some(Step::SecondFactor),
             "password_change" => Some(Step::PasswordChange),
+            "enrol" => Some(Step::Enrol),
             "complete" => Some(Step::Complete),
             _ => None,
         }
     }
 
-    /// The step that follows a successful password, for this account.
-    pub fn after_password(status: &PasswordStatus) -> Step {
-        if status.must_change {
+    /// What the account still owes, given what this session has proven (`amr`).
+    pub fn owed(
+        settings: &crate::config::Settings,
+        emp: &Employee,
+        factors: &Factors,
+        status: &PasswordStatus,
+        amr: Amr,
+    ) -> Step {
+        if factors.any() && !amr.has_second_factor() {
+            Step::SecondFactor
+        } else if status.must_change {
             Step::PasswordChange
+        } else if mfa::owes_enrolment(settings, emp, factors) {
+            Step::Enrol
         } else {
             Step::Complete
         }
     }
+
+    /// The page where this step is taken.
+    pub fn page(self) -> &'static str {
+        match self {
+            Step::SecondFactor => "/admin/mfa",
+            Step::PasswordChange => "/admin/password",
+            Step::Enrol => "/admin/mfa/enrol",
+            Step::Complete => "/admin",
+        }
+    }
+}
+
+/// The step a session with `amr` stands at, read from the database.
+pub async fn next_step(state: &AppState, emp: Employee, amr: Amr) -> Result<Step, AuthError> {
+    state
+        .read(move |conn, st, now| {
+            let factors = mfa::factors_in(conn, emp.id, now)?;
+            let status = PasswordStatus::load(conn, st, &emp, now)?;
+            Ok(Step::owed(&st.settings, &emp, &factors, &status, amr))
+        })
+        .await
 }
 
 pub fn is_admin(state: &AppState, emp: &Employee) -> bool {
@@ -95,9 +137,12 @@ pub async fn sign_in(
                 )?;
                 return Ok(Err(AuthError::Forbidden));
             }
-            employees::mark_signed_in(conn, emp.id, now)?;
             let status = PasswordStatus::load(conn, st, &emp, now)?;
-            let step = Step::after_password(&status);
+            let factors = mfa::factors_in(conn, emp.id, now)?;
+            let step = Step::owed(&st.settings, &emp, &factors, &status, Amr::PASSWORD);
+            if step != Step::SecondFactor {
+                employees::mark_signed_in(conn, emp.id, now)?;
+            }
             history::write(
                 conn,
                 Record::about(
@@ -108,6 +153,7 @@ pub async fn sign_in(
                         "channel": "portal",
                         "mustChange": status.must_change,
                         "expired": status.expired,
+                        "secondFactor": if factors.any() { "pending" } else { "none" },
                     }),
                     now,
                 ),

@@ -12,7 +12,7 @@ use super::principal::{ClientInfo, Principal};
 use crate::db::models::Employee;
 use crate::db::queries::{employees, refresh_tokens};
 use crate::domain::token::random_hex;
-use crate::domain::{EmployeeStatus, ExpiryPolicy, PlainToken};
+use crate::domain::{Amr, EmployeeStatus, ExpiryPolicy, PlainToken};
 use crate::metrics::Metrics;
 use crate::services::clock::to_utc;
 use crate::state::AppState;
@@ -92,6 +92,7 @@ pub fn sign_access(
     emp: &Employee,
     scope: Scope,
     sid: &str,
+    amr: Amr,
     now: NaiveDateTime,
 ) -> Result<String, AuthError> {
     let iat = now.and_utc().timestamp();
@@ -104,6 +105,7 @@ pub fn sign_access(
         scope,
         sid: sid.to_owned(),
         pwv: emp.password_version(),
+        amr: amr.names().into_iter().map(str::to_owned).collect(),
         iat,
         exp: iat + ACCESS_TTL_SECONDS,
         jti: random_hex(12),
@@ -120,6 +122,7 @@ pub fn setup_session(
     conn: &mut MysqlConnection,
     state: &AppState,
     emp: &Employee,
+    amr: Amr,
     now: NaiveDateTime,
 ) -> Result<TokenSet, AuthError> {
     let family = random_hex(16);
@@ -132,10 +135,11 @@ pub fn setup_session(
             device_label: Some("setup"),
             now,
             expires_at: now + Duration::minutes(SETUP_TTL_MINUTES),
+            amr: &amr.as_stored(),
         },
     )?;
     Ok(TokenSet {
-        access_token: sign_access(state, emp, Scope::PasswordChange, &family, now)?,
+        access_token: sign_access(state, emp, Scope::PasswordChange, &family, amr, now)?,
         expires_in: ACCESS_TTL_SECONDS,
         refresh_token: None,
         refresh_expires_in: None,
@@ -151,11 +155,12 @@ pub fn issue(
     state: &AppState,
     emp: &Employee,
     device_label: Option<&str>,
+    amr: Amr,
     now: NaiveDateTime,
 ) -> Result<TokenSet, AuthError> {
     let status = PasswordStatus::load(conn, state, emp, now)?;
     if status.must_change {
-        return setup_session(conn, state, emp, now);
+        return setup_session(conn, state, emp, amr, now);
     }
     let family = random_hex(16);
     let refresh = PlainToken::generate();
@@ -168,10 +173,11 @@ pub fn issue(
             device_label,
             now,
             expires_at: now + Duration::days(REFRESH_TTL_DAYS),
+            amr: &amr.as_stored(),
         },
     )?;
     Ok(TokenSet {
-        access_token: sign_access(state, emp, Scope::Full, &family, now)?,
+        access_token: sign_access(state, emp, Scope::Full, &family, amr, now)?,
         expires_in: ACCESS_TTL_SECONDS,
         refresh_token: Some(refresh),
         refresh_expires_in: Some(REFRESH_TTL_DAYS * 86_400),
@@ -235,8 +241,9 @@ pub async fn refresh(
             }
             // An expired password turns a refresh into a setup session: change first.
             let status = PasswordStatus::load(conn, st, &emp, now)?;
+            let amr = Amr::parse_stored(&row.amr);
             if status.must_change {
-                return setup_session(conn, st, &emp, now).map(RefreshOutcome::Rotated);
+                return setup_session(conn, st, &emp, amr, now).map(RefreshOutcome::Rotated);
             }
             let next = PlainToken::generate();
             let next_id = refresh_tokens::insert(
@@ -248,6 +255,7 @@ pub async fn refresh(
                     device_label: row.device_label.as_deref(),
                     now,
                     expires_at: now + Duration::days(REFRESH_TTL_DAYS),
+                    amr: &row.amr,
                 },
             )?;
             if !refresh_tokens::mark_replaced(conn, row.id, next_id, now)? {
@@ -264,7 +272,7 @@ pub async fn refresh(
                 ),
             )?;
             Ok(RefreshOutcome::Rotated(TokenSet {
-                access_token: sign_access(st, &emp, Scope::Full, &row.family, now)?,
+                access_token: sign_access(st, &emp, Scope::Full, &row.family, amr, now)?,
                 expires_in: ACCESS_TTL_SECONDS,
                 refresh_token: Some(next),
                 refresh_expires_in: Some(REFRESH_TTL_DAYS * 86_400),

@@ -12,7 +12,7 @@ use super::sessions::{self, TokenSet};
 use crate::db::models::Employee;
 use crate::db::queries::{attempts, employees, onetime_tokens};
 use crate::domain::{
-    EmployeeId, EmployeeStatus, PlainToken, TokenHash, TokenPurpose, ValidityHours,
+    Amr, EmployeeId, EmployeeStatus, PlainToken, TokenHash, TokenPurpose, ValidityHours,
 };
 use crate::metrics::Metrics;
 use crate::services::clock::to_utc;
@@ -265,7 +265,7 @@ pub async fn redeem(
                 )?;
                 let fresh = employees::find(conn, emp.id)?.ok_or(AuthError::NotFound)?;
                 Ok(Ok(Redeemed {
-                    session: sessions::setup_session(conn, st, &fresh, now)?,
+                    session: sessions::setup_session(conn, st, &fresh, Amr::default(), now)?,
                     employee: fresh,
                 }))
             },

@@ -12,7 +12,7 @@ use crate::helpers::tools::scratch_dir;
 use crate::helpers::*;
 
 /// Every page a menu entry or the signed-in corner leads to, and one file name each.
-const PAGES: [(&str, &str); 16] = [
+const PAGES: [(&str, &str); 17] = [
     ("01-dashboard", "/admin"),
     ("02-employees", "/admin/employees"),
     ("03-employee", "/admin/employees/N0001"),
@@ -29,6 +29,7 @@ const PAGES: [(&str, &str); 16] = [
     ("15-sessions", "/admin/sessions"),
     ("16-password", "/admin/password"),
     ("17-employee-locked", "/admin/employees/N0002"),
+    ("18-security", "/admin/security"),
 ];
 
 fn save(dir: &std::path::Path, name: &str, png: &[u8]) {
@@ -114,7 +115,7 @@ async fn every_portal_page_in_japanese_at_1280_px_keeps_the_menu_on_one_row() {
         "/admin/audit",
         "/admin/policy",
         "/admin/mail",
-        "/admin/sessions",
+        "/admin/security",
     ] {
         assert!(
             reached.contains(page),

@@ -15,6 +15,8 @@ pub struct NewRefresh<'a> {
     pub device_label: Option<&'a str>,
     pub now: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    /// The factors the session was opened with, in `Amr`'s stored form.
+    pub amr: &'a str,
 }
 
 pub fn insert(conn: &mut MysqlConnection, n: &NewRefresh<'_>) -> QueryResult<i64> {
@@ -26,6 +28,7 @@ pub fn insert(conn: &mut MysqlConnection, n: &NewRefresh<'_>) -> QueryResult<i64
             r::device_label.eq(n.device_label),
             r::created_at.eq(n.now),
             r::expires_at.eq(n.expires_at),
+            r::amr.eq(n.amr),
         ))
         .execute(conn)?;
     diesel::select(diesel::dsl::sql::<Bigint>("LAST_INSERT_ID()")).get_result(conn)

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::dto::{PasswordStatusDto, TokenResponse, rfc3339};
+use super::no_store;
 use crate::domain::{EmployeeId, Password, PlainToken};
 use crate::error::ApiError;
 use crate::routes::extract::{AnySession, Client, Session};
@@ -12,14 +13,6 @@ use crate::services::auth;
 use crate::services::clock::to_utc;
 use crate::services::sessions;
 use crate::state::AppState;
-
-fn no_store(mut res: HttpResponse) -> HttpResponse {
-    res.headers_mut().insert(
-        actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
-    res
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -136,6 +129,7 @@ pub(super) async fn me(
     Session(principal): Session,
 ) -> Result<HttpResponse, ApiError> {
     let status = sessions::password_status(&state, principal.employee.clone()).await?;
+    let factors = crate::services::mfa::factors(&state, principal.employee.id).await?;
     let e = &principal.employee;
     Ok(no_store(HttpResponse::Ok().json(json!({
         "employeeId": e.employee_id,
@@ -147,5 +141,12 @@ pub(super) async fn me(
         "status": e.status,
         "lastLoginAt": e.last_login_at.map(|t| rfc3339(to_utc(t))),
         "passwordStatus": PasswordStatusDto::from(&status),
+        "secondFactor": {
+            "totp": factors.totp_since.is_some(),
+            "passkeys": factors.passkeys,
+            "recoveryCodesLeft": factors.recovery_left,
+            "mustEnrol": crate::services::mfa::owes_enrolment(&state.settings, e, &factors),
+        },
+        "amr": principal.claims.amr,
     }))))
 }

@@ -3,6 +3,7 @@
 mod auth;
 mod dto;
 mod keys;
+mod mfa;
 mod tokens;
 
 use actix_web::error::JsonPayloadError;
@@ -10,6 +11,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 
 use crate::error::ApiError;
+
+/// Answers that carry tokens or secrets are never cached.
+fn no_store(mut res: actix_web::HttpResponse) -> actix_web::HttpResponse {
+    res.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    res
+}
 
 pub const MAX_JSON_BYTES: usize = 64 * 1024;
 
@@ -23,6 +33,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .service(tokens::generate)
                     .service(tokens::verify)
                     .service(auth::authenticate)
+                    .service(mfa::second_step)
+                    .service(mfa::enroll)
+                    .service(mfa::confirm)
+                    .service(mfa::remove)
                     .service(auth::change_password)
                     .service(auth::unlock)
                     .service(auth::refresh)

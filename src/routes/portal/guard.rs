@@ -11,6 +11,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use super::keys;
 use super::view::{Chrome, Flash, PortalError, see_other};
 use crate::db::models::Employee;
+use crate::domain::Amr;
 use crate::i18n::Lang;
 use crate::routes::extract::client_info;
 use crate::services::directory;
@@ -37,6 +38,8 @@ pub struct Admin(pub SignedIn);
 pub struct SignedIn {
     pub employee: Employee,
     pub step: Step,
+    /// How this session was authenticated.
+    pub amr: Amr,
     pub session: Session,
     pub session_ref: String,
     csrf: String,
@@ -163,9 +166,11 @@ async fn signed_in(req: HttpRequest) -> Result<SignedIn, PortalError> {
         return Err(PortalError::Forbidden);
     }
     let client = client_info(&req, state.settings.http.trust_proxy_headers);
+    let amr = read(keys::AMR).map_or(Amr::PASSWORD, |a| Amr::parse_stored(&a));
     Ok(SignedIn {
         employee,
         step,
+        amr,
         session,
         session_ref,
         csrf,
@@ -195,10 +200,22 @@ impl FromRequest for Admin {
         Box::pin(async move {
             let s = signed_in(req).await?;
             match s.step {
-                Step::Complete => Ok(Admin(s)),
+                Step::Complete => {}
                 // Whatever the account still owes comes before any other page.
-                Step::PasswordChange => Err(PortalError::Redirect("/admin/password".into())),
+                owed => return Err(PortalError::Redirect(owed.page().into())),
             }
+            // A session opened without a second factor (before admin 2FA was required, or
+            // before a reset) takes the step it now owes.
+            if s.state.settings.mfa.admin_required() && !s.amr.has_second_factor() {
+                let owed = portal::next_step(&s.state, s.employee.clone(), s.amr).await?;
+                if owed != Step::Complete {
+                    s.session
+                        .insert(keys::STEP, owed.as_str())
+                        .map_err(|e| PortalError::Internal(e.to_string()))?;
+                    return Err(PortalError::Redirect(owed.page().into()));
+                }
+            }
+            Ok(Admin(s))
         })
     }
 }

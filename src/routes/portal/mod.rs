@@ -12,6 +12,7 @@ mod import;
 mod mail;
 mod period;
 mod policy;
+mod security;
 mod sheets;
 pub mod store;
 mod view;
@@ -33,6 +34,10 @@ pub mod keys {
     pub const EMPLOYEE: &str = "uid";
     pub const SESSION_REF: &str = "sid";
     pub const STEP: &str = "step";
+    /// How the session was authenticated (`Amr`'s stored form).
+    pub const AMR: &str = "amr";
+    /// Where to go once the second step is passed.
+    pub const NEXT: &str = "next";
     pub const AUTH_AT: &str = "auth_at";
     pub const CSRF: &str = "csrf";
     pub const IP: &str = "ip";
@@ -127,6 +132,7 @@ pub fn routes() -> Vec<Route> {
         audit::routes(),
         policy::routes(),
         mail::routes(),
+        security::routes(),
     ]
     .into_iter()
     .flatten()

@@ -76,6 +76,7 @@ impl Served {
             .env("STAFFGATE_BIND", format!("127.0.0.1:{port}"))
             .env("STAFFGATE_PUBLIC_URL", &base)
             .env("STAFFGATE_ARCHIVE_SCHEDULE", "false")
+            .env("STAFFGATE_ADMIN_2FA", "optional")
             .current_dir(std::env::temp_dir())
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())

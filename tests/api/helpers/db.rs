@@ -144,6 +144,9 @@ pub fn test_settings(db: &TestDb) -> Settings {
         ("STAFFGATE_WORKERS", "1".into()),
         ("STAFFGATE_HASHING_THREADS", "2".into()),
         ("STAFFGATE_DB_POOL_SIZE", "20".into()),
+        // Tests of other features sign admins in with a password alone; the second-factor
+        // tests (tests/api/mfa.rs) switch the production default `required` back on.
+        ("STAFFGATE_ADMIN_2FA", "optional".into()),
     ]);
     let mut s = Settings::from_lookup(&|k| vars.get(k).cloned()).expect("test settings");
     // Test-only: a low bcrypt cost keeps the suite fast; configuration refuses < 10.

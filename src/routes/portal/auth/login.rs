@@ -13,7 +13,7 @@ use super::super::guard::lang_of;
 use super::super::view::{self, PortalError, render, see_other};
 use super::super::{SignedIn, cookie_secure, keys};
 use super::start_session;
-use crate::domain::{EmployeeId, Password, random_hex};
+use crate::domain::{Amr, EmployeeId, Password, random_hex};
 use crate::i18n::Lang;
 use crate::routes::extract::client_info;
 use crate::services::auth_error::AuthError;
@@ -189,11 +189,17 @@ pub(super) async fn submit(
             Ok(ok) => ok,
             Err(e) => return refuse(e),
         };
-    start_session(&session, &state, &employee.id, step, &client)?;
-    let mut res = see_other(match step {
-        Step::PasswordChange => "/admin/password",
-        Step::Complete => &next,
-    });
+    start_session(&session, &state, &employee.id, step, Amr::PASSWORD, &client)?;
+    let mut res = match step {
+        Step::Complete => see_other(&next),
+        Step::SecondFactor => {
+            session
+                .insert(keys::NEXT, &next)
+                .map_err(|e| PortalError::Internal(e.to_string()))?;
+            see_other(step.page())
+        }
+        other => see_other(other.page()),
+    };
     let mut gone = login_cookie(&state, String::new());
     gone.make_removal();
     res.add_cookie(&gone)

@@ -4,13 +4,16 @@
 mod language;
 mod login;
 mod password;
+mod second_factor;
 mod sessions;
+
+pub(super) use second_factor::{codes_page, enrol_view};
 
 use actix_session::Session;
 
 use super::view::PortalError;
 use super::{GET, POST, Route, keys, route};
-use crate::domain::random_hex;
+use crate::domain::{Amr, random_hex};
 use crate::services::portal::Step;
 use crate::services::principal::ClientInfo;
 use crate::state::AppState;
@@ -26,6 +29,10 @@ pub fn routes() -> Vec<Route> {
         route(GET, "/password", password::page),
         route(POST, "/password", password::change),
         route(GET, "/lang/{code}", language::switch),
+        route(GET, "/mfa", second_factor::page),
+        route(POST, "/mfa", second_factor::submit),
+        route(GET, "/mfa/enrol", second_factor::enrol_page),
+        route(POST, "/mfa/enrol", second_factor::enrol_confirm),
     ]
 }
 
@@ -35,6 +42,7 @@ fn start_session(
     state: &AppState,
     employee: &i64,
     step: Step,
+    amr: Amr,
     client: &ClientInfo,
 ) -> Result<(), PortalError> {
     session.renew();
@@ -49,6 +57,9 @@ fn start_session(
         .map_err(internal)?;
     session
         .insert(keys::STEP, step.as_str())
+        .map_err(internal)?;
+    session
+        .insert(keys::AMR, amr.as_stored())
         .map_err(internal)?;
     session
         .insert(keys::AUTH_AT, state.clock.now().timestamp_micros())

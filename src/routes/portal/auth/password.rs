@@ -12,7 +12,7 @@ use super::start_session;
 use crate::domain::Password;
 use crate::services::auth;
 use crate::services::auth_error::AuthError;
-use crate::services::portal::Step;
+use crate::services::portal::{self, Step};
 
 #[derive(Template)]
 #[template(path = "admin/auth/password.html")]
@@ -43,7 +43,16 @@ fn password_page_for(me: &SignedIn, errors: Vec<String>) -> PasswordPage {
     }
 }
 
+/// The password is changed only once the second factor is proven (a stolen password alone
+/// must not be able to change it and sign the owner out everywhere).
+fn before_second_factor(me: &SignedIn) -> Option<HttpResponse> {
+    (me.step == Step::SecondFactor).then(|| see_other(me.step.page()))
+}
+
 pub(super) async fn page(me: SignedIn) -> Result<HttpResponse, PortalError> {
+    if let Some(go) = before_second_factor(&me) {
+        return Ok(go);
+    }
     Ok(view::page(&password_page_for(&me, Vec::new())))
 }
 
@@ -61,6 +70,9 @@ pub(super) async fn change(
     me: SignedIn,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, PortalError> {
+    if let Some(go) = before_second_factor(&me) {
+        return Ok(go);
+    }
     let form = form.into_inner();
     let again = |errors: Vec<String>| {
         Ok(render(
@@ -98,19 +110,15 @@ pub(super) async fn change(
     .await;
     match result {
         Ok(fresh) => {
-            // Every session of the account ended with the change; this one continues anew.
-            start_session(
-                &me.session,
-                &me.state,
-                &fresh.id,
-                Step::Complete,
-                &me.client,
-            )?;
+            // Every session of the account ended with the change; this one continues anew,
+            // at whatever the account still owes (setting up a second factor).
+            let step = portal::next_step(&me.state, fresh.clone(), me.amr).await?;
+            start_session(&me.session, &me.state, &fresh.id, step, me.amr, &me.client)?;
             me.flash_ok(
                 "パスワードを変更しました。ほかの端末はサインアウトしました。",
                 "Your password was changed. Your other sessions were signed out.",
             );
-            Ok(see_other("/admin"))
+            Ok(see_other(step.page()))
         }
         Err(AuthError::Locked { until }) => {
             // Locked by this very form: the session ends, the sign-in page says until when.

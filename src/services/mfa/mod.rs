@@ -1,0 +1,463 @@
+//! Second factors: enrolling an authenticator app (confirmed by one code before it counts),
+//! recovery codes, and the second step of a sign-in under its own failure count and lock.
+//!
+//! Every second-step decision for one account is taken with its `second_factors` row locked,
+//! so two nodes never both accept one code: a time step is spent by one conditional UPDATE and
+//! a code for that step or an earlier one is refused exactly like a wrong code. Wrong codes are
+//! counted apart from wrong passwords; the one that reaches the threshold locks the second
+//! step (the password stays valid) and HR is told as for a password lock.
+
+pub mod totp;
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::MysqlConnection;
+use serde_json::json;
+
+use super::auth_error::AuthError;
+use super::history::{self, Event, Record};
+use super::principal::ClientInfo;
+use super::sealed::Sealer;
+use crate::config::Settings;
+use crate::db::models::{Employee, SecondFactor};
+use crate::db::queries::{passkeys, recovery_codes, second_factors};
+use crate::domain::second_code::RECOVERY_CODES_PER_SET;
+use crate::domain::{Amr, PermissionLevel, RecoveryCode, SecondCode};
+use crate::services::clock::to_utc;
+use crate::state::AppState;
+use totp::TotpSecret;
+
+/// How long the token between the password and the second step of an API sign-in lives.
+pub const MFA_TOKEN_SECONDS: i64 = 5 * 60;
+/// An enrolment offer is shown again on reload for this long, then replaced.
+pub const OFFER_MINUTES: i64 = 30;
+/// The portal warns when this many recovery codes or fewer are left.
+pub const RECOVERY_LOW: i64 = 2;
+
+/// What second factors an account has.
+#[derive(Debug, Clone, Default)]
+pub struct Factors {
+    pub totp_since: Option<DateTime<Utc>>,
+    pub passkeys: i64,
+    pub recovery_left: i64,
+    /// A reset asks the account to enrol again at its next sign-in.
+    pub must_enrol: bool,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+impl Factors {
+    pub fn any(&self) -> bool {
+        self.totp_since.is_some() || self.passkeys > 0
+    }
+
+    pub fn recovery_low(&self) -> bool {
+        self.any() && self.recovery_left <= RECOVERY_LOW
+    }
+}
+
+pub fn factors_in(
+    conn: &mut MysqlConnection,
+    employee: i64,
+    now: NaiveDateTime,
+) -> Result<Factors, AuthError> {
+    let row = second_factors::find(conn, employee)?;
+    let passkeys = passkeys::count_for(conn, employee)?;
+    let recovery_left = recovery_codes::unused_count(conn, employee)?;
+    Ok(Factors {
+        totp_since: row
+            .as_ref()
+            .filter(|r| r.totp_sealed.is_some())
+            .and_then(|r| r.totp_confirmed_at)
+            .map(to_utc),
+        passkeys,
+        recovery_left,
+        must_enrol: row.as_ref().is_some_and(|r| r.must_enrol),
+        locked_until: row
+            .as_ref()
+            .and_then(|r| r.locked_until)
+            .filter(|u| *u > now)
+            .map(to_utc),
+    })
+}
+
+pub async fn factors(state: &AppState, employee: i64) -> Result<Factors, AuthError> {
+    state
+        .read(move |conn, _, now| factors_in(conn, employee, now))
+        .await
+}
+
+/// Whether `emp` must set up a second factor before anything else: an admin while admin 2FA
+/// is required, or anyone whose factor an admin reset.
+pub fn owes_enrolment(settings: &Settings, emp: &Employee, factors: &Factors) -> bool {
+    if factors.any() {
+        return false;
+    }
+    let admin = emp
+        .permission()
+        .is_at_least(PermissionLevel::from_db(settings.admin_permission));
+    factors.must_enrol || (admin && settings.mfa.admin_required())
+}
+
+fn sealer(settings: &Settings) -> Sealer {
+    Sealer::derive(&settings.mfa.secret_key.bytes, "totp-secret")
+}
+
+/// The associated data binding a sealed secret to its account.
+fn context(employee: i64) -> String {
+    format!("totp:{employee}")
+}
+
+pub fn seal_secret(settings: &Settings, employee: i64, secret: &TotpSecret) -> String {
+    sealer(settings).seal(&secret.base32(), &context(employee))
+}
+
+pub fn open_secret(settings: &Settings, employee: i64, sealed: &str) -> Option<TotpSecret> {
+    let text = sealer(settings).open(sealed, &context(employee))?;
+    TotpSecret::from_base32(&text)
+}
+
+/// An authenticator app being set up: what the person scans or types.
+pub struct Enrolment {
+    pub secret: TotpSecret,
+    pub otpauth_uri: String,
+    pub qr_data_url: String,
+}
+
+impl std::fmt::Debug for Enrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Enrolment(<redacted>)")
+    }
+}
+
+/// Offers a secret for enrolment. `fresh` always makes a new one (the API); otherwise an
+/// offer younger than `OFFER_MINUTES` is shown again, so reloading the page keeps the QR.
+#[tracing::instrument(skip_all, fields(employee = emp.id))]
+pub async fn begin_totp(
+    state: &AppState,
+    emp: &Employee,
+    fresh: bool,
+) -> Result<Enrolment, AuthError> {
+    let id = emp.id;
+    let account = emp.employee_id.clone();
+    let secret = state
+        .transaction(move |conn, st, now| {
+            let row = second_factors::lock(conn, id, now)?;
+            if row.totp_sealed.is_some() {
+                return Err(AuthError::AlreadyEnrolled);
+            }
+            let recent = row
+                .pending_created_at
+                .is_some_and(|t| t > now - Duration::minutes(OFFER_MINUTES));
+            if !fresh
+                && recent
+                && let Some(secret) = row
+                    .pending_sealed
+                    .as_deref()
+                    .and_then(|s| open_secret(&st.settings, id, s))
+            {
+                return Ok(secret);
+            }
+            let secret = TotpSecret::generate();
+            let sealed = seal_secret(&st.settings, id, &secret);
+            second_factors::set_pending(conn, id, &sealed, &st.settings.mfa.secret_key.id, now)?;
+            Ok(secret)
+        })
+        .await?;
+    let otpauth_uri = secret.otpauth_uri(&state.settings.mfa.issuer, &account);
+    let qr_data_url =
+        super::qr::png_data_url(&otpauth_uri).map_err(|e| AuthError::Internal(e.to_string()))?;
+    Ok(Enrolment {
+        secret,
+        otpauth_uri,
+        qr_data_url,
+    })
+}
+
+/// A fresh set of recovery codes, shown once: the plain codes go to the person, the hashes to
+/// the database, replacing the old set.
+pub struct RecoveryCodes(pub Vec<RecoveryCode>);
+
+impl std::fmt::Debug for RecoveryCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RecoveryCodes({} codes)", self.0.len())
+    }
+}
+
+impl RecoveryCodes {
+    pub fn grouped(&self) -> Vec<String> {
+        self.0.iter().map(RecoveryCode::grouped).collect()
+    }
+}
+
+fn issue_recovery_codes(
+    conn: &mut MysqlConnection,
+    employee: i64,
+    now: NaiveDateTime,
+) -> Result<RecoveryCodes, AuthError> {
+    let codes: Vec<RecoveryCode> = (0..RECOVERY_CODES_PER_SET)
+        .map(|_| RecoveryCode::generate())
+        .collect();
+    let hashes: Vec<[u8; 32]> = codes.iter().map(RecoveryCode::hash).collect();
+    recovery_codes::replace(conn, employee, &hashes, now)?;
+    Ok(RecoveryCodes(codes))
+}
+
+/// Confirms the offered secret with one code from the app: only then does it count, and the
+/// confirming code's step is spent. Returns the account's new recovery codes.
+#[tracing::instrument(skip_all, fields(employee = emp.id))]
+pub async fn confirm_totp(
+    state: &AppState,
+    emp: Employee,
+    code: SecondCode,
+    client: ClientInfo,
+) -> Result<RecoveryCodes, AuthError> {
+    let SecondCode::Totp(code) = code else {
+        return Err(AuthError::InvalidCode);
+    };
+    state
+        .transaction(move |conn, st, now| {
+            let row = second_factors::lock(conn, emp.id, now)?;
+            if row.totp_sealed.is_some() {
+                return Err(AuthError::AlreadyEnrolled);
+            }
+            let Some(sealed) = row.pending_sealed.clone() else {
+                return Err(AuthError::NotEnrolled);
+            };
+            let secret =
+                open_secret(&st.settings, emp.id, &sealed).ok_or(AuthError::NotEnrolled)?;
+            let step = secret
+                .matching_step(&code, now.and_utc().timestamp())
+                .ok_or(AuthError::InvalidCode)?;
+            if second_factors::confirm_pending(conn, emp.id, &sealed, step, now)? != 1 {
+                return Err(AuthError::NotEnrolled);
+            }
+            let codes = issue_recovery_codes(conn, emp.id, now)?;
+            history::write(
+                conn,
+                Record::about(
+                    Event::MfaEnrolled,
+                    &emp,
+                    &client,
+                    json!({ "method": "totp", "recoveryCodes": codes.0.len() }),
+                    now,
+                ),
+            )?;
+            Ok(codes)
+        })
+        .await
+}
+
+/// Replaces the recovery codes of an account that has a second factor.
+#[tracing::instrument(skip_all, fields(employee = emp.id))]
+pub async fn regenerate_recovery_codes(
+    state: &AppState,
+    emp: Employee,
+    client: ClientInfo,
+) -> Result<RecoveryCodes, AuthError> {
+    state
+        .transaction(move |conn, _, now| {
+            second_factors::lock(conn, emp.id, now)?;
+            if !factors_in(conn, emp.id, now)?.any() {
+                return Err(AuthError::NotEnrolled);
+            }
+            let codes = issue_recovery_codes(conn, emp.id, now)?;
+            history::write(
+                conn,
+                Record::about(
+                    Event::RecoveryCodesIssued,
+                    &emp,
+                    &client,
+                    json!({ "count": codes.0.len() }),
+                    now,
+                ),
+            )?;
+            Ok(codes)
+        })
+        .await
+}
+
+/// Which proof the second step accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    Totp,
+    RecoveryCode { left: i64 },
+}
+
+impl Proof {
+    pub fn amr(self) -> Amr {
+        Amr::PASSWORD.with_otp()
+    }
+}
+
+/// The second step, in the caller's transaction. The outer error is a fault (roll back); the
+/// inner one is a refusal whose count and history must commit.
+pub fn check_code(
+    conn: &mut MysqlConnection,
+    st: &AppState,
+    emp: &Employee,
+    code: &SecondCode,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> Result<Result<Proof, AuthError>, AuthError> {
+    let row = second_factors::lock(conn, emp.id, now)?;
+    if let Some(until) = row.locked_until {
+        if until > now {
+            history::write(
+                conn,
+                Record::about(
+                    Event::SecondFactorFailed,
+                    emp,
+                    client,
+                    json!({ "reason": "locked", "lockedUntil": to_utc(until).to_rfc3339() }),
+                    now,
+                ),
+            )?;
+            return Ok(Err(AuthError::MfaLocked {
+                until: to_utc(until),
+            }));
+        }
+        second_factors::clear_failures(conn, emp.id, now)?;
+    }
+    let failed_before = if row.locked_until.is_some() {
+        0
+    } else {
+        row.failed_count
+    };
+    let accepted = match code {
+        SecondCode::Totp(digits) => match totp_step(st, &row, digits, now) {
+            Some(step) if second_factors::spend_step(conn, emp.id, step, now)? == 1 => {
+                Some(Proof::Totp)
+            }
+            Some(_) => {
+                // Right code, already spent: refused like a wrong one, but not a guess.
+                history::write(
+                    conn,
+                    Record::about(
+                        Event::SecondFactorFailed,
+                        emp,
+                        client,
+                        json!({ "reason": "replayed", "method": "totp" }),
+                        now,
+                    ),
+                )?;
+                return Ok(Err(AuthError::InvalidCode));
+            }
+            None => None,
+        },
+        SecondCode::Recovery(rc) => {
+            if recovery_codes::spend(conn, emp.id, &rc.hash(), now)? == 1 {
+                let left = recovery_codes::unused_count(conn, emp.id)?;
+                Some(Proof::RecoveryCode { left })
+            } else {
+                None
+            }
+        }
+    };
+    if let Some(proof) = accepted {
+        second_factors::clear_failures(conn, emp.id, now)?;
+        let detail = match proof {
+            Proof::Totp => json!({ "method": "totp" }),
+            Proof::RecoveryCode { left } => {
+                json!({ "method": "recovery_code", "recoveryCodesLeft": left })
+            }
+        };
+        history::write(
+            conn,
+            Record::about(Event::SecondFactorOk, emp, client, detail, now),
+        )?;
+        return Ok(Ok(proof));
+    }
+    let limits = &st.settings.limits;
+    let until = now + Duration::minutes(limits.lockout_minutes);
+    second_factors::record_failure(conn, emp.id, limits.lockout_threshold, until, now)?;
+    let failed = failed_before + 1;
+    history::write(
+        conn,
+        Record::about(
+            Event::SecondFactorFailed,
+            emp,
+            client,
+            json!({ "reason": "wrong_code", "method": code.kind(), "failedCount": failed }),
+            now,
+        ),
+    )?;
+    if failed == limits.lockout_threshold {
+        history::write(
+            conn,
+            Record::about(
+                Event::SecondFactorLocked,
+                emp,
+                client,
+                json!({ "failedCount": failed, "lockedUntil": to_utc(until).to_rfc3339() }),
+                now,
+            ),
+        )?;
+        super::outbox::queue_second_step_lock(conn, st, emp, client, until, now)?;
+        return Ok(Err(AuthError::MfaLocked {
+            until: to_utc(until),
+        }));
+    }
+    Ok(Err(AuthError::InvalidCode))
+}
+
+/// The step of `digits` for the account's confirmed secret, within the drift window.
+fn totp_step(st: &AppState, row: &SecondFactor, digits: &str, now: NaiveDateTime) -> Option<i64> {
+    let secret = open_secret(&st.settings, row.employee_ref, row.totp_sealed.as_deref()?)?;
+    secret.matching_step(digits, now.and_utc().timestamp())
+}
+
+/// The portal's second step for a signed-in session that owes it.
+pub async fn verify(
+    state: &AppState,
+    emp: Employee,
+    code: SecondCode,
+    client: ClientInfo,
+) -> Result<Proof, AuthError> {
+    state
+        .transaction(move |conn, st, now| check_code(conn, st, &emp, &code, &client, now))
+        .await?
+}
+
+/// Removes the authenticator app, proven by a current code (or a recovery code). Without a
+/// passkey left, the recovery codes go too: they stand for a factor the account no longer has.
+#[tracing::instrument(skip_all, fields(employee = emp.id))]
+pub async fn remove_totp(
+    state: &AppState,
+    emp: Employee,
+    code: SecondCode,
+    client: ClientInfo,
+) -> Result<(), AuthError> {
+    state
+        .transaction(move |conn, st, now| {
+            let row = second_factors::lock(conn, emp.id, now)?;
+            if row.totp_sealed.is_none() {
+                return Err(AuthError::NotEnrolled);
+            }
+            if let Err(refused) = check_code(conn, st, &emp, &code, &client, now)? {
+                return Ok(Err(refused));
+            }
+            let passkeys = passkeys::count_for(conn, emp.id)?;
+            let left = Factors {
+                passkeys,
+                ..Factors::default()
+            };
+            if owes_enrolment(&st.settings, &emp, &left) {
+                return Err(AuthError::LastFactor);
+            }
+            second_factors::remove_totp(conn, emp.id, now)?;
+            if passkeys == 0 {
+                recovery_codes::delete_all(conn, emp.id)?;
+            }
+            history::write(
+                conn,
+                Record::about(
+                    Event::MfaRemoved,
+                    &emp,
+                    &client,
+                    json!({ "method": "totp", "passkeysLeft": passkeys }),
+                    now,
+                ),
+            )?;
+            Ok(Ok(()))
+        })
+        .await?
+}
