@@ -20,6 +20,7 @@ mod input;
 mod lifecycle;
 mod logs;
 mod mail;
+mod mfa;
 mod nginx;
 mod onetime;
 mod ops;

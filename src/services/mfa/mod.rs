@@ -30,6 +30,9 @@ use totp::TotpSecret;
 pub const MFA_TOKEN_SECONDS: i64 = 5 * 60;
 /// An enrolment offer is shown again on reload for this long, then replaced.
 pub const OFFER_MINUTES: i64 = 30;
+/// Wrong second-step codes in a row that lock the second step, and for how long.
+pub const LOCK_THRESHOLD: i32 = 5;
+pub const LOCK_MINUTES: i64 = 15;
 /// The portal warns when this many recovery codes or fewer are left.
 pub const RECOVERY_LOW: i64 = 2;
 
@@ -366,9 +369,8 @@ pub fn check_code(
         )?;
         return Ok(Ok(proof));
     }
-    let limits = &st.settings.limits;
-    let until = now + Duration::minutes(limits.lockout_minutes);
-    second_factors::record_failure(conn, emp.id, limits.lockout_threshold, until, now)?;
+    let until = now + Duration::minutes(LOCK_MINUTES);
+    second_factors::record_failure(conn, emp.id, LOCK_THRESHOLD, until, now)?;
     let failed = failed_before + 1;
     history::write(
         conn,
@@ -380,7 +382,7 @@ pub fn check_code(
             now,
         ),
     )?;
-    if failed == limits.lockout_threshold {
+    if failed == LOCK_THRESHOLD {
         history::write(
             conn,
             Record::about(
