@@ -152,7 +152,7 @@ fn seed_policy(state: &AppState) {
     }
 }
 
-/// Keeps the rate-limit ledger and the portal session table small; every node may run it
+/// Keeps the rate-limit ledger, the second-step tokens and the portal session table small; every node may run it
 /// (the DELETEs are idempotent).
 async fn prune_attempts(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -163,6 +163,7 @@ async fn prune_attempts(state: AppState) {
         let result = db::run(&state.pool, move |conn| {
             db::queries::attempts::prune(conn, cutoff)?;
             db::queries::signin_gates::prune(conn, cutoff)?;
+            db::queries::mfa_tokens::delete_expired(conn, cutoff)?;
             db::queries::portal_sessions::prune(conn, now).map_err(db::DbError::from)
         })
         .await;
