@@ -213,9 +213,14 @@ landed=$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' -b "$jar" -c "$
     --data-urlencode "csrf=$csrf" --data-urlencode "employee_id=$DEMO_ADMIN" \
     --data-urlencode "password=$DEMO_PASSWORD" --data-urlencode "next=/admin" \
     "$base/admin/login")
-[ "$landed" = "303 $base/admin" ] || die "portal sign-in answered '$landed', not a 303 to /admin"
-dashboard=$(curl -sS -o /dev/null -w '%{http_code}' -b "$jar" "$base/admin")
-[ "$dashboard" = 200 ] || die "the dashboard answered $dashboard after signing in"
+# Admin two-factor sign-in is required: a new admin is taken to set up an authenticator app.
+[ "$landed" = "303 $base/admin/mfa/enrol" ] ||
+    die "portal sign-in answered '$landed', not a 303 to the authenticator setup"
+enrol=$(curl -sS -b "$jar" "$base/admin/mfa/enrol")
+case "$enrol" in
+    *'id="totp-secret"'*) ;;
+    *) die "the authenticator setup page did not show a key after signing in" ;;
+esac
 
 log "ok: ready ${seconds}s after up; $DEMO_ADMIN signed in through the API and the portal"
 printf 'compose up -> /readyz: %ss\n' "$seconds"

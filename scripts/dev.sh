@@ -77,6 +77,9 @@ $line
   Password      $pw
 
   The password is new on every run of scripts/dev.sh.
+  At the first sign-in the portal asks you to set up an authenticator
+  app (admins sign in with two factors; STAFFGATE_ADMIN_2FA=optional
+  turns that off for a demo).
   Stop the server with Ctrl-C.
 $line
 

@@ -29,7 +29,7 @@ const PAGES: [(&str, &str); 17] = [
     ("15-sessions", "/admin/sessions"),
     ("16-password", "/admin/password"),
     ("17-employee-locked", "/admin/employees/N0002"),
-    ("18-security", "/admin/security"),
+    ("22-security", "/admin/security"),
 ];
 
 fn save(dir: &std::path::Path, name: &str, png: &[u8]) {
