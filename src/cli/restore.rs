@@ -1,6 +1,6 @@
 //! `staffgate restore DIR_OR_FILE --identity KEYFILE [--force]`: checks a backup (checksum,
-//! schema, identity, an empty target), loads it into the configured database and checks every
-//! table's row count. Exit 0 when restored and checked, 1 when refused or failed, 2 for a usage
+//! schema, identity, an empty target), loads it into the configured database, checks every
+//! table's row count and ends the sessions and tokens the backup brought back. Exit 0 when restored and checked, 1 when refused or failed, 2 for a usage
 //! error.
 
 use std::path::PathBuf;
@@ -73,6 +73,17 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     );
     for (table, rows) in &done.tables {
         println!("    {table:<28} {rows:>10}");
+    }
+    let ended = &done.ended;
+    match lang {
+        Lang::Ja => println!(
+            "  終了させたセッション: ポータル {}、アプリ {}。無効にした未使用のQRコード: {}（必要な人には発行し直してください）",
+            ended.portal_sessions, ended.refresh_tokens, ended.onetime_tokens
+        ),
+        Lang::En => println!(
+            "  sessions ended: portal {}, app {}; unused QR codes revoked: {} (issue new ones to whoever needs one)",
+            ended.portal_sessions, ended.refresh_tokens, ended.onetime_tokens
+        ),
     }
     if !done.pending.is_empty() {
         match lang {

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 pub use client::{CLIENT_TOOLS, Connection, DUMP_TOOLS, Flavor, OptionFile, Tool};
 pub use create::{Created, create};
 pub use keys::{keygen, read_identities};
-pub use restore::{Restored, Target, restore};
+pub use restore::{Ended, Restored, Target, restore};
 pub use rows::{BinlogPosition, RowCounter};
 pub use seal::{Hashing, OpenError, Sealer, open, sha256_of};
 

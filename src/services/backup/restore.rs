@@ -2,22 +2,27 @@
 //! manifest's checksum, the identity file's permissions, the schema against the binary's
 //! migrations, the target database's emptiness, the identity against the file's header. Then
 //! the plaintext streams into the `mariadb` (or `mysql`) client, and every table's rows are
-//! counted against the manifest.
+//! counted against the manifest. Last, every session and token the backup brought back is
+//! ended (`end_sessions`).
 
 use std::collections::BTreeMap;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::NaiveDateTime;
 use diesel::sql_types::{BigInt, Text};
-use diesel::{MysqlConnection, QueryableByName, RunQueryDsl};
+use diesel::{Connection as _, MysqlConnection, QueryableByName, RunQueryDsl};
 
 use super::{
     BackupError, CLIENT_TOOLS, Connection, DATA_SUFFIX, MANIFEST_FORMAT, MANIFEST_SUFFIX, Manifest,
     OpenError, OptionFile, PREFIX, Running, Tool, keys, known_migrations, open, sha256_of,
 };
+use crate::db::queries::{onetime_tokens, portal_sessions, refresh_tokens};
 use crate::db::{DbConn, DbError, DbPool};
+use crate::services::clock::Clock;
 use crate::state::AppState;
 
 /// Where a restore goes and what it may do there.
@@ -41,18 +46,30 @@ pub struct Restored {
     pub tables: BTreeMap<String, u64>,
     pub pending: Vec<String>,
     pub duration: Duration,
+    pub ended: Ended,
+}
+
+/// What a restore ended of what the backup brought back: portal sessions (deleted), app
+/// sessions (open refresh tokens, revoked) and QR codes (unused one-time tokens, revoked).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ended {
+    pub portal_sessions: usize,
+    pub refresh_tokens: usize,
+    pub onetime_tokens: usize,
 }
 
 pub async fn restore(state: &AppState, target: Target) -> Result<Restored, BackupError> {
     let conn = Connection::from_url(&state.settings.database.url)?;
     let pool = state.pool.clone();
-    tokio::task::spawn_blocking(move || restore_blocking(&pool, &conn, &target))
+    let clock = state.clock.clone();
+    tokio::task::spawn_blocking(move || restore_blocking(&pool, &clock, &conn, &target))
         .await
         .map_err(|e| BackupError::Io(e.to_string()))?
 }
 
 fn restore_blocking(
     pool: &DbPool,
+    clock: &Arc<dyn Clock>,
     conn: &Connection,
     target: &Target,
 ) -> Result<Restored, BackupError> {
@@ -117,6 +134,7 @@ fn restore_blocking(
     if !differ.is_empty() {
         return Err(BackupError::Counts(differ));
     }
+    let ended = end_sessions(&mut db, clock.now_naive())?;
     let pending = known
         .into_iter()
         .filter(|m| !manifest.migrations.contains(m))
@@ -128,7 +146,22 @@ fn restore_blocking(
         tables,
         pending,
         duration,
+        ended,
     })
+}
+
+/// A backup holds the sessions and tokens alive when it was taken, some ended since (signed
+/// out, revoked, redeemed): none may work again after a restore. Everyone signs in again and
+/// unused QR codes are issued anew.
+fn end_sessions(db: &mut MysqlConnection, now: NaiveDateTime) -> Result<Ended, BackupError> {
+    db.transaction(|conn| {
+        Ok(Ended {
+            portal_sessions: portal_sessions::delete_all(conn)?,
+            refresh_tokens: refresh_tokens::revoke_all_open(conn, now)?,
+            onetime_tokens: onetime_tokens::revoke_all_unused(conn, now)?,
+        })
+    })
+    .map_err(|e: diesel::result::Error| BackupError::Db(DbError::from(e)))
 }
 
 /// Streams `plaintext` into the client's standard input.
