@@ -5,11 +5,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use crate::config::redact::redact_url;
 use crate::i18n::Lang;
 use crate::services::backup::{self, Target};
-use crate::services::clock::format_jst;
+use crate::services::clock::{SystemClock, format_jst};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,25 +20,31 @@ pub struct Args {
     /// The age private key that opens the backup (mode 0600 or stricter).
     #[arg(long, env = "STAFFGATE_BACKUP_IDENTITY_FILE", value_name = "KEYFILE")]
     identity: PathBuf,
-    /// Drop every table the target database holds, then restore.
+    /// Drop every table the target database holds, then restore (refused while anything else
+    /// is connected to it).
     #[arg(long)]
     force: bool,
 }
 
 pub async fn run(args: Args) -> Result<ExitCode, String> {
     let lang = super::lang();
-    let state = super::state().await?;
+    // No AppState: its pool would hold connections of its own to the database `--force`
+    // checks for other connections.
+    let settings = super::settings()?;
     let target = Target {
         from: args.from,
         identity: args.identity,
         force: args.force,
     };
-    let done = backup::restore(&state, target).await.map_err(|e| {
-        let (ja, en) = e.message();
-        lang.pick(&ja, &en).to_owned()
-    })?;
+    let url = &settings.database.url;
+    let done = backup::restore(url, Arc::new(SystemClock), target)
+        .await
+        .map_err(|e| {
+            let (ja, en) = e.message();
+            lang.pick(&ja, &en).to_owned()
+        })?;
     let m = &done.manifest;
-    let db = redact_url(&state.settings.database.url);
+    let db = redact_url(url);
     let secs = done.duration.as_secs_f64();
     match lang {
         Lang::Ja => println!(

@@ -165,6 +165,32 @@ fn table_count(db: &TestDb) -> i64 {
     .n
 }
 
+/// Ends every connection to the database, as stopping every node does.
+fn close_connections(db: &TestDb) {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let mut conn = MysqlConnection::establish(&server_url()).unwrap();
+    for _ in 0..100 {
+        let ids: Vec<Id> = diesel::sql_query(format!(
+            "SELECT CAST(ID AS SIGNED) AS id FROM information_schema.PROCESSLIST WHERE DB = '{}'",
+            db.name
+        ))
+        .load(&mut conn)
+        .unwrap();
+        if ids.is_empty() {
+            return;
+        }
+        for i in ids {
+            let _ = diesel::sql_query(format!("KILL CONNECTION {}", i.id)).execute(&mut conn);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("connections to {} stay open", db.name);
+}
+
 /// The database is dropped and created again, empty: what is left after losing the data.
 fn wipe(db: &TestDb) {
     wipe_on(&server_url(), db);
@@ -419,6 +445,16 @@ async fn restore_refuses_a_damaged_file_a_wrong_key_a_newer_schema_and_a_full_da
     assert!(text(&o).contains("--force"), "{}", text(&o));
     app.login(STAFF_ID, STAFF_PW).await;
     let history = app.count("login_history");
+    // The node (its connections) still runs: --force refuses, names them and writes nothing.
+    let o = restore(&app.db, &data, &identity, &["--force"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("復元先のデータベースにほかの接続があります"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(app.count("login_history"), history, "nothing written");
+    close_connections(&app.db);
     let o = restore(&app.db, &data, &identity, &["--force"]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
