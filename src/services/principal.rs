@@ -2,6 +2,8 @@
 //! (`Actor`, with the permission ceiling every administrative act checks) and a verified
 //! bearer (`Principal`).
 
+use std::net::{IpAddr, Ipv6Addr};
+
 use super::auth_error::AuthError;
 use super::jwt::AccessClaims;
 use crate::db::models::Employee;
@@ -18,6 +20,24 @@ impl ClientInfo {
         Self {
             ip: "cli".into(),
             user_agent: Some(format!("staffgate-cli/{}", env!("CARGO_PKG_VERSION"))),
+        }
+    }
+
+    /// Whom a per-address limit counts: an IPv4 address (also written IPv4-mapped) by
+    /// itself, an IPv6 address by its /64, since one subscriber or host is handed a whole /64
+    /// and may rotate through it. What is not an address (`cli`, `unknown`) stands for itself.
+    /// The history keeps the full address (`ip`).
+    pub fn limit_key(&self) -> String {
+        match self.ip.parse::<IpAddr>() {
+            Ok(IpAddr::V4(v4)) => v4.to_string(),
+            Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let network = u128::from(v6) & !(u128::from(u64::MAX));
+                    format!("{}/64", Ipv6Addr::from(network))
+                }
+            },
+            Err(_) => self.ip.clone(),
         }
     }
 }
@@ -74,5 +94,62 @@ impl Principal {
             employee_id: self.employee.employee_id.clone(),
             permission: self.employee.permission_level,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(ip: &str) -> String {
+        ClientInfo {
+            ip: ip.into(),
+            user_agent: None,
+        }
+        .limit_key()
+    }
+
+    #[test]
+    fn ipv4_addresses_are_limited_one_by_one() {
+        assert_eq!(key("192.0.2.1"), "192.0.2.1");
+        assert_ne!(key("192.0.2.1"), key("192.0.2.2"));
+    }
+
+    #[test]
+    fn an_ipv4_mapped_address_is_the_ipv4_address() {
+        assert_eq!(key("::ffff:192.0.2.1"), "192.0.2.1");
+        assert_ne!(key("::ffff:192.0.2.1"), key("::ffff:192.0.2.2"));
+    }
+
+    #[test]
+    fn ipv6_addresses_of_one_64_share_a_key_however_written() {
+        let one = key("2001:db8:1:2::1");
+        assert_eq!(one, "2001:db8:1:2::/64");
+        for same in [
+            "2001:db8:1:2:ffff:ffff:ffff:ffff",
+            "2001:0DB8:0001:0002:0:0:0:abcd",
+            "2001:db8:1:2:a:b:c:d",
+        ] {
+            assert_eq!(key(same), one, "{same}");
+        }
+        assert_eq!(key("2001:db8::1"), key("2001:db8:0:0:1:2:3:4"));
+        assert_eq!(key("2001:db8::1"), "2001:db8::/64");
+    }
+
+    #[test]
+    fn neighbouring_64s_are_apart() {
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_ne!(key("2001:db8::1"), key("2001:db8:0:1::1"));
+    }
+
+    #[test]
+    fn what_is_not_an_address_stands_for_itself() {
+        assert_eq!(key("cli"), "cli");
+        assert_eq!(key("unknown"), "unknown");
+    }
+
+    #[test]
+    fn every_key_fits_the_ledgers_address_column() {
+        assert!(key("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff").len() <= 45);
     }
 }

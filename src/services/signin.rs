@@ -9,6 +9,8 @@
 //! - settled failures + checks in flight stay below the lockout threshold for the account,
 //!   below the per-(ID, address) limit and below the per-address ceiling.
 //!
+//! "Address" in these limits is `ClientInfo::limit_key`: an IPv4 address, or an IPv6 /64.
+//!
 //! So parallel wrong guesses from any number of addresses or nodes get at most `threshold`
 //! password checks before the lock, while correct passwords never count: a success settles as
 //! a success and frees its slot. An attempt that finds every slot taken (but no limit reached)
@@ -221,10 +223,12 @@ fn decide(
             employee = employees::find_by_code_for_update(conn, code)?;
         }
     }
-    signin_gates::enter(conn, &gate_name(&client.ip), now)?;
+    // Per-address limits count an IPv6 client by its /64 (`ClientInfo::limit_key`).
+    let address = client.limit_key();
+    signin_gates::enter(conn, &gate_name(&address), now)?;
 
-    let key_ip = attempts::tally(conn, Some(key), &client.ip, since, stale)?;
-    let ip = attempts::tally(conn, None, &client.ip, since, stale)?;
+    let key_ip = attempts::tally(conn, Some(key), &address, since, stale)?;
+    let ip = attempts::tally(conn, None, &address, since, stale)?;
     let exhausted = if key_ip.failed >= limits.key_ip_failures {
         Some(key_ip)
     } else {
@@ -266,7 +270,7 @@ fn decide(
     {
         return Ok(Admission::Full);
     }
-    let attempt = attempts::insert_pending(conn, key, &client.ip, now)?;
+    let attempt = attempts::insert_pending(conn, key, &address, now)?;
     Ok(Admission::Admitted(Ticket {
         code: code.to_owned(),
         employee: employee.map(Box::new),
@@ -274,8 +278,8 @@ fn decide(
     }))
 }
 
-fn gate_name(ip: &str) -> String {
-    format!("ip:{ip}")
+fn gate_name(address: &str) -> String {
+    format!("ip:{address}")
 }
 
 /// Records an attempt that waited for a slot longer than allowed: not a failure, nothing was

@@ -139,6 +139,59 @@ async fn one_address_has_a_ceiling_across_all_ids() {
 }
 
 #[tokio::test]
+async fn an_ipv6_client_is_limited_by_its_64_not_by_each_address() {
+    let app = spawn_app_configured(|s| s.limits.ip_failures = 8).await;
+    // One host owns 2001:db8:7:7::/64 and guesses from a new address each time.
+    let addresses: Vec<String> = (1..=5)
+        .map(|i| format!("2001:db8:7:7:{i:x}:0:{i:x}:1"))
+        .collect();
+    for ip in &addresses {
+        invalid_credentials(app.login_from(ip, "GHOST1", "guess").await).await;
+    }
+    rate_limited(app.login_from("2001:db8:7:7::9", "GHOST1", "guess").await).await;
+    for i in 2..=4 {
+        invalid_credentials(
+            app.login_from(
+                &format!("2001:db8:7:7::{i:x}"),
+                &format!("GHOST{i}"),
+                "guess",
+            )
+            .await,
+        )
+        .await;
+    }
+    // Eight failures from the /64 across IDs: its ceiling.
+    rate_limited(
+        app.login_from("2001:db8:7:7:ab::1", "GHOST99", "guess")
+            .await,
+    )
+    .await;
+
+    // The neighbouring /64 and the IPv4 addresses are other clients.
+    invalid_credentials(app.login_from("2001:db8:7:8::1", "GHOST1", "guess").await).await;
+    invalid_credentials(app.login_from("192.0.2.77", "GHOST99", "guess").await).await;
+    // The history names each address, not the /64.
+    let seen: Vec<Option<String>> = app
+        .events_with_ip("GHOST1")
+        .into_iter()
+        .map(|(_, ip)| ip)
+        .take(5)
+        .collect();
+    let expected: Vec<Option<String>> = addresses.into_iter().map(Some).collect();
+    assert_eq!(seen, expected);
+}
+
+#[tokio::test]
+async fn ipv4_addresses_written_as_ipv6_are_still_limited_one_by_one() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        invalid_credentials(app.login_from("::ffff:192.0.2.40", "GHOST1", "guess").await).await;
+    }
+    rate_limited(app.login_from("192.0.2.40", "GHOST1", "guess").await).await;
+    invalid_credentials(app.login_from("::ffff:192.0.2.41", "GHOST1", "guess").await).await;
+}
+
+#[tokio::test]
 async fn successful_sign_ins_never_count_against_anyone() {
     let app = spawn_app().await;
     app.seed_staff();

@@ -84,18 +84,36 @@ struct Line {
     v: String,
 }
 
+/// A time no revocation reaches, for `fingerprint`.
+const NEVER: &str = "9999-12-31 00:00:00";
+
+/// The database server's time, to the second (the restore's clock is this machine's too).
+fn utc_timestamp() -> String {
+    let mut conn = MysqlConnection::establish(&server_url()).unwrap();
+    let now: Line = diesel::sql_query("SELECT CAST(UTC_TIMESTAMP() AS CHAR) AS v")
+        .get_result(&mut conn)
+        .unwrap();
+    now.v
+}
+
 /// One line per row of what a restore must bring back exactly: the employees' password hashes
-/// and status, the one-time tokens' states, refresh tokens, and the login history.
-fn fingerprint(conn: &mut MysqlConnection) -> BTreeMap<&'static str, Vec<String>> {
+/// and status, the one-time tokens' states, refresh tokens, and the login history. A one-time
+/// token unused and unrevoked, or revoked at `open_since` or later (by the restore), is `open`.
+fn fingerprint(
+    conn: &mut MysqlConnection,
+    open_since: &str,
+) -> BTreeMap<&'static str, Vec<String>> {
+    let onetime = format!(
+        "SELECT CONCAT_WS('|', id, HEX(token_hash), COALESCE(used_at, '-'), \
+         IF(used_at IS NULL AND (revoked_at IS NULL OR revoked_at >= '{open_since}'), 'open', revoked_at), \
+         expires_at) AS v FROM onetime_tokens"
+    );
     let queries = [
         (
             "employees",
             "SELECT CONCAT_WS('|', employee_id, COALESCE(password_hash, '-'), status, permission_level) AS v FROM employees",
         ),
-        (
-            "onetime_tokens",
-            "SELECT CONCAT_WS('|', id, HEX(token_hash), COALESCE(used_at, '-'), COALESCE(revoked_at, '-'), expires_at) AS v FROM onetime_tokens",
-        ),
+        ("onetime_tokens", onetime.as_str()),
         (
             "refresh_tokens",
             "SELECT CONCAT_WS('|', id, HEX(token_hash), family, employee_ref) AS v FROM refresh_tokens",
@@ -145,6 +163,32 @@ fn table_count(db: &TestDb) -> i64 {
     .get_result::<N>(&mut conn)
     .unwrap()
     .n
+}
+
+/// Ends every connection to the database, as stopping every node does.
+fn close_connections(db: &TestDb) {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let mut conn = MysqlConnection::establish(&server_url()).unwrap();
+    for _ in 0..100 {
+        let ids: Vec<Id> = diesel::sql_query(format!(
+            "SELECT CAST(ID AS SIGNED) AS id FROM information_schema.PROCESSLIST WHERE DB = '{}'",
+            db.name
+        ))
+        .load(&mut conn)
+        .unwrap();
+        if ids.is_empty() {
+            return;
+        }
+        for i in ids {
+            let _ = diesel::sql_query(format!("KILL CONNECTION {}", i.id)).execute(&mut conn);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("connections to {} stay open", db.name);
 }
 
 /// The database is dropped and created again, empty: what is left after losing the data.
@@ -243,7 +287,7 @@ async fn a_backup_taken_while_staff_sign_in_restores_everything_committed_before
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 
-    let before = fingerprint(&mut db.conn());
+    let before = fingerprint(&mut db.conn(), NEVER);
     let at_start = signed_in.load(Ordering::SeqCst);
     let (backup_db, backup_out) = (db.clone(), out.clone());
     let written_backup =
@@ -268,12 +312,22 @@ async fn a_backup_taken_while_staff_sign_in_restores_everything_committed_before
 
     wipe(&db);
     assert_eq!(table_count(&db), 0);
+    let restore_started = utc_timestamp();
     let restored = restore(&db, &out, &identity, &[]);
     assert!(restored.status.success(), "{}", text(&restored));
     assert!(text(&restored).contains("行数はすべてマニフェストと一致しました"));
 
     let mut conn = MysqlConnection::establish(&db.url).unwrap();
-    let after = fingerprint(&mut conn);
+    assert_eq!(
+        fingerprint(&mut conn, NEVER)["onetime_tokens"]
+            .iter()
+            .filter(|l| l.contains("|open|"))
+            .count(),
+        0,
+        "the restore revoked every open QR token"
+    );
+    // Everything else is as it was: tokens revoked by the restore count as open here.
+    let after = fingerprint(&mut conn, &restore_started);
     for (table, lines) in &before {
         let back: std::collections::BTreeSet<&String> = after[table].iter().collect();
         let lost: Vec<&String> = lines.iter().filter(|l| !back.contains(l)).collect();
@@ -391,6 +445,16 @@ async fn restore_refuses_a_damaged_file_a_wrong_key_a_newer_schema_and_a_full_da
     assert!(text(&o).contains("--force"), "{}", text(&o));
     app.login(STAFF_ID, STAFF_PW).await;
     let history = app.count("login_history");
+    // The node (its connections) still runs: --force refuses, names them and writes nothing.
+    let o = restore(&app.db, &data, &identity, &["--force"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("復元先のデータベースにほかの接続があります"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(app.count("login_history"), history, "nothing written");
+    close_connections(&app.db);
     let o = restore(&app.db, &data, &identity, &["--force"]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
@@ -403,6 +467,76 @@ async fn restore_refuses_a_damaged_file_a_wrong_key_a_newer_schema_and_a_full_da
     assert!(o.status.success(), "{}", text(&o));
     let mut conn = MysqlConnection::establish(&empty.url).unwrap();
     assert_eq!(count(&mut conn, "employees"), 1);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_and_tokens_alive_at_the_backup_end_with_the_restore() {
+    // The nodes share the session key, so a portal cookie works on any node.
+    let node = |s: &mut staffgate::config::Settings| {
+        s.http.public_url = "http://127.0.0.1".into();
+        s.keys.session_key = Some(vec![7u8; 64]);
+    };
+    let app = spawn_app_configured(node).await;
+    let portal = Portal::signed_in_admin(&app).await;
+    app.seed_staff();
+    let staff = app.tokens(STAFF_ID, STAFF_PW).await;
+    let admin = app.access_token(ADMIN_ID, ADMIN_PW).await;
+    app.seed(Seed {
+        code: "Q0001",
+        ..Seed::without_password()
+    });
+    let qr = app.issue_token(&admin, "Q0001").await;
+    let portal_sessions = app.count("portal_sessions");
+    let app_sessions = app.count("refresh_tokens WHERE revoked_at IS NULL AND replaced_by IS NULL");
+    let qr_codes = app.count("onetime_tokens WHERE used_at IS NULL AND revoked_at IS NULL");
+    assert!(portal_sessions >= 1 && app_sessions >= 2 && qr_codes == 1);
+
+    let dir = scratch_dir("backup-sessions");
+    let (identity, recipient) = key_pair(&dir, "backup.key");
+    let out = dir.join("backups");
+    let made = backup(&app.db, &recipient, &out);
+    assert!(made.status.success(), "{}", text(&made));
+    // The database is lost; the backup is restored and the nodes come back on it, with the
+    // same keys and clock.
+    let restored = TestDb::create_empty();
+    let o = restore(&restored, &out, &identity, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let back = spawn_app_with(restored, app.clock.clone(), node).await;
+
+    let res = portal.on(&back).get("/admin").await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "the portal asks to sign in"
+    );
+    assert!(
+        location(&res).starts_with("/admin/login"),
+        "{}",
+        location(&res)
+    );
+    token_invalid(back.refresh(&staff["refreshToken"]).await).await;
+    let gone = token_gone(back.verify(&qr).await).await;
+    assert_eq!(gone["reason"], "revoked");
+    // Signing in again works as before.
+    assert_eq!(
+        back.login(STAFF_ID, STAFF_PW).await.status(),
+        StatusCode::OK
+    );
+    Portal::admin_signs_in(&back).await;
+    // The operator reads what ended.
+    assert!(
+        text(&o).contains(&format!(
+            "終了させたセッション: ポータル {portal_sessions}、アプリ {app_sessions}"
+        )),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains(&format!("無効にした未使用のQRコード: {qr_codes}")),
+        "{}",
+        text(&o)
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

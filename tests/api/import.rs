@@ -1,6 +1,11 @@
 //! Employee CSV import through the service shared by the CLI and the portal.
 
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
 use reqwest::StatusCode;
+use staffgate::services::import;
+use staffgate::services::principal::{Actor, ClientInfo};
 
 use crate::helpers::*;
 
@@ -83,6 +88,97 @@ async fn a_dry_run_reports_without_writing() {
     assert_eq!(report.created, 1);
     assert!(!report.written);
     assert_eq!(app.count("employees"), 0);
+}
+
+/// Waits until a statement on `employees` in this test's database has run for 300 ms: it
+/// waits for a row lock (a test user sees its own threads without the PROCESS privilege).
+fn wait_for_a_lock_wait(app: &TestApp) {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let deadline = Instant::now() + Duration::from_secs(8);
+    loop {
+        let waiting: N = diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST \
+             WHERE DB = DATABASE() AND COMMAND <> 'Sleep' AND ID <> CONNECTION_ID() \
+             AND INFO LIKE '%employees%' AND TIME_MS > 300",
+        )
+        .get_result(&mut app.db.conn())
+        .unwrap();
+        if waiting.n > 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the import never waited for the row"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_level_raised_by_another_admin_during_an_import_is_refused_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let admin = app.seed(Seed {
+        code: "HR5001",
+        permission: 5.0,
+        ..Seed::admin()
+    });
+    app.seed(Seed {
+        code: "N3001",
+        department: "薬剤部",
+        permission: 3.0,
+        ..Seed::default()
+    });
+    let actor = Actor::Employee {
+        id: admin,
+        employee_id: "HR5001".into(),
+        permission: 5.0,
+    };
+    let body = csv(&[
+        "N3001,看護 花子,カンゴ ハナコ,救急外来,,3.0",
+        "N3002,佐藤 三郎,サトウ サブロウ,薬剤部,,1.0",
+    ]);
+    let preview = import::import(
+        &app.state,
+        actor.clone(),
+        ClientInfo::cli(),
+        body.clone().into_bytes(),
+        true,
+    )
+    .await
+    .unwrap();
+    assert!(preview.errors.is_empty(), "{:?}", preview.errors);
+
+    // Another admin raises N3001 to 9 and has not committed yet when the import is confirmed.
+    let mut other = MysqlConnection::establish(&app.db.url).unwrap();
+    for sql in [
+        "BEGIN",
+        "UPDATE employees SET permission_level = 9.0 WHERE employee_id = 'N3001'",
+    ] {
+        diesel::sql_query(sql).execute(&mut other).unwrap();
+    }
+    let state = app.state.clone();
+    let confirmed = tokio::spawn(async move {
+        import::import(&state, actor, ClientInfo::cli(), body.into_bytes(), false).await
+    });
+    wait_for_a_lock_wait(&app);
+    diesel::sql_query("COMMIT").execute(&mut other).unwrap();
+    let report = confirmed.await.unwrap().unwrap();
+
+    assert!(!report.written, "{report:?}");
+    let refused: Vec<(u64, &str)> = report.errors.iter().map(|e| (e.line, e.column)).collect();
+    assert_eq!(refused, vec![(2, "permission_level")]);
+    let raised = app.employee("N3001");
+    assert_eq!(raised.permission_level, 9.0, "the raise stands");
+    assert_eq!(raised.department, "薬剤部");
+    assert_eq!(app.count("employees WHERE employee_id = 'N3002'"), 0);
+    assert_eq!(
+        app.count("admin_audit WHERE action = 'employees_imported'"),
+        0
+    );
 }
 
 /// The element with this id in a page, up to its closing tag (`section`, `details`, ...).

@@ -59,6 +59,9 @@ struct Ports {
     http: u16,
     https: u16,
     staffgate: u16,
+    /// A server of the test's own, beside the shipped ones, that puts the shipped sign-in zone
+    /// behind a stand-in load balancer (see `Nginx::start`).
+    probe: u16,
 }
 
 /// nginx in the foreground on the rewritten conf; killed and its directory removed on drop.
@@ -117,7 +120,9 @@ impl Nginx {
                  uwsgi_temp_path {d}/uwsgi;\n\
                  scgi_temp_path {d}/scgi;\n\
                  include {d}/staffgate.conf;\n\
-             }}\n"
+                 {probe}\
+             }}\n",
+            probe = probe_server(ports.probe),
         );
         std::fs::write(dir.join("nginx.conf"), main).unwrap();
         let child = Command::new(nginx)
@@ -163,6 +168,23 @@ impl Drop for Nginx {
     }
 }
 
+/// The probe: takes the client address from X-Real-IP, as the README asks of a site with a
+/// load balancer in front of nginx (real_ip), so a test can speak from any IPv6 address, then
+/// limits every POST by the shipped zone and answers 204 (`return` alone would answer before
+/// the limit is looked at).
+fn probe_server(port: u16) -> String {
+    format!(
+        "server {{\n\
+             listen 127.0.0.1:{port};\n\
+             set_real_ip_from 127.0.0.1;\n\
+             real_ip_header X-Real-IP;\n\
+             limit_req_status 429;\n\
+             location / {{ limit_req zone=staffgate_signin; try_files /.none @passed; }}\n\
+             location @passed {{ return 204; }}\n\
+         }}\n"
+    )
+}
+
 /// staffgate (trusting proxy headers, public URL on nginx's https port) behind nginx, on a
 /// fresh database with the HR administrator seeded.
 struct Edge {
@@ -194,6 +216,7 @@ impl Edge {
             http,
             https,
             staffgate: port_of(&served.base),
+            probe: free_port(),
         };
         let nginx = Nginx::start(&ports);
         Edge {
@@ -479,6 +502,65 @@ async fn a_burst_of_sign_ins_from_one_address_meets_429_at_the_edge() {
         StatusCode::BAD_REQUEST,
         "another address is not limited"
     );
+}
+
+/// The statuses of `addresses` POSTing to the probe all at once.
+async fn probe_statuses(port: u16, addresses: &[String]) -> Vec<u16> {
+    let client = reqwest::Client::new();
+    let sent = addresses.iter().map(|ip| {
+        client
+            .post(format!("http://127.0.0.1:{port}/api/v2/auth/authenticate"))
+            .header("X-Real-IP", ip)
+            .send()
+    });
+    futures::future::join_all(sent)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_edge_limit_counts_an_ipv6_client_by_its_64() {
+    let ports = Ports {
+        http: free_port(),
+        https: free_port(),
+        staffgate: free_port(),
+        probe: free_port(),
+    };
+    let _nginx = Nginx::start(&ports);
+    // Twenty addresses of one /64, written with their zeros compressed in different places.
+    let one_64: Vec<String> = (1..=20)
+        .map(|i| match i % 3 {
+            0 => format!("2001:db8::{i:x}"),
+            1 => format!("2001:db8:0:0:{i:x}::1"),
+            _ => format!("2001:db8:0:0:{i:x}:{i:x}:{i:x}:{i:x}"),
+        })
+        .collect();
+    let other_64s: Vec<String> = (1..=10).map(|i| format!("2001:db8:{i:x}::1")).collect();
+    let ipv4: Vec<String> = (1..=10).map(|i| format!("198.51.100.{i}")).collect();
+    let mapped: Vec<String> = (1..=10).map(|i| format!("::ffff:203.0.113.{i}")).collect();
+
+    let limited = |statuses: &[u16]| statuses.iter().filter(|s| **s == 429).count();
+    let statuses = probe_statuses(ports.probe, &one_64).await;
+    // 10/s without a burst: the twenty arrive within far less than the second that would
+    // let half of them through.
+    assert!(
+        limited(&statuses) >= 10,
+        "one /64 is one client: {statuses:?}"
+    );
+    for (what, addresses) in [
+        ("other /64s", &other_64s),
+        ("IPv4 addresses", &ipv4),
+        ("IPv4-mapped addresses", &mapped),
+    ] {
+        let statuses = probe_statuses(ports.probe, addresses).await;
+        assert_eq!(
+            limited(&statuses),
+            0,
+            "{what} are clients of their own: {statuses:?}"
+        );
+    }
 }
 
 #[test]

@@ -4,6 +4,9 @@
 //! failure or a success. Limits count settled failures; pending rows only hold a slot, so a
 //! correct password in flight never counts against anyone. A pending row older than the stale
 //! bound (its node died mid-check) counts as a failure.
+//!
+//! `client_ip` holds the address as the limits count it (`ClientInfo::limit_key`: an IPv6
+//! client's /64), not necessarily the full address; the history keeps that.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -32,8 +35,8 @@ const TALLY: &str = "SELECT \
      FROM login_attempts \
      WHERE success = FALSE AND created_at > ?";
 
-/// The failures of one client IP since `since`, of one login key from it when `key` is given;
-/// pending rows created at or before `stale` count as failures.
+/// The failures of one client address (its limit key) since `since`, of one login key from it
+/// when `key` is given; pending rows created at or before `stale` count as failures.
 pub fn tally(
     conn: &mut MysqlConnection,
     key: Option<&str>,

@@ -260,6 +260,27 @@ pub struct Listing {
     pub status: String,
 }
 
+/// The columns of a `Listing`.
+const LISTING: (
+    e::id,
+    e::employee_id,
+    e::name,
+    e::name_kana,
+    e::department,
+    e::email,
+    e::permission_level,
+    e::status,
+) = (
+    e::id,
+    e::employee_id,
+    e::name,
+    e::name_kana,
+    e::department,
+    e::email,
+    e::permission_level,
+    e::status,
+);
+
 /// The listings of the employees with these IDs, read 1,000 IDs per statement.
 pub fn listings(conn: &mut MysqlConnection, codes: &[&str]) -> QueryResult<Vec<Listing>> {
     let mut found = Vec::with_capacity(codes.len());
@@ -267,16 +288,26 @@ pub fn listings(conn: &mut MysqlConnection, codes: &[&str]) -> QueryResult<Vec<L
         found.extend(
             e::employees
                 .filter(e::employee_id.eq_any(chunk))
-                .select((
-                    e::id,
-                    e::employee_id,
-                    e::name,
-                    e::name_kana,
-                    e::department,
-                    e::email,
-                    e::permission_level,
-                    e::status,
-                ))
+                .select(LISTING)
+                .load::<Listing>(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+/// The same listings, each row locked until the transaction ends, so what a caller checks
+/// (a permission level, a status) is still so when it writes.
+pub fn listings_for_update(
+    conn: &mut MysqlConnection,
+    codes: &[&str],
+) -> QueryResult<Vec<Listing>> {
+    let mut found = Vec::with_capacity(codes.len());
+    for chunk in codes.chunks(1000) {
+        found.extend(
+            e::employees
+                .filter(e::employee_id.eq_any(chunk))
+                .select(LISTING)
+                .for_update()
                 .load::<Listing>(conn)?,
         );
     }

@@ -115,3 +115,15 @@ pub fn revoke_one(
     .execute(conn)?;
     Ok(n == 1)
 }
+
+/// Revokes every token neither used nor revoked, of every employee, expired or not; returns how
+/// many.
+pub fn revoke_all_unused(conn: &mut MysqlConnection, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        t::onetime_tokens
+            .filter(t::used_at.is_null())
+            .filter(t::revoked_at.is_null()),
+    )
+    .set(t::revoked_at.eq(Some(now)))
+    .execute(conn)
+}

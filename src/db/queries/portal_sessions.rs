@@ -152,3 +152,9 @@ pub fn delete_for_employee(
 pub fn prune(conn: &mut MysqlConnection, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(p::portal_sessions.filter(p::expires_at.le(now))).execute(conn)
 }
+
+/// Ends every session (after a restore brought back sessions from the backup); returns how
+/// many.
+pub fn delete_all(conn: &mut MysqlConnection) -> QueryResult<usize> {
+    diesel::delete(p::portal_sessions).execute(conn)
+}

@@ -117,3 +117,15 @@ pub fn family_is_active(
     ))
     .get_result(conn)
 }
+
+/// Revokes every token still open (neither revoked nor replaced, expired or not), so no device
+/// session survives; returns how many.
+pub fn revoke_all_open(conn: &mut MysqlConnection, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        r::refresh_tokens
+            .filter(r::revoked_at.is_null())
+            .filter(r::replaced_by.is_null()),
+    )
+    .set(r::revoked_at.eq(Some(now)))
+    .execute(conn)
+}

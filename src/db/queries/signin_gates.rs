@@ -1,5 +1,5 @@
-//! signin_gates: one row per client address whose lock serialises sign-in admission from
-//! that address on every node.
+//! signin_gates: one row per client address (an IPv6 client's /64) whose lock serialises
+//! sign-in admission from that address on every node.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

@@ -232,20 +232,32 @@ fn first_on_path(names: &[&str], path: &std::ffi::OsStr) -> Option<PathBuf> {
     })
 }
 
-/// The connection's option file, readable only by the current user, removed when dropped.
+/// The connection's option file, readable only by the current user, removed when dropped. A
+/// process killed before that leaves it behind: its name carries the process ID, and the next
+/// `write` in the same directory removes the files of processes that are gone. (Under the
+/// README's systemd unit, PrivateTmp removes them when the run ends.)
 #[derive(Debug)]
 pub struct OptionFile {
     path: PathBuf,
 }
+
+/// Option files are named `staffgate-db-<pid>-<24 hex digits>.cnf`.
+const OPTION_FILE_PREFIX: &str = "staffgate-db-";
+const OPTION_FILE_SUFFIX: &str = ".cnf";
 
 impl OptionFile {
     /// Writes the file under `dir` (the system's temporary directory in use) with mode 0600,
     /// under a new random name that no one else can have created first.
     pub fn write(dir: &Path, conn: &Connection, flavor: Flavor) -> Result<OptionFile, BackupError> {
         let content = conn.option_file(flavor)?;
+        remove_orphans(dir);
         let mut rnd = [0u8; 12];
         rand::fill(&mut rnd);
-        let path = dir.join(format!("staffgate-db-{}.cnf", hex::encode(rnd)));
+        let path = dir.join(format!(
+            "{OPTION_FILE_PREFIX}{}-{}{OPTION_FILE_SUFFIX}",
+            std::process::id(),
+            hex::encode(rnd)
+        ));
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -267,6 +279,34 @@ impl OptionFile {
 impl Drop for OptionFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Removes the option files in `dir` whose process no longer runs (best effort: a file of
+/// another user stays where the sticky bit of /tmp keeps it).
+fn remove_orphans(dir: &Path) {
+    // Without /proc no process can be told alive: leave every file.
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(OPTION_FILE_PREFIX))
+            .and_then(|n| n.strip_suffix(OPTION_FILE_SUFFIX))
+            .and_then(|n| n.split_once('-'))
+            .and_then(|(pid, rnd)| (rnd.len() == 24).then_some(pid))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -314,6 +354,37 @@ mod tests {
         ] {
             assert!(Connection::from_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn option_files_left_by_a_process_that_died_are_removed_by_the_next_one() {
+        let dir = std::env::temp_dir().join(format!("sg-options-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        gone.wait().unwrap();
+        let stale = dir.join(format!(
+            "staffgate-db-{}-0123456789abcdef01234567.cnf",
+            gone.id()
+        ));
+        let running = dir.join(format!(
+            "staffgate-db-{}-0123456789abcdef01234567.cnf",
+            std::process::id()
+        ));
+        let other = dir.join("notes.cnf");
+        for f in [&stale, &running, &other] {
+            std::fs::write(f, "[client]\n").unwrap();
+        }
+        let conn = Connection::from_url(&url_with_nasty_password()).unwrap();
+
+        let options = OptionFile::write(&dir, &conn, Flavor::MariaDb).unwrap();
+
+        assert!(!stale.exists(), "the dead process's password file is gone");
+        assert!(
+            running.exists() && other.exists(),
+            "nothing else is touched"
+        );
+        drop(options);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -40,10 +40,10 @@ pub fn keygen(path: &Path, now: DateTime<Utc>) -> Result<age::x25519::Recipient,
 }
 
 /// The X25519 identities in an age identity file (as `age-keygen` or `staffgate backup
-/// --keygen` write it); the file must not be open to every user of the machine.
+/// --keygen` write it); the file must be its owner's alone (no group or other permission).
 pub fn read_identities(path: &Path) -> Result<Vec<age::x25519::Identity>, BackupError> {
     let bad = |why: &str| BackupError::Identity(format!("{}: {why}", path.display()));
-    if let Some(problem) = secret_file::open_to_everyone("--identity", path) {
+    if let Some(problem) = secret_file::open_to_others("--identity", path) {
         return Err(BackupError::Identity(problem));
     }
     let mut text = String::new();
@@ -87,12 +87,16 @@ mod tests {
             Err(BackupError::Exists(_))
         ));
 
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let Err(refused) = read_identities(&path) else {
-            panic!("a world-readable key is refused");
-        };
-        let refused = refused.message().1;
-        assert!(refused.contains("open to every user"), "{refused}");
+        for mode in [0o644, 0o640, 0o620, 0o604] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let Err(refused) = read_identities(&path) else {
+                panic!("a key file others may use is refused ({mode:o})");
+            };
+            let refused = refused.message().1;
+            assert!(refused.contains("chmod 600"), "{refused}");
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+        assert_eq!(read_identities(&path).unwrap().len(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 pub use client::{CLIENT_TOOLS, Connection, DUMP_TOOLS, Flavor, OptionFile, Tool};
 pub use create::{Created, create};
 pub use keys::{keygen, read_identities};
-pub use restore::{Restored, Target, restore};
+pub use restore::{Ended, Restored, Target, restore};
 pub use rows::{BinlogPosition, RowCounter};
 pub use seal::{Hashing, OpenError, Sealer, open, sha256_of};
 
@@ -117,6 +117,8 @@ pub enum BackupError {
     NewerSchema(Vec<String>),
     #[error("target database is not empty: {0:?}")]
     NotEmpty(Vec<(String, u64)>),
+    #[error("other connections to the target database: {0:?}")]
+    InUse(Vec<String>),
     #[error("row counts differ: {0:?}")]
     Counts(Vec<(String, u64, Option<u64>)>),
 }
@@ -215,6 +217,13 @@ impl BackupError {
                 (
                     format!("復元先のデータベースは空ではありません: {list}。中身を消して置き換えるには --force を付けてください。"),
                     format!("The target database is not empty: {list}. Add --force to drop what is there and replace it."),
+                )
+            }
+            E::InUse(others) => {
+                let list = others.join(", ");
+                (
+                    format!("復元先のデータベースにほかの接続があります（{} 件: {list}）。動いているノードが復元したデータベースに書き込むおそれがあるため、置き換えません。すべてのノードを止めて（systemctl stop staffgate）からもう一度実行してください。何も書き込んでいません。", others.len()),
+                    format!("Other connections to the target database are open ({}: {list}); a node still running would write into the restored database, so nothing is replaced. Stop every node (systemctl stop staffgate) and run the restore again. Nothing was written.", others.len()),
                 )
             }
             E::Counts(diffs) => {

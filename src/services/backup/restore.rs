@@ -1,24 +1,29 @@
 //! `restore`: every check that can refuse comes before the first write — the file against its
 //! manifest's checksum, the identity file's permissions, the schema against the binary's
-//! migrations, the target database's emptiness, the identity against the file's header. Then
+//! migrations, the target database's emptiness, the identity against the file's header and,
+//! to replace what is there (`force`), that nothing else is connected to it. Then
 //! the plaintext streams into the `mariadb` (or `mysql`) client, and every table's rows are
-//! counted against the manifest.
+//! counted against the manifest. Last, every session and token the backup brought back is
+//! ended (`end_sessions`).
 
 use std::collections::BTreeMap;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::NaiveDateTime;
 use diesel::sql_types::{BigInt, Text};
-use diesel::{MysqlConnection, QueryableByName, RunQueryDsl};
+use diesel::{Connection as _, MysqlConnection, QueryableByName, RunQueryDsl};
 
 use super::{
     BackupError, CLIENT_TOOLS, Connection, DATA_SUFFIX, MANIFEST_FORMAT, MANIFEST_SUFFIX, Manifest,
     OpenError, OptionFile, PREFIX, Running, Tool, keys, known_migrations, open, sha256_of,
 };
-use crate::db::{DbConn, DbError, DbPool};
-use crate::state::AppState;
+use crate::db::DbError;
+use crate::db::queries::{onetime_tokens, portal_sessions, refresh_tokens};
+use crate::services::clock::Clock;
 
 /// Where a restore goes and what it may do there.
 #[derive(Debug, Clone)]
@@ -41,18 +46,35 @@ pub struct Restored {
     pub tables: BTreeMap<String, u64>,
     pub pending: Vec<String>,
     pub duration: Duration,
+    pub ended: Ended,
 }
 
-pub async fn restore(state: &AppState, target: Target) -> Result<Restored, BackupError> {
-    let conn = Connection::from_url(&state.settings.database.url)?;
-    let pool = state.pool.clone();
-    tokio::task::spawn_blocking(move || restore_blocking(&pool, &conn, &target))
+/// What a restore ended of what the backup brought back: portal sessions (deleted), app
+/// sessions (open refresh tokens, revoked) and QR codes (unused one-time tokens, revoked).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ended {
+    pub portal_sessions: usize,
+    pub refresh_tokens: usize,
+    pub onetime_tokens: usize,
+}
+
+/// Restores into the database at `database_url` through one connection of its own and no
+/// pool, so that every other connection to the database is someone else's.
+pub async fn restore(
+    database_url: &str,
+    clock: Arc<dyn Clock>,
+    target: Target,
+) -> Result<Restored, BackupError> {
+    let conn = Connection::from_url(database_url)?;
+    let url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || restore_blocking(&url, &clock, &conn, &target))
         .await
         .map_err(|e| BackupError::Io(e.to_string()))?
 }
 
 fn restore_blocking(
-    pool: &DbPool,
+    url: &str,
+    clock: &Arc<dyn Clock>,
     conn: &Connection,
     target: &Target,
 ) -> Result<Restored, BackupError> {
@@ -78,8 +100,7 @@ fn restore_blocking(
     if !unknown.is_empty() {
         return Err(BackupError::NewerSchema(unknown));
     }
-    let mut db = pool
-        .get()
+    let mut db = MysqlConnection::establish(url)
         .map_err(|e| BackupError::Db(DbError::Unavailable(e.to_string())))?;
     let present = contents(&mut db)?;
     if !present.is_empty() && !target.force {
@@ -96,6 +117,15 @@ fn restore_blocking(
             OpenError::WrongIdentity => BackupError::WrongIdentity,
             OpenError::Damaged(why) => BackupError::Damaged(why),
         })?;
+
+    // Last before the first write: a node still connected would write into the restored
+    // database (or hold a lock the restore waits for).
+    if target.force {
+        let others = other_connections(&mut db)?;
+        if !others.is_empty() {
+            return Err(BackupError::InUse(others));
+        }
+    }
 
     let started = Instant::now();
     drop_all(&mut db, &present)?;
@@ -117,6 +147,7 @@ fn restore_blocking(
     if !differ.is_empty() {
         return Err(BackupError::Counts(differ));
     }
+    let ended = end_sessions(&mut db, clock.now_naive())?;
     let pending = known
         .into_iter()
         .filter(|m| !manifest.migrations.contains(m))
@@ -128,7 +159,22 @@ fn restore_blocking(
         tables,
         pending,
         duration,
+        ended,
     })
+}
+
+/// A backup holds the sessions and tokens alive when it was taken, some ended since (signed
+/// out, revoked, redeemed): none may work again after a restore. Everyone signs in again and
+/// unused QR codes are issued anew.
+fn end_sessions(db: &mut MysqlConnection, now: NaiveDateTime) -> Result<Ended, BackupError> {
+    db.transaction(|conn| {
+        Ok(Ended {
+            portal_sessions: portal_sessions::delete_all(conn)?,
+            refresh_tokens: refresh_tokens::revoke_all_open(conn, now)?,
+            onetime_tokens: onetime_tokens::revoke_all_unused(conn, now)?,
+        })
+    })
+    .map_err(|e: diesel::result::Error| BackupError::Db(DbError::from(e)))
 }
 
 /// Streams `plaintext` into the client's standard input.
@@ -233,13 +279,51 @@ fn quote_ident(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
+#[derive(QueryableByName)]
+struct Other {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    user: String,
+    #[diesel(sql_type = Text)]
+    host: String,
+    #[diesel(sql_type = Text)]
+    command: String,
+    #[diesel(sql_type = BigInt)]
+    secs: i64,
+}
+
+/// The other connections to the target database, e.g. `#12 staffgate@10.0.0.5:40022 (Sleep,
+/// 3 s)`. Without the PROCESS privilege a user sees only its own connections: those of the
+/// nodes, when they use the same account.
+fn other_connections(db: &mut MysqlConnection) -> Result<Vec<String>, BackupError> {
+    let others: Vec<Other> = diesel::sql_query(
+        "SELECT CAST(ID AS SIGNED) AS id, CAST(USER AS CHAR) AS user, \
+                CAST(COALESCE(HOST, '') AS CHAR) AS host, CAST(COMMAND AS CHAR) AS command, \
+                CAST(TIME AS SIGNED) AS secs \
+         FROM information_schema.PROCESSLIST \
+         WHERE DB = DATABASE() AND ID <> CONNECTION_ID() ORDER BY ID",
+    )
+    .load(db)
+    .map_err(DbError::from)?;
+    Ok(others
+        .into_iter()
+        .map(|o| {
+            format!(
+                "#{} {}@{} ({}, {} s)",
+                o.id, o.user, o.host, o.command, o.secs
+            )
+        })
+        .collect())
+}
+
 /// Every table and view in the target database, with the rows of each table.
-fn contents(db: &mut DbConn) -> Result<Vec<Present>, BackupError> {
+fn contents(db: &mut MysqlConnection) -> Result<Vec<Present>, BackupError> {
     let tables: Vec<TableRow> = diesel::sql_query(
         "SELECT CAST(table_name AS CHAR) AS name, CAST(table_type AS CHAR) AS kind \
          FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name",
     )
-    .load(&mut **db)
+    .load(db)
     .map_err(DbError::from)?;
     tables
         .into_iter()

@@ -129,7 +129,15 @@ pub async fn import(
     state
         .transaction(move |conn, _, now| {
             let codes: Vec<&str> = parsed.rows.iter().map(|r| r.employee_id.as_str()).collect();
-            let existing: HashMap<String, Listing> = employees::listings(conn, &codes)?
+            // A write locks the rows it checks against the actor's level: another admin
+            // raising one of them meanwhile waits for this import, or this import sees the new
+            // level and refuses the row.
+            let listed = if dry_run {
+                employees::listings(conn, &codes)?
+            } else {
+                employees::listings_for_update(conn, &codes)?
+            };
+            let existing: HashMap<String, Listing> = listed
                 .into_iter()
                 .map(|l| (l.employee_id.to_ascii_uppercase(), l))
                 .collect();

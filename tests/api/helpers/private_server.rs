@@ -52,7 +52,7 @@ impl PrivateMariaDb {
             std::process::id(),
             hex::encode(rnd)
         ));
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(dir.join("tmp")).unwrap();
         let mut db = PrivateMariaDb {
             dir,
             port: free_port(),
@@ -62,6 +62,7 @@ impl PrivateMariaDb {
         let installed = Command::new(install)
             .arg("--no-defaults")
             .arg(format!("--datadir={}", db.datadir().display()))
+            .arg(db.tmpdir())
             .args([
                 "--skip-test-db",
                 "--user=root",
@@ -82,6 +83,12 @@ impl PrivateMariaDb {
         self.dir.join("data")
     }
 
+    /// A temporary directory of its own: a starting server deletes every `#sql*` file in its
+    /// tmpdir, which in /tmp are the shared server's temporary tables in use.
+    fn tmpdir(&self) -> String {
+        format!("--tmpdir={}", self.dir.join("tmp").display())
+    }
+
     fn spawn(&self, program: &Path) -> Child {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -91,6 +98,7 @@ impl PrivateMariaDb {
         Command::new(program)
             .arg("--no-defaults")
             .arg(format!("--datadir={}", self.datadir().display()))
+            .arg(self.tmpdir())
             .arg(format!(
                 "--socket={}",
                 self.dir.join("server.sock").display()
