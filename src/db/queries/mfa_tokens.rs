@@ -65,3 +65,8 @@ pub fn spend(conn: &mut MysqlConnection, id: i64, now: NaiveDateTime) -> QueryRe
 pub fn delete_expired(conn: &mut MysqlConnection, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(m::mfa_tokens.filter(m::expires_at.lt(before))).execute(conn)
 }
+
+/// Every token, used or not (a restore: no half-finished sign-in survives it).
+pub fn delete_all(conn: &mut MysqlConnection) -> QueryResult<usize> {
+    diesel::delete(m::mfa_tokens).execute(conn)
+}

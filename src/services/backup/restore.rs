@@ -22,7 +22,7 @@ use super::{
     OpenError, OptionFile, PREFIX, Running, Tool, keys, known_migrations, open, sha256_of,
 };
 use crate::db::DbError;
-use crate::db::queries::{onetime_tokens, portal_sessions, refresh_tokens};
+use crate::db::queries::{mfa_tokens, onetime_tokens, portal_sessions, refresh_tokens};
 use crate::services::clock::Clock;
 
 /// Where a restore goes and what it may do there.
@@ -171,7 +171,11 @@ fn end_sessions(db: &mut MysqlConnection, now: NaiveDateTime) -> Result<Ended, B
         Ok(Ended {
             portal_sessions: portal_sessions::delete_all(conn)?,
             refresh_tokens: refresh_tokens::revoke_all_open(conn, now)?,
-            onetime_tokens: onetime_tokens::revoke_all_unused(conn, now)?,
+            onetime_tokens: {
+                // A password step half-way to its second step is a session too.
+                mfa_tokens::delete_all(conn)?;
+                onetime_tokens::revoke_all_unused(conn, now)?
+            },
         })
     })
     .map_err(|e: diesel::result::Error| BackupError::Db(DbError::from(e)))
