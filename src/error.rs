@@ -60,6 +60,7 @@ fn title(code: &str) -> &'static str {
         "mfa_already_enrolled" => "Already enrolled",
         "mfa_not_enrolled" => "Not enrolled",
         "mfa_last_factor" => "Last second factor",
+        "reauthentication_required" => "Recent sign-in required",
         _ => "Internal error",
     }
 }

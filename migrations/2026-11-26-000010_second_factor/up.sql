@@ -14,10 +14,13 @@ CREATE TABLE second_factors (
     totp_key_id CHAR(16) NULL,
     totp_last_step BIGINT NOT NULL DEFAULT 0,
     totp_confirmed_at DATETIME(6) NULL,
-    -- A secret offered for enrolment; it counts only once one code for it has been accepted.
+    -- A secret offered for enrolment; it counts only once one code for it has been accepted,
+    -- and only by the session it was offered to (`pending_owner`: a portal session reference
+    -- or an API refresh family), so another session holding the password cannot read it.
     pending_sealed VARCHAR(255) NULL,
     pending_key_id CHAR(16) NULL,
     pending_created_at DATETIME(6) NULL,
+    pending_owner VARCHAR(64) NULL,
     -- Wrong second-step codes, counted apart from wrong passwords.
     failed_count INT NOT NULL DEFAULT 0,
     locked_until DATETIME(6) NULL,

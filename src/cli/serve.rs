@@ -25,6 +25,13 @@ pub async fn run() -> Result<ExitCode, String> {
             "no STAFFGATE_JWT_KEY: tokens are signed with a key generated for this process and die with it (development only)"
         );
     }
+    if state.settings.mfa.secret_key_is_development
+        || state.settings.mfa.reset_log_key_is_development
+    {
+        tracing::warn!(
+            "no STAFFGATE_MFA_KEY or STAFFGATE_MFA_RESET_LOG_KEY: second factors are sealed with a fixed development key that anyone can read in the source (development only; set STAFFGATE_ENV=production to refuse this)"
+        );
+    }
     let app = Application::build(state.clone()).map_err(|e| e.to_string())?;
     tracing::info!(
         bind = %state.settings.http.bind,

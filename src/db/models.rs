@@ -111,6 +111,7 @@ pub struct SecondFactor {
     pub pending_sealed: Option<String>,
     pub pending_key_id: Option<String>,
     pub pending_created_at: Option<NaiveDateTime>,
+    pub pending_owner: Option<String>,
     pub failed_count: i32,
     pub locked_until: Option<NaiveDateTime>,
     pub must_enrol: bool,

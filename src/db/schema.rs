@@ -174,6 +174,7 @@ diesel::table! {
         pending_sealed -> Nullable<Varchar>,
         pending_key_id -> Nullable<Char>,
         pending_created_at -> Nullable<Datetime>,
+        pending_owner -> Nullable<Varchar>,
         failed_count -> Integer,
         locked_until -> Nullable<Datetime>,
         must_enrol -> Bool,

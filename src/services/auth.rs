@@ -220,6 +220,27 @@ pub fn require_admin(state: &AppState, p: &Principal) -> Result<(), AuthError> {
     Ok(())
 }
 
+/// How recent a sign-in must be to change the account's second factors over the API (a
+/// stolen long-lived refresh token alone must not be enough).
+pub const RECENT_SIGN_IN_MINUTES: i64 = 15;
+
+/// Refuses a session opened more than `RECENT_SIGN_IN_MINUTES` ago (refreshing does not make
+/// it younger).
+pub async fn require_recent_sign_in(state: &AppState, p: &Principal) -> Result<(), AuthError> {
+    let family = p.claims.sid.clone();
+    let opened = state
+        .read(move |conn, _, _| {
+            crate::db::queries::refresh_tokens::family_opened_at(conn, &family)
+                .map_err(AuthError::from)
+        })
+        .await?;
+    let now = state.clock.now_naive();
+    match opened {
+        Some(t) if t > now - chrono::Duration::minutes(RECENT_SIGN_IN_MINUTES) => Ok(()),
+        _ => Err(AuthError::RecentSignInRequired),
+    }
+}
+
 /// API-4. A setup session sets the first password without the current one; a full session
 /// must prove the current password. Everything is validated before anything is written.
 #[tracing::instrument(skip_all, fields(employee = principal.employee.id))]
@@ -232,6 +253,14 @@ pub async fn change_password(
 ) -> Result<TokenSet, AuthError> {
     let via_setup = principal.claims.scope == Scope::PasswordChange;
     let amr = principal.claims.amr();
+    // A session opened with the password alone (before the account had a second factor)
+    // cannot change the password of an account that has one now: nothing is written.
+    if !via_setup && !amr.has_second_factor() {
+        let factors = mfa::factors(state, principal.employee.id).await?;
+        if factors.any() {
+            return Err(AuthError::SecondFactorRequired);
+        }
+    }
     change_password_of(
         state,
         principal.employee,
@@ -366,6 +395,9 @@ pub async fn unlock(
                 .ok_or(AuthError::NotFound)?;
             actor.may_act_on(&emp)?;
             let was_locked = employees::unlock(conn, emp.id, now)?;
+            // The second step's lock too: the admin has spoken with the person.
+            let second_step =
+                crate::db::queries::second_factors::clear_failures(conn, emp.id, now)? > 0;
             let cleared = attempts::clear_key(conn, &employee_id.rate_limit_key())?;
             history::write(
                 conn,
@@ -379,6 +411,7 @@ pub async fn unlock(
                         "reason": reason,
                         "actor": actor.label(),
                         "wasLocked": was_locked,
+                        "secondStepCleared": second_step,
                         "failedCount": emp.failed_login_count,
                         "attemptsCleared": cleared,
                     }),

@@ -75,6 +75,9 @@ pub enum AuthError {
     AlreadyEnrolled,
     #[error("no authenticator app enrolment to confirm or remove")]
     NotEnrolled,
+    /// Changing second factors over the API needs a session opened minutes ago.
+    #[error("a recent sign-in is required")]
+    RecentSignInRequired,
     /// An admin's last second factor cannot be removed while admin 2FA is required.
     #[error("the last second factor of an admin cannot be removed")]
     LastFactor,

@@ -246,6 +246,12 @@ impl Explain for AuthError {
                 "設定中または設定済みの認証アプリがありません。",
                 "There is no authenticator app being set up or set up.",
             ),
+            AuthError::RecentSignInRequired => Explanation::new(
+                S::FORBIDDEN,
+                "reauthentication_required",
+                "安全のため、二要素認証の設定を変更するには、もう一度サインインしてから15分以内に操作してください。",
+                "For your safety, sign in again and change your second factor within 15 minutes.",
+            ),
             AuthError::LastFactor => Explanation::new(
                 S::CONFLICT,
                 "mfa_last_factor",

@@ -69,6 +69,45 @@ pub enum Notice {
         name: String,
         expires_at: DateTime<Utc>,
     },
+    /// A second factor was set up or removed, or recovery codes were issued.
+    SecondFactorChanged {
+        employee_id: String,
+        name: String,
+        change: FactorChange,
+        at: DateTime<Utc>,
+        client_ip: String,
+    },
+}
+
+/// What changed about an account's second factors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorChange {
+    Enrolled,
+    Removed,
+    RecoveryCodes,
+}
+
+impl FactorChange {
+    pub fn ja(self) -> &'static str {
+        match self {
+            FactorChange::Enrolled => "認証アプリが設定されました",
+            FactorChange::Removed => "認証アプリの設定が解除されました",
+            FactorChange::RecoveryCodes => {
+                "リカバリーコードが新しく発行されました（以前のコードは無効です）"
+            }
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "email/second_factor_changed.txt")]
+struct FactorText<'a> {
+    name: &'a str,
+    employee_id: &'a str,
+    what: &'a str,
+    at: String,
+    client_ip: &'a str,
 }
 
 #[derive(Template)]
@@ -125,6 +164,7 @@ impl Notice {
             Notice::AccountLocked(_) => "account_locked",
             Notice::LockDigest { .. } => "lock_digest",
             Notice::PasswordExpiring { .. } => "password_expiring",
+            Notice::SecondFactorChanged { .. } => "second_factor_changed",
         }
     }
 
@@ -194,8 +234,36 @@ impl Notice {
                     .render()?,
                 )
             }
+            Notice::SecondFactorChanged {
+                employee_id,
+                name,
+                change,
+                at,
+                client_ip,
+            } => {
+                let text = FactorText {
+                    name,
+                    employee_id,
+                    what: change.ja(),
+                    at: format_jst(*at),
+                    client_ip,
+                };
+                (
+                    format!(
+                        "【staffgate】二要素認証の設定が変更されました（職員番号 {employee_id}）"
+                    ),
+                    text.render()?,
+                    FactorHtml { t: &text }.render()?,
+                )
+            }
         })
     }
+}
+
+#[derive(Template)]
+#[template(path = "email/second_factor_changed.html")]
+struct FactorHtml<'a> {
+    t: &'a FactorText<'a>,
 }
 
 fn enqueue(
@@ -263,6 +331,35 @@ fn queue_lock_notice(
     enqueue(conn, hr, &notice, Some(&key), now)
 }
 
+/// Tells the employee (and HR, for an admin) that the account's second factors changed, in the
+/// caller's transaction: a change they did not make means someone else holds their password.
+pub fn queue_factor_change(
+    conn: &mut MysqlConnection,
+    state: &AppState,
+    emp: &Employee,
+    change: FactorChange,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    if !state.mailer.enabled() {
+        return Ok(0);
+    }
+    let notice = Notice::SecondFactorChanged {
+        employee_id: emp.employee_id.clone(),
+        name: emp.name.clone(),
+        change,
+        at: to_utc(now),
+        client_ip: client.ip.clone(),
+    };
+    let admin = crate::services::portal::is_admin(state, emp);
+    let hr = state.settings.mail.hr_email.as_deref().filter(|_| admin);
+    let mut queued = 0;
+    for to in emp.email.as_deref().into_iter().chain(hr) {
+        queued += enqueue(conn, to, &notice, None, now)?;
+    }
+    Ok(queued)
+}
+
 /// Queues one warning per password (the key names the password version) for every employee
 /// with an address whose password is inside the warning period. Safe to run on every node.
 pub fn queue_expiry_warnings(
@@ -317,17 +414,22 @@ pub fn queue_lock_digest(
     let (Some(from), Some(until)) = (jst_midnight(day), jst_midnight(today)) else {
         return Ok(0);
     };
-    let rows = directory::history_page(
-        conn,
-        &directory::HistoryFilter {
-            event: Some("locked".into()),
-            from: Some(from),
-            until: Some(until),
-            ..Default::default()
-        },
-        None,
-        1000,
-    )?;
+    // Password locks and second-step locks (the latter mean the password is known to someone).
+    let mut rows = Vec::new();
+    for event in ["locked", "second_factor_locked"] {
+        rows.extend(directory::history_page(
+            conn,
+            &directory::HistoryFilter {
+                event: Some(event.into()),
+                from: Some(from),
+                until: Some(until),
+                ..Default::default()
+            },
+            None,
+            1000,
+        )?);
+    }
+    rows.sort_by_key(|r| std::cmp::Reverse(r.created_at));
     if rows.is_empty() {
         return Ok(0);
     }
@@ -351,7 +453,7 @@ pub fn queue_lock_digest(
                     .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
                     .map(|t| t.with_timezone(&Utc)),
                 client_ip: r.client_ip.clone().unwrap_or_default(),
-                second_step: false,
+                second_step: r.event == "second_factor_locked",
             }
         })
         .collect();

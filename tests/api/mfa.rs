@@ -13,6 +13,7 @@ use staffgate::config::Settings;
 use staffgate::config::mfa::AdminTwoFactor;
 use staffgate::services::clock::Clock;
 use staffgate::services::mfa::totp::{TotpSecret, step_of};
+use staffgate::services::outbox::deliver_due;
 
 use crate::helpers::browser::Browser;
 use crate::helpers::qr::decode_qr_data_url;
@@ -580,4 +581,114 @@ async fn screenshot(browser: &Browser, name: &str) {
         let png = browser.client().screenshot().await.unwrap();
         std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
     }
+}
+
+/// The key on one session's setup page is never shown to another session with the same
+/// password: a thief who signed in first cannot read the key the owner then scans.
+#[tokio::test]
+async fn an_enrolment_offer_belongs_to_the_session_that_asked_for_it() {
+    let sink = crate::helpers::smtp::SmtpSink::start().await;
+    let url = sink.url();
+    let app = spawn_portal_configured(move |s| {
+        required(s);
+        s.mail.smtp_url = Some(url);
+        s.mail.from = Some("staffgate <noreply@hospital.example.jp>".into());
+        s.mail.hr_email = Some("hr@hospital.example.jp".into());
+    })
+    .await;
+    app.seed_admin();
+    app.set_email(ADMIN_ID, "jinji.taro@hospital.example.jp");
+    let key_on = |html: &str| {
+        let shown = html.split("id=\"totp-secret\">").nth(1).unwrap();
+        secret_from_text(&shown[..shown.find('<').unwrap()])
+    };
+    let (thief, _) = Portal::signing_in(&app, ADMIN_ID, ADMIN_PW).await;
+    let thief_page = thief.html("/admin/mfa/enrol").await;
+    let thief_key = key_on(&thief_page);
+    let (owner, _) = Portal::signing_in(&app, ADMIN_ID, ADMIN_PW).await;
+    let owner_key = key_on(&owner.html("/admin/mfa/enrol").await);
+    assert_ne!(owner_key.base32(), thief_key.base32());
+    // Reloading keeps each session's own key.
+    assert_eq!(
+        key_on(&owner.html("/admin/mfa/enrol").await).base32(),
+        owner_key.base32()
+    );
+
+    // A code for a key no longer offered to this session sets nothing up.
+    let csrf = csrf_in(&thief_page);
+    let stale = thief
+        .post(
+            "/admin/mfa/enrol",
+            &[("csrf", &csrf), ("code", &code(&app, &thief_key, 0))],
+        )
+        .await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    assert!(stale.text().await.unwrap().contains("新しいQRコード"));
+    let owner_key = key_on(&owner.html("/admin/mfa/enrol").await);
+    let done = owner
+        .submit(
+            "/admin/mfa/enrol",
+            "/admin/mfa/enrol",
+            &[("code", &code(&app, &owner_key, 0))],
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::OK);
+    // The other password-only session ends with the enrolment; the owner's goes on.
+    assert!(location(&thief.get("/admin").await).starts_with("/admin/login"));
+    assert_eq!(owner.get("/admin/employees").await.status(), StatusCode::OK);
+    // The owner and HR hear of it.
+    deliver_due(&app.state).await.unwrap();
+    let mails = sink.wait_for(2).await;
+    assert!(
+        mails
+            .iter()
+            .all(|m| m.subject().contains("二要素認証の設定が変更されました"))
+    );
+}
+
+#[tokio::test]
+async fn an_old_password_only_session_cannot_change_the_password_or_the_factors() {
+    let app = spawn_app().await;
+    app.seed_staff();
+    let old = app.tokens(STAFF_ID, STAFF_PW).await;
+    let old_bearer = old["accessToken"].as_str().unwrap().to_owned();
+    app.clock.advance(Duration::minutes(1));
+    let (secret, _) = enrol_over_api(&app, STAFF_ID, STAFF_PW).await;
+
+    // The session opened before enrolment was ended by it, and its tokens with it.
+    assert_eq!(
+        app.refresh(&old["refreshToken"]).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let res = app
+        .replace_password(&old_bearer, STAFF_PW, "Another-Long-Pass-2026")
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    mfa_token(&app, STAFF_ID, STAFF_PW).await;
+
+    // A full two-factor session that is older than 15 minutes must sign in again before it
+    // may change its second factors.
+    let token = mfa_token(&app, STAFF_ID, STAFF_PW).await;
+    let set: Value = second_step(&app, &token, &code(&app, &secret, 0))
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.clock.advance(Duration::minutes(16));
+    let refreshed: Value = app
+        .refresh(&set["refreshToken"])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bearer = refreshed["accessToken"].as_str().unwrap();
+    let late = app
+        .client
+        .delete(app.url("/api/v2/auth/mfa/totp"))
+        .bearer_auth(bearer)
+        .json(&json!({ "code": code(&app, &secret, 0) }))
+        .send()
+        .await
+        .unwrap();
+    problem(late, 403, "reauthentication_required").await;
 }

@@ -129,3 +129,38 @@ pub fn revoke_all_open(conn: &mut MysqlConnection, now: NaiveDateTime) -> QueryR
     .set(r::revoked_at.eq(Some(now)))
     .execute(conn)
 }
+
+/// Revokes the employee's sessions opened without a second factor (their `amr` has neither
+/// `otp` nor `hwk`), except `keep_family`: a factor just set up must not leave a password-only
+/// session of someone else standing.
+pub fn revoke_without_second_factor(
+    conn: &mut MysqlConnection,
+    employee: i64,
+    keep_family: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let weak = r::refresh_tokens
+        .filter(r::employee_ref.eq(employee))
+        .filter(r::revoked_at.is_null())
+        .filter(r::amr.not_like("%otp%"))
+        .filter(r::amr.not_like("%hwk%"));
+    match keep_family {
+        Some(f) => diesel::update(weak.filter(r::family.ne(f)))
+            .set(r::revoked_at.eq(Some(now)))
+            .execute(conn),
+        None => diesel::update(weak)
+            .set(r::revoked_at.eq(Some(now)))
+            .execute(conn),
+    }
+}
+
+/// When the session (refresh family) was opened: its first token's creation.
+pub fn family_opened_at(
+    conn: &mut MysqlConnection,
+    family: &str,
+) -> QueryResult<Option<NaiveDateTime>> {
+    r::refresh_tokens
+        .filter(r::family.eq(family))
+        .select(diesel::dsl::min(r::created_at))
+        .first(conn)
+}

@@ -37,12 +37,13 @@ pub fn lock(
         .first(conn)
 }
 
-/// Offers a new secret for enrolment (replacing any earlier offer).
+/// Offers a new secret for enrolment to the session `owner` (replacing any earlier offer).
 pub fn set_pending(
     conn: &mut MysqlConnection,
     employee: i64,
     sealed: &str,
     key_id: &str,
+    owner: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(f::second_factors.filter(f::employee_ref.eq(employee)))
@@ -50,6 +51,7 @@ pub fn set_pending(
             f::pending_sealed.eq(Some(sealed)),
             f::pending_key_id.eq(Some(key_id)),
             f::pending_created_at.eq(Some(now)),
+            f::pending_owner.eq(Some(owner)),
             f::updated_at.eq(now),
         ))
         .execute(conn)
@@ -67,7 +69,8 @@ pub fn confirm_pending(
     diesel::sql_query(
         "UPDATE second_factors SET totp_sealed = pending_sealed, totp_key_id = pending_key_id, \
            totp_last_step = ?, totp_confirmed_at = ?, pending_sealed = NULL, \
-           pending_key_id = NULL, pending_created_at = NULL, must_enrol = FALSE, \
+           pending_key_id = NULL, pending_created_at = NULL, pending_owner = NULL, \
+           must_enrol = FALSE, \
            failed_count = 0, locked_until = NULL, updated_at = ? \
          WHERE employee_ref = ? AND pending_sealed = ?",
     )
@@ -152,6 +155,7 @@ pub fn remove_totp(
             f::pending_sealed.eq(None::<String>),
             f::pending_key_id.eq(None::<String>),
             f::pending_created_at.eq(None::<NaiveDateTime>),
+            f::pending_owner.eq(None::<String>),
             f::updated_at.eq(now),
         ))
         .execute(conn)
@@ -176,6 +180,7 @@ pub fn restore_totp(
             f::pending_sealed.eq(None::<String>),
             f::pending_key_id.eq(None::<String>),
             f::pending_created_at.eq(None::<NaiveDateTime>),
+            f::pending_owner.eq(None::<String>),
             f::must_enrol.eq(false),
             f::updated_at.eq(now),
         ))

@@ -39,7 +39,11 @@ pub(super) async fn enroll(
     state: web::Data<AppState>,
     Session(principal): Session,
 ) -> Result<HttpResponse, ApiError> {
-    let offer = mfa::begin_totp(&state, &principal.employee, true).await?;
+    auth::require_recent_sign_in(&state, &principal).await?;
+    let origin = mfa::Origin::Api {
+        family: principal.claims.sid.clone(),
+    };
+    let offer = mfa::begin_totp(&state, &principal.employee, &origin, true).await?;
     Ok(no_store(HttpResponse::Ok().json(json!({
         "secret": offer.secret.base32(),
         "otpauthUri": offer.otpauth_uri,
@@ -62,7 +66,11 @@ pub(super) async fn confirm(
     body: web::Json<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let code = SecondCode::parse(&body.code, "code")?;
-    let codes = mfa::confirm_totp(&state, principal.employee, code, client).await?;
+    auth::require_recent_sign_in(&state, &principal).await?;
+    let origin = mfa::Origin::Api {
+        family: principal.claims.sid.clone(),
+    };
+    let codes = mfa::confirm_totp(&state, principal.employee, origin, code, client).await?;
     Ok(no_store(HttpResponse::Ok().json(json!({
         "recoveryCodes": codes.grouped(),
     }))))
@@ -77,6 +85,7 @@ pub(super) async fn remove(
     body: web::Json<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let code = SecondCode::parse(&body.code, "code")?;
+    auth::require_recent_sign_in(&state, &principal).await?;
     mfa::remove_totp(&state, principal.employee, code, client).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -204,9 +204,9 @@ impl FromRequest for Admin {
                 // Whatever the account still owes comes before any other page.
                 owed => return Err(PortalError::Redirect(owed.page().into())),
             }
-            // A session opened without a second factor (before admin 2FA was required, or
-            // before a reset) takes the step it now owes.
-            if s.state.settings.mfa.admin_required() && !s.amr.has_second_factor() {
+            // A session opened without a second factor (before the account had one, before
+            // admin 2FA was required, or before a reset) takes the step it now owes.
+            if !s.amr.has_second_factor() {
                 let owed = portal::next_step(&s.state, s.employee.clone(), s.amr).await?;
                 if owed != Step::Complete {
                     s.session

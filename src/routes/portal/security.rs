@@ -45,8 +45,18 @@ async fn enrol(me: Admin) -> Result<HttpResponse, PortalError> {
     enrol_view(&me, actix_web::http::StatusCode::OK, None).await
 }
 
-async fn regenerate(me: Admin) -> Result<HttpResponse, PortalError> {
-    match mfa::regenerate_recovery_codes(&me.state, me.employee.clone(), me.client.clone()).await {
+async fn regenerate(me: Admin, form: web::Form<CodeForm>) -> Result<HttpResponse, PortalError> {
+    let code = match SecondCode::parse(&form.code, "code") {
+        Ok(c) => c,
+        Err(e) => {
+            me.flash_error(&e.message_ja, &e.message_en);
+            return Ok(see_other("/admin/security"));
+        }
+    };
+    let issued =
+        mfa::regenerate_recovery_codes(&me.state, me.employee.clone(), code, me.client.clone())
+            .await;
+    match issued {
         Ok(codes) => Ok(codes_page(&me, &codes, "/admin/security", false)),
         Err(e) => Ok(me.refused(e, "/admin/security")),
     }

@@ -9,6 +9,8 @@
 
 pub mod totp;
 
+pub use super::outbox::FactorChange;
+
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::MysqlConnection;
 use serde_json::json;
@@ -19,7 +21,9 @@ use super::principal::ClientInfo;
 use super::sealed::Sealer;
 use crate::config::Settings;
 use crate::db::models::{Employee, SecondFactor};
-use crate::db::queries::{passkeys, recovery_codes, second_factors};
+use crate::db::queries::{
+    passkeys, portal_sessions, recovery_codes, refresh_tokens, second_factors,
+};
 use crate::domain::second_code::RECOVERY_CODES_PER_SET;
 use crate::domain::{Amr, PermissionLevel, RecoveryCode, SecondCode};
 use crate::services::clock::to_utc;
@@ -118,6 +122,40 @@ pub fn open_secret(settings: &Settings, employee: i64, sealed: &str) -> Option<T
     TotpSecret::from_base32(&text)
 }
 
+/// The session a change of factors is made from. An enrolment offer belongs to it alone (a
+/// second session holding the same password cannot read or confirm it), and setting up a
+/// factor ends the account's other sessions that were opened without one.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    Portal { session_ref: String },
+    Api { family: String },
+}
+
+impl Origin {
+    fn owner(&self) -> String {
+        match self {
+            Origin::Portal { session_ref } => format!("portal:{session_ref}"),
+            Origin::Api { family } => format!("api:{family}"),
+        }
+    }
+
+    /// Ends the account's other sessions opened without a second factor.
+    fn end_weak_sessions(
+        &self,
+        conn: &mut MysqlConnection,
+        employee: i64,
+        now: NaiveDateTime,
+    ) -> Result<usize, AuthError> {
+        let (family, portal) = match self {
+            Origin::Portal { session_ref } => (None, Some(session_ref.as_str())),
+            Origin::Api { family } => (Some(family.as_str()), None),
+        };
+        let api = refresh_tokens::revoke_without_second_factor(conn, employee, family, now)?;
+        let portal = portal_sessions::delete_for_employee(conn, employee, portal)?;
+        Ok(api + portal)
+    }
+}
+
 /// An authenticator app being set up: what the person scans or types.
 pub struct Enrolment {
     pub secret: TotpSecret,
@@ -131,15 +169,18 @@ impl std::fmt::Debug for Enrolment {
     }
 }
 
-/// Offers a secret for enrolment. `fresh` always makes a new one (the API); otherwise an
-/// offer younger than `OFFER_MINUTES` is shown again, so reloading the page keeps the QR.
+/// Offers a secret for enrolment to `origin`. `fresh` always makes a new one (the API);
+/// otherwise this session's offer younger than `OFFER_MINUTES` is shown again, so reloading
+/// the page keeps the QR. Another session's offer is never shown: it is replaced.
 #[tracing::instrument(skip_all, fields(employee = emp.id))]
 pub async fn begin_totp(
     state: &AppState,
     emp: &Employee,
+    origin: &Origin,
     fresh: bool,
 ) -> Result<Enrolment, AuthError> {
     let id = emp.id;
+    let owner = origin.owner();
     let account = emp.employee_id.clone();
     let secret = state
         .transaction(move |conn, st, now| {
@@ -152,6 +193,7 @@ pub async fn begin_totp(
                 .is_some_and(|t| t > now - Duration::minutes(OFFER_MINUTES));
             if !fresh
                 && recent
+                && row.pending_owner.as_deref() == Some(owner.as_str())
                 && let Some(secret) = row
                     .pending_sealed
                     .as_deref()
@@ -161,7 +203,8 @@ pub async fn begin_totp(
             }
             let secret = TotpSecret::generate();
             let sealed = seal_secret(&st.settings, id, &secret);
-            second_factors::set_pending(conn, id, &sealed, &st.settings.mfa.secret_key.id, now)?;
+            let key = &st.settings.mfa.secret_key.id;
+            second_factors::set_pending(conn, id, &sealed, key, &owner, now)?;
             Ok(secret)
         })
         .await?;
@@ -204,12 +247,15 @@ fn issue_recovery_codes(
     Ok(RecoveryCodes(codes))
 }
 
-/// Confirms the offered secret with one code from the app: only then does it count, and the
-/// confirming code's step is spent. Returns the account's new recovery codes.
+/// Confirms the secret offered to `origin` with one code from the app: only then does it
+/// count, and the confirming code's step is spent. The account's other sessions opened without
+/// a second factor end; the owner (and HR, for an admin) is told by mail. Returns the new
+/// recovery codes.
 #[tracing::instrument(skip_all, fields(employee = emp.id))]
 pub async fn confirm_totp(
     state: &AppState,
     emp: Employee,
+    origin: Origin,
     code: SecondCode,
     client: ClientInfo,
 ) -> Result<RecoveryCodes, AuthError> {
@@ -222,7 +268,11 @@ pub async fn confirm_totp(
             if row.totp_sealed.is_some() {
                 return Err(AuthError::AlreadyEnrolled);
             }
-            let Some(sealed) = row.pending_sealed.clone() else {
+            let offered_here = row.pending_owner.as_deref() == Some(origin.owner().as_str());
+            let fresh = row
+                .pending_created_at
+                .is_some_and(|t| t > now - Duration::minutes(OFFER_MINUTES));
+            let Some(sealed) = row.pending_sealed.clone().filter(|_| offered_here && fresh) else {
                 return Err(AuthError::NotEnrolled);
             };
             let secret =
@@ -234,33 +284,51 @@ pub async fn confirm_totp(
                 return Err(AuthError::NotEnrolled);
             }
             let codes = issue_recovery_codes(conn, emp.id, now)?;
+            let ended = origin.end_weak_sessions(conn, emp.id, now)?;
             history::write(
                 conn,
                 Record::about(
                     Event::MfaEnrolled,
                     &emp,
                     &client,
-                    json!({ "method": "totp", "recoveryCodes": codes.0.len() }),
+                    json!({
+                        "method": "totp",
+                        "recoveryCodes": codes.0.len(),
+                        "sessionsEnded": ended,
+                    }),
                     now,
                 ),
+            )?;
+            super::outbox::queue_factor_change(
+                conn,
+                st,
+                &emp,
+                FactorChange::Enrolled,
+                &client,
+                now,
             )?;
             Ok(codes)
         })
         .await
 }
 
-/// Replaces the recovery codes of an account that has a second factor.
+/// Replaces the recovery codes of an account that has a second factor, proven again by a
+/// current code (an unattended signed-in screen is not enough).
 #[tracing::instrument(skip_all, fields(employee = emp.id))]
 pub async fn regenerate_recovery_codes(
     state: &AppState,
     emp: Employee,
+    code: SecondCode,
     client: ClientInfo,
 ) -> Result<RecoveryCodes, AuthError> {
     state
-        .transaction(move |conn, _, now| {
+        .transaction(move |conn, st, now| {
             second_factors::lock(conn, emp.id, now)?;
             if !factors_in(conn, emp.id, now)?.any() {
                 return Err(AuthError::NotEnrolled);
+            }
+            if let Err(refused) = check_code(conn, st, &emp, &code, &client, now)? {
+                return Ok(Err(refused));
             }
             let codes = issue_recovery_codes(conn, emp.id, now)?;
             history::write(
@@ -273,9 +341,17 @@ pub async fn regenerate_recovery_codes(
                     now,
                 ),
             )?;
-            Ok(codes)
+            super::outbox::queue_factor_change(
+                conn,
+                st,
+                &emp,
+                FactorChange::RecoveryCodes,
+                &client,
+                now,
+            )?;
+            Ok(Ok(codes))
         })
-        .await
+        .await?
 }
 
 /// Which proof the second step accepted.
@@ -326,7 +402,7 @@ pub fn check_code(
         row.failed_count
     };
     let accepted = match code {
-        SecondCode::Totp(digits) => match totp_step(st, &row, digits, now) {
+        SecondCode::Totp(digits) => match totp_step(st, &row, digits, now)? {
             Some(step) if second_factors::spend_step(conn, emp.id, step, now)? == 1 => {
                 Some(Proof::Totp)
             }
@@ -401,10 +477,27 @@ pub fn check_code(
     Ok(Err(AuthError::InvalidCode))
 }
 
-/// The step of `digits` for the account's confirmed secret, within the drift window.
-fn totp_step(st: &AppState, row: &SecondFactor, digits: &str, now: NaiveDateTime) -> Option<i64> {
-    let secret = open_secret(&st.settings, row.employee_ref, row.totp_sealed.as_deref()?)?;
-    secret.matching_step(digits, now.and_utc().timestamp())
+/// The step of `digits` for the account's confirmed secret, within the drift window. A secret
+/// the configured key cannot open is a fault of the server (a lost or changed
+/// `STAFFGATE_MFA_KEY`), not a wrong code: it must not lock the person out.
+fn totp_step(
+    st: &AppState,
+    row: &SecondFactor,
+    digits: &str,
+    now: NaiveDateTime,
+) -> Result<Option<i64>, AuthError> {
+    let Some(sealed) = row.totp_sealed.as_deref() else {
+        return Ok(None);
+    };
+    let secret = open_secret(&st.settings, row.employee_ref, sealed).ok_or_else(|| {
+        AuthError::Internal(format!(
+            "the authenticator secret of employee {} was sealed under key {} and cannot be opened with STAFFGATE_MFA_KEY {}",
+            row.employee_ref,
+            row.totp_key_id.as_deref().unwrap_or("?"),
+            st.settings.mfa.secret_key.id
+        ))
+    })?;
+    Ok(secret.matching_step(digits, now.and_utc().timestamp()))
 }
 
 /// The portal's second step for a signed-in session that owes it.
@@ -458,6 +551,14 @@ pub async fn remove_totp(
                     json!({ "method": "totp", "passkeysLeft": passkeys }),
                     now,
                 ),
+            )?;
+            super::outbox::queue_factor_change(
+                conn,
+                st,
+                &emp,
+                FactorChange::Removed,
+                &client,
+                now,
             )?;
             Ok(Ok(()))
         })

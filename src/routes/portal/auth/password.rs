@@ -6,8 +6,8 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::super::SignedIn;
 use super::super::view::{self, Chrome, PortalError, render, see_other};
+use super::super::{SignedIn, keys};
 use super::start_session;
 use crate::domain::Password;
 use crate::services::auth;
@@ -44,13 +44,26 @@ fn password_page_for(me: &SignedIn, errors: Vec<String>) -> PasswordPage {
 }
 
 /// The password is changed only once the second factor is proven (a stolen password alone
-/// must not be able to change it and sign the owner out everywhere).
-fn before_second_factor(me: &SignedIn) -> Option<HttpResponse> {
-    (me.step == Step::SecondFactor).then(|| see_other(me.step.page()))
+/// must not be able to change it and sign the owner out everywhere), also by a session opened
+/// before the account had one.
+async fn before_second_factor(me: &SignedIn) -> Result<Option<HttpResponse>, PortalError> {
+    if me.step == Step::SecondFactor {
+        return Ok(Some(see_other(me.step.page())));
+    }
+    if !me.amr.has_second_factor() {
+        let owed = portal::next_step(&me.state, me.employee.clone(), me.amr).await?;
+        if owed == Step::SecondFactor {
+            me.session
+                .insert(keys::STEP, owed.as_str())
+                .map_err(|e| PortalError::Internal(e.to_string()))?;
+            return Ok(Some(see_other(owed.page())));
+        }
+    }
+    Ok(None)
 }
 
 pub(super) async fn page(me: SignedIn) -> Result<HttpResponse, PortalError> {
-    if let Some(go) = before_second_factor(&me) {
+    if let Some(go) = before_second_factor(&me).await? {
         return Ok(go);
     }
     Ok(view::page(&password_page_for(&me, Vec::new())))
@@ -70,7 +83,7 @@ pub(super) async fn change(
     me: SignedIn,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, PortalError> {
-    if let Some(go) = before_second_factor(&me) {
+    if let Some(go) = before_second_factor(&me).await? {
         return Ok(go);
     }
     let form = form.into_inner();

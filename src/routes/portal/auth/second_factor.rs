@@ -150,6 +150,12 @@ pub(super) async fn submit(
     }
 }
 
+fn origin(me: &SignedIn) -> mfa::Origin {
+    mfa::Origin::Portal {
+        session_ref: me.session_ref.clone(),
+    }
+}
+
 /// Enrolment is open to a session that owes it and to a complete one (from the security page).
 fn may_enrol(me: &SignedIn) -> bool {
     matches!(me.step, Step::Enrol | Step::Complete)
@@ -160,14 +166,20 @@ pub(in crate::routes::portal) async fn enrol_view(
     status: StatusCode,
     error: Option<String>,
 ) -> Result<HttpResponse, PortalError> {
-    let offer = match mfa::begin_totp(&me.state, &me.employee, false).await {
+    let offer = match mfa::begin_totp(&me.state, &me.employee, &origin(me), false).await {
         Ok(o) => o,
         Err(AuthError::AlreadyEnrolled) => {
+            // Set up meanwhile (in another session): go on to whatever is owed now.
+            let step = portal::next_step(&me.state, me.employee.clone(), me.amr).await?;
+            advance(me, me.amr, step)?;
             me.flash_error(
                 "認証アプリはすでに設定されています。",
                 "An authenticator app is already set up.",
             );
-            return Ok(see_other("/admin/security"));
+            return Ok(see_other(match step {
+                Step::Complete => "/admin/security",
+                other => other.page(),
+            }));
         }
         Err(e) => return Err(e.into()),
     };
@@ -218,11 +230,21 @@ pub(super) async fn enrol_confirm(
             return enrol_view(&me, status, error).await;
         }
     };
-    match mfa::confirm_totp(&me.state, me.employee.clone(), code, me.client.clone()).await {
+    let confirmed = mfa::confirm_totp(
+        &me.state,
+        me.employee.clone(),
+        origin(&me),
+        code,
+        me.client.clone(),
+    )
+    .await;
+    match confirmed {
         Ok(codes) => {
-            // The code proved the new factor: this session now counts as a two-factor one.
+            // The code proved the new factor: this session now counts as a two-factor one,
+            // under a new id.
             let amr = me.amr.with_otp();
             let step = portal::next_step(&me.state, me.employee.clone(), amr).await?;
+            me.session.renew();
             advance(&me, amr, step)?;
             let next = match step {
                 Step::Complete => "/admin/security",
@@ -233,6 +255,14 @@ pub(super) async fn enrol_confirm(
         Err(e @ AuthError::InvalidCode) => {
             let (status, error) = again(&e);
             enrol_view(&me, status, error).await
+        }
+        // The offer ran out or was replaced (another sign-in opened this page): a new one.
+        Err(AuthError::NotEnrolled) => {
+            let error = me.t(
+                "表示していたQRコードは無効になりました。新しいQRコードを読み取り直してください。",
+                "The QR code shown before is no longer valid. Scan the new one.",
+            );
+            enrol_view(&me, StatusCode::CONFLICT, Some(error.to_owned())).await
         }
         Err(e) => Err(e.into()),
     }
