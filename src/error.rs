@@ -61,6 +61,8 @@ fn title(code: &str) -> &'static str {
         "mfa_not_enrolled" => "Not enrolled",
         "mfa_last_factor" => "Last second factor",
         "reauthentication_required" => "Recent sign-in required",
+        "rollback_closed" => "Rollback not possible",
+        "mfa_enrolled_since" => "Enrolled since the reset",
         _ => "Internal error",
     }
 }

@@ -6,6 +6,8 @@ mod check;
 mod create_admin;
 mod import;
 mod issue_token;
+mod mfa_log;
+mod mfa_reset;
 mod migrate;
 mod print_sheets;
 mod restore;
@@ -63,6 +65,11 @@ pub enum Command {
     Backup(backup::Args),
     /// Restore a backup into the configured (empty) database and check its row counts.
     Restore(restore::Args),
+    /// Reset an employee's second factors (break-glass; recorded with actor cli, rollable back).
+    MfaReset(mfa_reset::Args),
+    /// The second-factor reset log's keys: `verify` (counts; exit 1 if a row cannot be
+    /// opened) or `rekey` (re-seal every row under the current key).
+    MfaLog(mfa_log::Args),
 }
 
 /// A refused or failed sign-in operation as the operator reads it, in their language.
@@ -109,6 +116,8 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::ArchiveHistory(args) => archive_history::run(args).await,
             Command::Backup(args) => backup::run(args).await,
             Command::Restore(args) => restore::run(args).await,
+            Command::MfaReset(args) => mfa_reset::run(args).await,
+            Command::MfaLog(args) => mfa_log::run(args).await,
         }
     });
     match result {

@@ -81,6 +81,17 @@ pub enum AuthError {
     /// An admin's last second factor cannot be removed while admin 2FA is required.
     #[error("the last second factor of an admin cannot be removed")]
     LastFactor,
+    #[error("no such second-factor reset")]
+    ResetNotFound,
+    #[error("the rollback window of this reset has closed")]
+    RollbackClosed,
+    #[error("this reset was rolled back already")]
+    AlreadyRolledBack,
+    /// The account set up a factor after the reset: replacing it needs a confirmation.
+    #[error("the account has enrolled a second factor since the reset")]
+    EnrolledSince,
+    #[error("the reset's sealed payload cannot be opened with the configured keys")]
+    ResetLogUnreadable,
     /// Nobody resets or rolls back their own second factor.
     #[error("an admin cannot do this to their own account")]
     OwnAccount,

@@ -252,6 +252,36 @@ impl Explain for AuthError {
                 "安全のため、二要素認証の設定を変更するには、もう一度サインインしてから15分以内に操作してください。",
                 "For your safety, sign in again and change your second factor within 15 minutes.",
             ),
+            AuthError::ResetNotFound => Explanation::new(
+                S::NOT_FOUND,
+                "not_found",
+                "指定された二要素認証のリセット記録が見つかりません。",
+                "No such second-factor reset.",
+            ),
+            AuthError::RollbackClosed => Explanation::new(
+                S::CONFLICT,
+                "rollback_closed",
+                "取り消しの期限を過ぎたため、このリセットは取り消せません（以前の認証情報は消去済みです）。",
+                "The rollback window has closed: the previous credentials were erased.",
+            ),
+            AuthError::AlreadyRolledBack => Explanation::new(
+                S::CONFLICT,
+                "rollback_closed",
+                "このリセットはすでに取り消されています。",
+                "This reset was rolled back already.",
+            ),
+            AuthError::EnrolledSince => Explanation::new(
+                S::CONFLICT,
+                "mfa_enrolled_since",
+                "この職員はリセット後に新しい認証手段を設定しています。取り消すと新しい設定は削除され、以前の設定に戻ります。よろしければ「新しい設定を置き換える」を選んでもう一度実行してください。",
+                "This person set up a new factor after the reset. Rolling back replaces it with the previous one; confirm replacing it to go on.",
+            ),
+            AuthError::ResetLogUnreadable => Explanation::new(
+                S::INTERNAL_SERVER_ERROR,
+                "internal",
+                "このリセット記録は、設定されている鍵では開けません（STAFFGATE_MFA_RESET_LOG_KEY / _OLD_KEYS を確認してください）。",
+                "This reset's record cannot be opened with the configured keys (check STAFFGATE_MFA_RESET_LOG_KEY / _OLD_KEYS).",
+            ),
             AuthError::LastFactor => Explanation::new(
                 S::CONFLICT,
                 "mfa_last_factor",

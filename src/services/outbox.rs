@@ -86,6 +86,9 @@ pub enum FactorChange {
     Enrolled,
     Removed,
     RecoveryCodes,
+    /// An admin reset them: the account sets up a factor again at its next sign-in.
+    Reset,
+    ResetRolledBack,
 }
 
 impl FactorChange {
@@ -95,6 +98,12 @@ impl FactorChange {
             FactorChange::Removed => "認証アプリの設定が解除されました",
             FactorChange::RecoveryCodes => {
                 "リカバリーコードが新しく発行されました（以前のコードは無効です）"
+            }
+            FactorChange::Reset => {
+                "管理者が二要素認証をリセットしました（次回のサインインで設定し直してください）"
+            }
+            FactorChange::ResetRolledBack => {
+                "二要素認証のリセットが取り消され、以前の設定に戻りました"
             }
         }
     }
@@ -351,8 +360,15 @@ pub fn queue_factor_change(
         at: to_utc(now),
         client_ip: client.ip.clone(),
     };
+    // HR hears of every change to an admin's factors and of every reset and rollback.
+    let by_admin = matches!(change, FactorChange::Reset | FactorChange::ResetRolledBack);
     let admin = crate::services::portal::is_admin(state, emp);
-    let hr = state.settings.mail.hr_email.as_deref().filter(|_| admin);
+    let hr = state
+        .settings
+        .mail
+        .hr_email
+        .as_deref()
+        .filter(|_| admin || by_admin);
     let mut queued = 0;
     for to in emp.email.as_deref().into_iter().chain(hr) {
         queued += enqueue(conn, to, &notice, None, now)?;

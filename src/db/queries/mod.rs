@@ -6,6 +6,7 @@ pub mod audit;
 pub mod directory;
 pub mod employees;
 pub mod history;
+pub mod mfa_resets;
 pub mod mfa_tokens;
 pub mod onetime_tokens;
 pub mod outbox;

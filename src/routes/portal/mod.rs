@@ -10,6 +10,7 @@ mod guard;
 mod history;
 mod import;
 mod mail;
+mod mfa_resets;
 mod period;
 mod policy;
 mod security;
@@ -133,6 +134,7 @@ pub fn routes() -> Vec<Route> {
         policy::routes(),
         mail::routes(),
         security::routes(),
+        mfa_resets::routes(),
     ]
     .into_iter()
     .flatten()

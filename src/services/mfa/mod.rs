@@ -7,6 +7,7 @@
 //! counted apart from wrong passwords; the one that reaches the threshold locks the second
 //! step (the password stays valid) and HR is told as for a password lock.
 
+pub mod reset;
 pub mod totp;
 
 pub use super::outbox::FactorChange;

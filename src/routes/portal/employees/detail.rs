@@ -80,6 +80,8 @@ struct DetailPage {
     can_manage: bool,
     /// The page is the admin's own account.
     is_self: bool,
+    factors: crate::services::mfa::Factors,
+    totp_since: Option<String>,
     validity_options: Vec<(u32, &'static str, &'static str)>,
 }
 
@@ -91,7 +93,10 @@ pub(super) async fn show(me: Admin, code: web::Path<String>) -> Result<HttpRespo
     let can_manage = emp.permission_level <= me.employee.permission_level;
     let can_issue = emp.status() == EmployeeStatus::Active && can_manage;
     let is_self = emp.id == me.employee.id;
+    let factors = crate::services::mfa::factors(&me.state, id).await?;
     Ok(page(&DetailPage {
+        totp_since: factors.totp_since.map(crate::services::clock::format_jst),
+        factors,
         c: me.chrome("employees"),
         tokens: tokens.iter().map(|t| TokenView::of(t, now)).collect(),
         events: events.iter().map(|r| event_view(r, me.lang)).collect(),
