@@ -23,6 +23,7 @@ mod mail;
 mod nginx;
 mod onetime;
 mod ops;
+mod passkeys;
 mod password;
 mod portal;
 mod schema;

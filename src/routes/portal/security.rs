@@ -30,6 +30,8 @@ struct SecurityPage {
     totp_since: Option<String>,
     required: bool,
     passkeys: Vec<PasskeyView>,
+    /// The public URL has a domain name, so browsers accept it as a relying party.
+    passkeys_available: bool,
 }
 
 /// One passkey as listed: its name and when it was registered and last used (JST).
@@ -54,6 +56,7 @@ async fn page(me: Admin) -> Result<HttpResponse, PortalError> {
         .collect();
     Ok(view::page(&SecurityPage {
         passkeys,
+        passkeys_available: mfa::passkeys::available(&me.state),
         c: me.chrome("security"),
         totp_since: factors.totp_since.map(format_jst),
         required: me.state.settings.mfa.admin_required(),

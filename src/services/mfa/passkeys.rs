@@ -79,6 +79,11 @@ pub fn relying_party(public_url: &str, name: &str) -> Result<Webauthn, AuthError
         .map_err(|e| unavailable(e.to_string()))
 }
 
+/// Whether this deployment's public URL can be a relying party (it has a domain name).
+pub fn available(state: &AppState) -> bool {
+    webauthn(state).is_ok()
+}
+
 fn webauthn(state: &AppState) -> Result<Webauthn, AuthError> {
     relying_party(&state.settings.http.public_url, &state.settings.mfa.issuer)
 }

@@ -34,6 +34,8 @@ pub(in crate::routes::portal) struct EnrolPage {
     pub error: Option<String>,
     /// Owed before the portal can be used (not chosen from the security page).
     pub owed: bool,
+    /// A passkey may be registered instead (the public URL can be a relying party).
+    pub passkeys_available: bool,
 }
 
 #[derive(Template)]
@@ -193,6 +195,7 @@ pub(in crate::routes::portal) async fn enrol_view(
             otpauth_uri: offer.otpauth_uri,
             error,
             owed: me.step == Step::Enrol,
+            passkeys_available: mfa::passkeys::available(&me.state),
         },
     );
     res.headers_mut().insert(
