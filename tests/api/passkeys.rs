@@ -85,6 +85,14 @@ async fn register_passkey(browser: &Browser, label: &str) {
     browser.click("#passkey-register-button").await;
 }
 
+/// The stored state of every portal session.
+fn session_states(app: &TestApp) -> Vec<String> {
+    use diesel::prelude::*;
+    use staffgate::db::schema::portal_sessions::dsl as s;
+    let mut conn = app.db.conn();
+    s::portal_sessions.select(s::state).load(&mut conn).unwrap()
+}
+
 fn passkey_rows(app: &TestApp) -> Vec<(String, bool)> {
     use diesel::prelude::*;
     use staffgate::db::schema::passkeys::dsl as p;
@@ -136,6 +144,52 @@ async fn an_admin_registers_a_passkey_signs_in_with_it_and_removes_it() {
         "the use is stored"
     );
     assert_eq!(app.event_count(ADMIN_ID, "second_factor_ok"), 1);
+    let states = session_states(&app);
+    assert!(
+        states.iter().any(|s| s.contains("pwd,hwk")),
+        "the session records the passkey (hwk): {states:?}"
+    );
+    assert!(
+        states.iter().all(|s| !s.contains("passkey_auth")),
+        "the answered challenge left the session"
+    );
+
+    // Someone with the password but not the passkey: a forged answer counts as a wrong try.
+    let (intruder, res) = Portal::signing_in(&app, ADMIN_ID, ADMIN_PW).await;
+    assert_eq!(location(&res), "/admin/mfa");
+    let res = options(&intruder, "/admin/mfa", "/admin/mfa/passkey/options").await;
+    let offer: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        offer["publicKey"]["allowCredentials"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let forged = json!({
+        "id": "AAAA", "rawId": "AAAA", "type": "public-key", "extensions": {},
+        "response": {"authenticatorData": "AAAA", "clientDataJSON": "AAAA", "signature": "AAAA", "userHandle": null},
+    });
+    let res = intruder
+        .submit(
+            "/admin/mfa",
+            "/admin/mfa/passkey",
+            &[("credential", &forged.to_string())],
+        )
+        .await;
+    assert_ne!(
+        res.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "not signed in"
+    );
+    assert_eq!(app.event_count(ADMIN_ID, "second_factor_failed"), 1);
+    assert!(
+        intruder
+            .get("/admin/employees")
+            .await
+            .status()
+            .is_redirection()
+    );
 
     // Removing it: the passkey and, with no factor left, the recovery codes go.
     browser.goto(&format!("{base}/admin/security")).await;
