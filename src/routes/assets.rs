@@ -33,6 +33,11 @@ const ASSETS: &[Asset] = &[
         "text/javascript; charset=utf-8"
     ),
     asset!(
+        "/static/js/passkeys.js",
+        "js/passkeys.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
         "/static/css/staff.css",
         "css/staff.css",
         "text/css; charset=utf-8"

@@ -94,8 +94,12 @@ pub enum FactorChange {
 impl FactorChange {
     pub fn ja(self) -> &'static str {
         match self {
-            FactorChange::Enrolled => "認証アプリが設定されました",
-            FactorChange::Removed => "認証アプリの設定が解除されました",
+            FactorChange::Enrolled => {
+                "二要素認証の認証手段（認証アプリまたはパスキー）が追加されました"
+            }
+            FactorChange::Removed => {
+                "二要素認証の認証手段（認証アプリまたはパスキー）が削除されました"
+            }
             FactorChange::RecoveryCodes => {
                 "リカバリーコードが新しく発行されました（以前のコードは無効です）"
             }

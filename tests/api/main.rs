@@ -24,6 +24,7 @@ mod mfa;
 mod nginx;
 mod onetime;
 mod ops;
+mod passkeys;
 mod password;
 mod portal;
 mod schema;

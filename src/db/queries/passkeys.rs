@@ -1,5 +1,6 @@
 //! passkeys: an account's WebAuthn credentials (public keys and counters).
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::models::PasskeyRow;
@@ -45,4 +46,51 @@ pub fn restore(conn: &mut MysqlConnection, rows: &[PasskeyRow]) -> QueryResult<u
     diesel::insert_into(p::passkeys)
         .values(values)
         .execute(conn)
+}
+
+pub fn insert(
+    conn: &mut MysqlConnection,
+    employee: i64,
+    credential_id_hash: &[u8; 32],
+    label: &str,
+    credential: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::insert_into(p::passkeys)
+        .values((
+            p::employee_ref.eq(employee),
+            p::credential_id_hash.eq(credential_id_hash.as_slice()),
+            p::label.eq(label),
+            p::credential.eq(credential),
+            p::created_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Deletes one passkey of this account (0 when the id is not theirs).
+pub fn delete_one(conn: &mut MysqlConnection, employee: i64, id: i64) -> QueryResult<usize> {
+    diesel::delete(
+        p::passkeys
+            .filter(p::id.eq(id))
+            .filter(p::employee_ref.eq(employee)),
+    )
+    .execute(conn)
+}
+
+/// Stores the credential after a sign-in (its new counter), only if nobody stored another
+/// since it was read: 0 rows means a concurrent use of the same passkey won.
+pub fn update_after_use(
+    conn: &mut MysqlConnection,
+    id: i64,
+    read: &str,
+    updated: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        p::passkeys
+            .filter(p::id.eq(id))
+            .filter(p::credential.eq(read)),
+    )
+    .set((p::credential.eq(updated), p::last_used_at.eq(now)))
+    .execute(conn)
 }

@@ -55,9 +55,11 @@ pub const SESSION_COOKIE: &str = "staffgate_portal";
 pub const IDLE_MINUTES: i64 = 30;
 pub const ABSOLUTE_HOURS: i64 = 8;
 
-/// Pages load only our own files; nothing inline, no framing, forms post only to us.
+/// Pages load only our own files; nothing inline, no framing, forms post only to us, scripts
+/// talk only to us (the passkey options).
 const PORTAL_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+     frame-ancestors 'none'";
 
 /// The session cookie is Secure except when the portal is served over plain http on the
 /// local machine (development and tests).

@@ -10,7 +10,7 @@ use super::guard::Admin;
 use super::view::{self, Chrome, PortalError, see_other};
 use super::{GET, POST, Route, route};
 use crate::domain::SecondCode;
-use crate::services::clock::format_jst;
+use crate::services::clock::{format_jst, to_utc};
 use crate::services::mfa::{self, Factors};
 
 pub fn routes() -> Vec<Route> {
@@ -29,11 +29,34 @@ struct SecurityPage {
     factors: Factors,
     totp_since: Option<String>,
     required: bool,
+    passkeys: Vec<PasskeyView>,
+    /// The public URL has a domain name, so browsers accept it as a relying party.
+    passkeys_available: bool,
+}
+
+/// One passkey as listed: its name and when it was registered and last used (JST).
+struct PasskeyView {
+    id: i64,
+    label: String,
+    created_at: String,
+    last_used_at: Option<String>,
 }
 
 async fn page(me: Admin) -> Result<HttpResponse, PortalError> {
     let factors = mfa::factors(&me.state, me.employee.id).await?;
+    let passkeys = mfa::passkeys::list(&me.state, me.employee.id)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyView {
+            id: p.id,
+            label: p.label,
+            created_at: format_jst(to_utc(p.created_at)),
+            last_used_at: p.last_used_at.map(|t| format_jst(to_utc(t))),
+        })
+        .collect();
     Ok(view::page(&SecurityPage {
+        passkeys,
+        passkeys_available: mfa::passkeys::available(&me.state),
         c: me.chrome("security"),
         totp_since: factors.totp_since.map(format_jst),
         required: me.state.settings.mfa.admin_required(),

@@ -7,6 +7,7 @@
 //! counted apart from wrong passwords; the one that reaches the threshold locks the second
 //! step (the password stays valid) and HR is told as for a password lock.
 
+pub mod passkeys;
 pub mod reset;
 pub mod totp;
 
@@ -22,9 +23,7 @@ use super::principal::ClientInfo;
 use super::sealed::Sealer;
 use crate::config::Settings;
 use crate::db::models::{Employee, SecondFactor};
-use crate::db::queries::{
-    passkeys, portal_sessions, recovery_codes, refresh_tokens, second_factors,
-};
+use crate::db::queries::{self, portal_sessions, recovery_codes, refresh_tokens, second_factors};
 use crate::domain::second_code::RECOVERY_CODES_PER_SET;
 use crate::domain::{Amr, PermissionLevel, RecoveryCode, SecondCode};
 use crate::services::clock::to_utc;
@@ -68,7 +67,7 @@ pub fn factors_in(
     now: NaiveDateTime,
 ) -> Result<Factors, AuthError> {
     let row = second_factors::find(conn, employee)?;
-    let passkeys = passkeys::count_for(conn, employee)?;
+    let passkeys = queries::passkeys::count_for(conn, employee)?;
     let recovery_left = recovery_codes::unused_count(conn, employee)?;
     Ok(Factors {
         totp_since: row
@@ -141,7 +140,7 @@ impl Origin {
     }
 
     /// Ends the account's other sessions opened without a second factor.
-    fn end_weak_sessions(
+    pub(crate) fn end_weak_sessions(
         &self,
         conn: &mut MysqlConnection,
         employee: i64,
@@ -235,7 +234,7 @@ impl RecoveryCodes {
     }
 }
 
-fn issue_recovery_codes(
+pub(crate) fn issue_recovery_codes(
     conn: &mut MysqlConnection,
     employee: i64,
     now: NaiveDateTime,
@@ -360,11 +359,15 @@ pub async fn regenerate_recovery_codes(
 pub enum Proof {
     Totp,
     RecoveryCode { left: i64 },
+    Passkey,
 }
 
 impl Proof {
     pub fn amr(self) -> Amr {
-        Amr::PASSWORD.with_otp()
+        match self {
+            Proof::Totp | Proof::RecoveryCode { .. } => Amr::PASSWORD.with_otp(),
+            Proof::Passkey => Amr::PASSWORD.with_hwk(),
+        }
     }
 }
 
@@ -378,29 +381,9 @@ pub fn check_code(
     client: &ClientInfo,
     now: NaiveDateTime,
 ) -> Result<Result<Proof, AuthError>, AuthError> {
-    let row = second_factors::lock(conn, emp.id, now)?;
-    if let Some(until) = row.locked_until {
-        if until > now {
-            history::write(
-                conn,
-                Record::about(
-                    Event::SecondFactorFailed,
-                    emp,
-                    client,
-                    json!({ "reason": "locked", "lockedUntil": to_utc(until).to_rfc3339() }),
-                    now,
-                ),
-            )?;
-            return Ok(Err(AuthError::MfaLocked {
-                until: to_utc(until),
-            }));
-        }
-        second_factors::clear_failures(conn, emp.id, now)?;
-    }
-    let failed_before = if row.locked_until.is_some() {
-        0
-    } else {
-        row.failed_count
+    let (row, failed_before) = match open_second_step(conn, emp, client, now)? {
+        Ok(opened) => opened,
+        Err(refused) => return Ok(Err(refused)),
     };
     let accepted = match code {
         SecondCode::Totp(digits) => match totp_step(st, &row, digits, now)? {
@@ -432,20 +415,81 @@ pub fn check_code(
             }
         }
     };
-    if let Some(proof) = accepted {
-        second_factors::clear_failures(conn, emp.id, now)?;
-        let detail = match proof {
-            Proof::Totp => json!({ "method": "totp" }),
-            Proof::RecoveryCode { left } => {
-                json!({ "method": "recovery_code", "recoveryCodesLeft": left })
-            }
-        };
-        history::write(
-            conn,
-            Record::about(Event::SecondFactorOk, emp, client, detail, now),
-        )?;
-        return Ok(Ok(proof));
+    match accepted {
+        Some(proof) => accept(conn, emp, client, proof, now).map(Ok),
+        None => refuse(conn, st, emp, client, code.kind(), failed_before, now),
     }
+}
+
+/// Locks the account's second-factor row for one attempt: a refusal while the second step is
+/// locked (recorded), else the row and the failures counted so far.
+pub(crate) fn open_second_step(
+    conn: &mut MysqlConnection,
+    emp: &Employee,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> Result<Result<(SecondFactor, i32), AuthError>, AuthError> {
+    let row = second_factors::lock(conn, emp.id, now)?;
+    if let Some(until) = row.locked_until {
+        if until > now {
+            history::write(
+                conn,
+                Record::about(
+                    Event::SecondFactorFailed,
+                    emp,
+                    client,
+                    json!({ "reason": "locked", "lockedUntil": to_utc(until).to_rfc3339() }),
+                    now,
+                ),
+            )?;
+            return Ok(Err(AuthError::MfaLocked {
+                until: to_utc(until),
+            }));
+        }
+        second_factors::clear_failures(conn, emp.id, now)?;
+    }
+    let failed_before = if row.locked_until.is_some() {
+        0
+    } else {
+        row.failed_count
+    };
+    Ok(Ok((row, failed_before)))
+}
+
+/// Records an accepted second step: the failure count starts again.
+pub(crate) fn accept(
+    conn: &mut MysqlConnection,
+    emp: &Employee,
+    client: &ClientInfo,
+    proof: Proof,
+    now: NaiveDateTime,
+) -> Result<Proof, AuthError> {
+    second_factors::clear_failures(conn, emp.id, now)?;
+    let detail = match proof {
+        Proof::Totp => json!({ "method": "totp" }),
+        Proof::RecoveryCode { left } => {
+            json!({ "method": "recovery_code", "recoveryCodesLeft": left })
+        }
+        Proof::Passkey => json!({ "method": "passkey" }),
+    };
+    history::write(
+        conn,
+        Record::about(Event::SecondFactorOk, emp, client, detail, now),
+    )?;
+    Ok(proof)
+}
+
+/// Counts a wrong attempt (`method`: how it was made); the one that reaches the threshold
+/// locks the second step and tells HR. Returns the refusal to answer with.
+pub(crate) fn refuse(
+    conn: &mut MysqlConnection,
+    st: &AppState,
+    emp: &Employee,
+    client: &ClientInfo,
+    method: &str,
+    failed_before: i32,
+    now: NaiveDateTime,
+) -> Result<Result<Proof, AuthError>, AuthError> {
     let until = now + Duration::minutes(LOCK_MINUTES);
     second_factors::record_failure(conn, emp.id, LOCK_THRESHOLD, until, now)?;
     let failed = failed_before + 1;
@@ -455,7 +499,7 @@ pub fn check_code(
             Event::SecondFactorFailed,
             emp,
             client,
-            json!({ "reason": "wrong_code", "method": code.kind(), "failedCount": failed }),
+            json!({ "reason": "wrong_code", "method": method, "failedCount": failed }),
             now,
         ),
     )?;
@@ -531,7 +575,7 @@ pub async fn remove_totp(
             if let Err(refused) = check_code(conn, st, &emp, &code, &client, now)? {
                 return Ok(Err(refused));
             }
-            let passkeys = passkeys::count_for(conn, emp.id)?;
+            let passkeys = queries::passkeys::count_for(conn, emp.id)?;
             let left = Factors {
                 passkeys,
                 ..Factors::default()

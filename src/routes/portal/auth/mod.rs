@@ -3,6 +3,7 @@
 
 mod language;
 mod login;
+mod passkeys;
 mod password;
 mod second_factor;
 mod sessions;
@@ -33,6 +34,11 @@ pub fn routes() -> Vec<Route> {
         route(POST, "/mfa", second_factor::submit),
         route(GET, "/mfa/enrol", second_factor::enrol_page),
         route(POST, "/mfa/enrol", second_factor::enrol_confirm),
+        route(POST, "/mfa/passkey/options", passkeys::sign_in_options),
+        route(POST, "/mfa/passkey", passkeys::sign_in),
+        route(POST, "/passkeys/options", passkeys::registration_options),
+        route(POST, "/passkeys", passkeys::register),
+        route(POST, "/passkeys/{id}/remove", passkeys::remove),
     ]
 }
 

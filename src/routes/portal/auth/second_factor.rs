@@ -19,6 +19,9 @@ use crate::services::portal::{self, Step};
 struct SecondFactorPage {
     c: Chrome,
     error: Option<String>,
+    /// Which factors the account has: the page offers what can be used.
+    totp: bool,
+    passkeys: bool,
 }
 
 #[derive(Template)]
@@ -31,6 +34,8 @@ pub(in crate::routes::portal) struct EnrolPage {
     pub error: Option<String>,
     /// Owed before the portal can be used (not chosen from the security page).
     pub owed: bool,
+    /// A passkey may be registered instead (the public URL can be a relying party).
+    pub passkeys_available: bool,
 }
 
 #[derive(Template)]
@@ -64,7 +69,7 @@ pub(in crate::routes::portal) fn codes_page(
 }
 
 /// Records in the session what it has now proven and the step it now stands at.
-fn advance(me: &SignedIn, amr: Amr, step: Step) -> Result<(), PortalError> {
+pub(super) fn advance(me: &SignedIn, amr: Amr, step: Step) -> Result<(), PortalError> {
     let internal = |e: actix_session::SessionInsertError| PortalError::Internal(e.to_string());
     me.session
         .insert(keys::AMR, amr.as_stored())
@@ -74,21 +79,56 @@ fn advance(me: &SignedIn, amr: Amr, step: Step) -> Result<(), PortalError> {
         .map_err(internal)
 }
 
-fn second_factor_page(me: &SignedIn, status: StatusCode, error: Option<String>) -> HttpResponse {
-    render(
+/// The second step was proven: the session is renewed with the stronger `amr` and goes on to
+/// the next step, or to the page the sign-in started from.
+pub(super) async fn passed(me: &SignedIn, proof: mfa::Proof) -> Result<HttpResponse, PortalError> {
+    let amr = match proof {
+        mfa::Proof::Passkey => me.amr.with_hwk(),
+        mfa::Proof::Totp | mfa::Proof::RecoveryCode { .. } => me.amr.with_otp(),
+    };
+    let step = portal::next_step(&me.state, me.employee.clone(), amr).await?;
+    let next = me
+        .session
+        .remove_as::<String>(keys::NEXT)
+        .and_then(Result::ok)
+        .map_or_else(|| "/admin".to_owned(), |n| view::safe_next(Some(&n)));
+    // A stronger session gets a new id (no fixation across the step).
+    me.session.renew();
+    advance(me, amr, step)?;
+    if let mfa::Proof::RecoveryCode { left } = proof {
+        me.flash_ok(
+            &format!("リカバリーコードでサインインしました。残りは{left}個です。セキュリティ設定で新しいコードを発行できます。"),
+            &format!("Signed in with a recovery code; {left} left. You can issue new codes on the security page."),
+        );
+    }
+    Ok(see_other(match step {
+        Step::Complete => &next,
+        other => other.page(),
+    }))
+}
+
+pub(super) async fn second_factor_page(
+    me: &SignedIn,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<HttpResponse, PortalError> {
+    let factors = mfa::factors(&me.state, me.employee.id).await?;
+    Ok(render(
         status,
         &SecondFactorPage {
             c: me.chrome("step"),
             error,
+            totp: factors.totp_since.is_some(),
+            passkeys: factors.passkeys > 0,
         },
-    )
+    ))
 }
 
 pub(super) async fn page(me: SignedIn) -> Result<HttpResponse, PortalError> {
     if me.step != Step::SecondFactor {
         return Ok(see_other(me.step.page()));
     }
-    Ok(second_factor_page(&me, StatusCode::OK, None))
+    second_factor_page(&me, StatusCode::OK, None).await
 }
 
 #[derive(Deserialize)]
@@ -108,43 +148,14 @@ pub(super) async fn submit(
         Ok(c) => c,
         Err(e) => {
             let text = me.t(&e.message_ja, &e.message_en).to_owned();
-            return Ok(second_factor_page(
-                &me,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(text),
-            ));
+            return second_factor_page(&me, StatusCode::UNPROCESSABLE_ENTITY, Some(text)).await;
         }
     };
     match mfa::verify(&me.state, me.employee.clone(), code, me.client.clone()).await {
-        Ok(proof) => {
-            let amr = me.amr.with_otp();
-            let step = portal::next_step(&me.state, me.employee.clone(), amr).await?;
-            let next = me
-                .session
-                .remove_as::<String>(keys::NEXT)
-                .and_then(Result::ok)
-                .map_or_else(|| "/admin".to_owned(), |n| view::safe_next(Some(&n)));
-            // A stronger session gets a new id (no fixation across the step).
-            me.session.renew();
-            advance(&me, amr, step)?;
-            if let mfa::Proof::RecoveryCode { left } = proof {
-                me.flash_ok(
-                    &format!("リカバリーコードでサインインしました。残りは{left}個です。セキュリティ設定で新しいコードを発行できます。"),
-                    &format!("Signed in with a recovery code; {left} left. You can issue new codes on the security page."),
-                );
-            }
-            Ok(see_other(match step {
-                Step::Complete => &next,
-                other => other.page(),
-            }))
-        }
+        Ok(proof) => passed(&me, proof).await,
         Err(e @ (AuthError::InvalidCode | AuthError::MfaLocked { .. })) => {
             let x = crate::services::explain::Explain::explain(&e);
-            Ok(second_factor_page(
-                &me,
-                x.status,
-                Some(x.text(me.lang).to_owned()),
-            ))
+            second_factor_page(&me, x.status, Some(x.text(me.lang).to_owned())).await
         }
         Err(e) => Err(e.into()),
     }
@@ -196,6 +207,7 @@ pub(in crate::routes::portal) async fn enrol_view(
             otpauth_uri: offer.otpauth_uri,
             error,
             owed: me.step == Step::Enrol,
+            passkeys_available: mfa::passkeys::available(&me.state),
         },
     );
     res.headers_mut().insert(
