@@ -1,7 +1,11 @@
-//! Losing a node abruptly (SIGKILL, a crash, the OOM killer): the other node goes on, and the
-//! database holds exactly what clients were told.
+//! Stopping a node as systemd or docker does (SIGTERM: it stops taking connections and lets
+//! the requests in flight finish before it exits) and losing one abruptly (SIGKILL: the other
+//! node goes on, and the database holds exactly what clients were told).
 
 use std::time::Duration;
+
+use diesel::RunQueryDsl;
+use diesel::{Connection, MysqlConnection};
 
 use crate::helpers::cli::Served;
 use crate::helpers::*;
@@ -27,6 +31,93 @@ async fn sign_in(client: &reqwest::Client, base: &str, code: &str) -> reqwest::R
         .send()
         .await?;
     Ok(res.status().as_u16())
+}
+
+/// `http_requests_in_flight` as the node reports it (this scrape included).
+async fn in_flight(base: &str) -> u64 {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("http_requests_in_flight ")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_listening_and_lets_the_requests_in_flight_finish() {
+    let app = spawn_app().await;
+    let codes = seed_nurses(&app, 6);
+    let server = Served::start(&app.db.url, &[("STAFFGATE_DB_LOCK_WAIT_SECONDS", "30")]).await;
+    let base = server.base.clone();
+
+    // Another client holds the six employee rows: each sign-in is admitted and then waits
+    // for its row, in flight for as long as the test wants.
+    let mut holder = MysqlConnection::establish(&app.db.url).unwrap();
+    diesel::sql_query("START TRANSACTION")
+        .execute(&mut holder)
+        .unwrap();
+    diesel::sql_query("SELECT id FROM employees WHERE employee_id LIKE 'N1%' FOR UPDATE")
+        .execute(&mut holder)
+        .unwrap();
+
+    let client = reqwest::Client::new();
+    let sign_ins: Vec<_> = codes
+        .iter()
+        .map(|code| {
+            let (client, base, code) = (client.clone(), base.clone(), code.clone());
+            tokio::spawn(async move { sign_in(&client, &base, &code).await })
+        })
+        .collect();
+    let mut seen = 0;
+    for _ in 0..200 {
+        seen = in_flight(&base).await;
+        if seen > codes.len() as u64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        seen,
+        codes.len() as u64 + 1,
+        "six sign-ins and the scrape in flight"
+    );
+
+    let stopping = tokio::task::spawn_blocking(move || server.stop());
+    // The node stops taking connections at once, while the six still wait for their rows.
+    let mut refused = false;
+    for _ in 0..100 {
+        let fresh = reqwest::Client::new();
+        if fresh.get(format!("{base}/healthz")).send().await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(refused, "a stopping node still accepts new connections");
+    assert!(
+        !stopping.is_finished(),
+        "the node exited with requests in flight"
+    );
+
+    diesel::sql_query("ROLLBACK").execute(&mut holder).unwrap();
+    let mut statuses = Vec::new();
+    for s in sign_ins {
+        statuses.push(s.await.unwrap().expect("a sign-in in flight is answered"));
+    }
+    assert_eq!(statuses, vec![200; 6], "every sign-in in flight finished");
+    let log = stopping.await.unwrap();
+    assert!(!log.contains("ERROR"), "{log}");
+    for code in &codes {
+        assert_eq!(app.event_count(code, "password_login_ok"), 1, "{code}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
