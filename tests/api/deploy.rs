@@ -49,6 +49,8 @@ fn the_unit_hands_every_secret_over_as_a_credential() {
         ("database-url", "DATABASE_URL_FILE"),
         ("jwt-key.pem", "STAFFGATE_JWT_KEY_FILE"),
         ("session-key", "STAFFGATE_SESSION_KEY_FILE"),
+        ("mfa-key", "STAFFGATE_MFA_KEY_FILE"),
+        ("mfa-reset-log-key", "STAFFGATE_MFA_RESET_LOG_KEY_FILE"),
     ] {
         assert!(
             unit.contains(&format!(
@@ -67,6 +69,8 @@ fn the_unit_hands_every_secret_over_as_a_credential() {
         "DATABASE_URL=",
         "STAFFGATE_JWT_KEY=",
         "STAFFGATE_SESSION_KEY=",
+        "STAFFGATE_MFA_KEY=",
+        "STAFFGATE_MFA_RESET_LOG_KEY=",
     ] {
         assert!(
             !env.lines().any(|l| l.starts_with(secret)),
@@ -93,6 +97,16 @@ fn the_example_environment_and_credential_files_pass_staffgate_check() {
         "1iXypWik3032Z02tMebUIJCjgL7crB4J89wIgvRzWL4kAGHxPVMSefhPc31pzpE/eyQg/4Kim4Kiz1YUIBDIqA==\n",
     )
     .unwrap();
+    std::fs::write(
+        creds.join("mfa-key"),
+        "9c1f4e7a2b8d3065f1a4c7e9b2d5086a3f6c9e1b4d7a0c3e6f9b2d5a8c1e4f70\n",
+    )
+    .unwrap();
+    std::fs::write(
+        creds.join("mfa-reset-log-key"),
+        "5e8b1d4a7c0f3926e5b8d1a4c7f0e3b6d9a2c5f8e1b4d7a0c3f6e9b2d5a8c1f4\n",
+    )
+    .unwrap();
     let env_file =
         std::fs::read_to_string(repo_root().join("deploy/systemd/staffgate.env.example")).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_staffgate"));
@@ -109,11 +123,19 @@ fn the_example_environment_and_credential_files_pass_staffgate_check() {
         ("DATABASE_URL_FILE", "database-url"),
         ("STAFFGATE_JWT_KEY_FILE", "jwt-key.pem"),
         ("STAFFGATE_SESSION_KEY_FILE", "session-key"),
+        ("STAFFGATE_MFA_KEY_FILE", "mfa-key"),
+        ("STAFFGATE_MFA_RESET_LOG_KEY_FILE", "mfa-reset-log-key"),
     ] {
         cmd.env(variable, creds.join(credential));
     }
 
-    let credentials = ["database-url", "jwt-key.pem", "session-key"];
+    let credentials = [
+        "database-url",
+        "jwt-key.pem",
+        "session-key",
+        "mfa-key",
+        "mfa-reset-log-key",
+    ];
     let chmod = |mode: u32| {
         use std::os::unix::fs::PermissionsExt;
         for c in credentials {
@@ -151,7 +173,11 @@ fn the_example_environment_and_credential_files_pass_staffgate_check() {
     let bad: serde_json::Value = serde_json::from_slice(&report_open.stdout).unwrap();
     assert_eq!(report_open.status.code(), Some(1));
     assert_eq!(bad["ok"], false);
-    assert_eq!(bad["problems"].as_array().map(Vec::len), Some(3), "{bad}");
+    assert_eq!(
+        bad["problems"].as_array().map(Vec::len),
+        Some(credentials.len()),
+        "{bad}"
+    );
 }
 
 #[test]
