@@ -21,6 +21,7 @@ mod lifecycle;
 mod logs;
 mod mail;
 mod mfa;
+mod mfa_reset;
 mod nginx;
 mod onetime;
 mod ops;

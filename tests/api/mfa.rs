@@ -19,17 +19,17 @@ use crate::helpers::browser::Browser;
 use crate::helpers::qr::decode_qr_data_url;
 use crate::helpers::*;
 
-fn required(s: &mut Settings) {
+pub(crate) fn required(s: &mut Settings) {
     s.mfa.admin = AdminTwoFactor::Required;
 }
 
 /// The code an authenticator app shows `steps` time steps from the app's clock now.
-fn code(app: &TestApp, secret: &TotpSecret, steps: i64) -> String {
+pub(crate) fn code(app: &TestApp, secret: &TotpSecret, steps: i64) -> String {
     let step = step_of(app.clock.now().timestamp()) + steps;
     secret.code_at_step(step).unwrap()
 }
 
-fn secret_from_text(text: &str) -> TotpSecret {
+pub(crate) fn secret_from_text(text: &str) -> TotpSecret {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     TotpSecret::from_base32(&compact).expect("a base32 key")
 }
@@ -41,7 +41,7 @@ struct Text {
 }
 
 /// One text column `v` of every row `sql` selects.
-fn strings(app: &TestApp, sql: &str) -> Vec<String> {
+pub(crate) fn strings(app: &TestApp, sql: &str) -> Vec<String> {
     use diesel::RunQueryDsl;
     let rows: Vec<Text> = diesel::sql_query(sql).load(&mut app.db.conn()).unwrap();
     rows.into_iter().map(|r| r.v).collect()
@@ -55,7 +55,11 @@ fn claims(access_token: &str) -> Value {
 
 /// Sets up an authenticator app for `code` over the API (signed in with `password`) and
 /// returns its secret and recovery codes; the clock then moves on a minute.
-async fn enrol_over_api(app: &TestApp, code_id: &str, password: &str) -> (TotpSecret, Vec<String>) {
+pub(crate) async fn enrol_over_api(
+    app: &TestApp,
+    code_id: &str,
+    password: &str,
+) -> (TotpSecret, Vec<String>) {
     let bearer = app.access_token(code_id, password).await;
     let offer: Value = app
         .post("/api/v2/auth/mfa/totp/enroll", &json!({}), Some(&bearer))
@@ -84,7 +88,7 @@ async fn enrol_over_api(app: &TestApp, code_id: &str, password: &str) -> (TotpSe
 }
 
 /// The password step of an API sign-in for an account with a second factor: its mfaToken.
-async fn mfa_token(app: &TestApp, code_id: &str, password: &str) -> String {
+pub(crate) async fn mfa_token(app: &TestApp, code_id: &str, password: &str) -> String {
     let res = app.login(code_id, password).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let body: Value = res.json().await.unwrap();
@@ -93,7 +97,7 @@ async fn mfa_token(app: &TestApp, code_id: &str, password: &str) -> String {
     body["mfaToken"].as_str().unwrap().to_owned()
 }
 
-async fn second_step(app: &TestApp, token: &str, code: &str) -> reqwest::Response {
+pub(crate) async fn second_step(app: &TestApp, token: &str, code: &str) -> reqwest::Response {
     app.post(
         "/api/v2/auth/mfa",
         &json!({ "mfaToken": token, "code": code }),

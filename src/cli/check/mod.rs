@@ -46,10 +46,18 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     if !settings.database.url.is_empty() {
         let url = settings.database.url.clone();
         let (nodes, pool_size) = (args.nodes, settings.database.pool_size);
-        let db_found =
-            tokio::task::spawn_blocking(move || database_findings(&url, nodes, pool_size))
-                .await
-                .map_err(|e| e.to_string())?;
+        let mfa = settings.mfa.clone();
+        let db_found = tokio::task::spawn_blocking(move || {
+            let mut found = database_findings(&url, nodes, pool_size);
+            if let Ok(mut conn) = MysqlConnection::establish(&url) {
+                found
+                    .problems
+                    .extend(key_findings(&mut conn, &mfa, &mut found.warnings));
+            }
+            found
+        })
+        .await
+        .map_err(|e| e.to_string())?;
         found.problems.extend(db_found.problems);
         found.warnings.extend(db_found.warnings);
     }
@@ -167,6 +175,58 @@ fn database_findings(url: &str, nodes: u32, pool_size: u32) -> Findings {
         Err(e) => found.problem(format!("cannot read the database server's settings: {e}")),
     }
     found
+}
+
+/// Second-factor secrets and reset-log rows sealed under keys that are not configured (they
+/// cannot be opened: a problem), and reset-log rows still under a retired key (a warning until
+/// `staffgate mfa-log rekey` has run).
+fn key_findings(
+    conn: &mut MysqlConnection,
+    mfa: &crate::config::mfa::Mfa,
+    warnings: &mut Vec<String>,
+) -> Vec<String> {
+    use diesel::prelude::*;
+    let mut problems = Vec::new();
+    let totp: QueryResult<Vec<(Option<String>, i64)>> = {
+        use crate::db::schema::second_factors::dsl as f;
+        f::second_factors
+            .filter(f::totp_sealed.is_not_null())
+            .group_by(f::totp_key_id)
+            .select((f::totp_key_id, diesel::dsl::count_star()))
+            .load(conn)
+    };
+    // Before `staffgate migrate` has created the tables there is nothing to judge.
+    let Ok(totp) = totp else {
+        return problems;
+    };
+    for (key, n) in totp {
+        if key.as_deref() != Some(mfa.secret_key.id.as_str()) {
+            problems.push(format!(
+                "{n} authenticator secret(s) are sealed under key {} but STAFFGATE_MFA_KEY is {}: those admins cannot pass the second step; restore the old STAFFGATE_MFA_KEY",
+                key.unwrap_or_default(),
+                mfa.secret_key.id
+            ));
+        }
+    }
+    let Ok(resets) = crate::services::mfa::reset::key_counts(conn) else {
+        return problems;
+    };
+    for (key, n) in resets {
+        let key = key.unwrap_or_default();
+        if key == mfa.reset_log_key.id {
+            continue;
+        }
+        if mfa.reset_log_old_keys.iter().any(|k| k.id == key) {
+            warnings.push(format!(
+                "{n} second-factor reset record(s) are still sealed under the old key {key}: run `staffgate mfa-log rekey`, then `staffgate mfa-log verify`, before retiring it"
+            ));
+        } else {
+            problems.push(format!(
+                "{n} second-factor reset record(s) are sealed under key {key}, which is neither STAFFGATE_MFA_RESET_LOG_KEY nor in STAFFGATE_MFA_RESET_LOG_OLD_KEYS: they cannot be rolled back"
+            ));
+        }
+    }
+    problems
 }
 
 fn schema_problems(conn: &mut MysqlConnection) -> Vec<String> {

@@ -44,6 +44,13 @@ async fn reset_one(
         );
         return Ok(see_other(&back));
     }
+    if form.reason.trim().is_empty() {
+        me.flash_error(
+            "リセットの理由を入力してください。",
+            "A reason for the reset is required.",
+        );
+        return Ok(see_other(&back));
+    }
     let (id, reason) = match (EmployeeId::parse(&code), auth::parse_reason(&form.reason)) {
         (Ok(id), Ok(reason)) => (id, reason),
         (Err(e), _) | (_, Err(e)) => {
@@ -139,6 +146,13 @@ async fn rollback(
     let back = "/admin/mfa-resets";
     if form.confirm != "yes" {
         me.flash_error("確認のチェックを入れてください。", "Tick the confirmation.");
+        return Ok(see_other(back));
+    }
+    if form.reason.trim().is_empty() {
+        me.flash_error(
+            "取り消しの理由を入力してください。",
+            "A reason for the rollback is required.",
+        );
         return Ok(see_other(back));
     }
     let reason = match auth::parse_reason(&form.reason) {
