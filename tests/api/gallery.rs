@@ -12,7 +12,7 @@ use crate::helpers::tools::scratch_dir;
 use crate::helpers::*;
 
 /// Every page a menu entry or the signed-in corner leads to, and one file name each.
-const PAGES: [(&str, &str); 17] = [
+const PAGES: [(&str, &str); 18] = [
     ("01-dashboard", "/admin"),
     ("02-employees", "/admin/employees"),
     ("03-employee", "/admin/employees/N0001"),
@@ -30,6 +30,7 @@ const PAGES: [(&str, &str); 17] = [
     ("16-password", "/admin/password"),
     ("17-employee-locked", "/admin/employees/N0002"),
     ("22-security", "/admin/security"),
+    ("23-mfa-resets", "/admin/mfa-resets"),
 ];
 
 fn save(dir: &std::path::Path, name: &str, png: &[u8]) {
