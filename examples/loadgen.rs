@@ -23,10 +23,10 @@
 //! The admin's credentials come from `LOADGEN_ADMIN_ID` and `LOADGEN_ADMIN_PASSWORD`, and, once
 //! `enrol-admin` has run, `LOADGEN_ADMIN_TOTP_SECRET` (the admin endpoints want a second factor
 //! in the token while `STAFFGATE_ADMIN_2FA=required`); the employees' password from
-//! `LOADGEN_EMPLOYEE_PASSWORD` (a default that meets the policy is built in). Employee IDs are `<prefix><index, 6 digits>` (`E000000`, `E000001`, ...), as
-//! written by `scripts/bench.sh`. Results are JSON lines on stdout; progress goes to stderr.
-//! Only the given base URL is contacted (meant for a server on this machine), and every loop
-//! is bounded in count or time.
+//! `LOADGEN_EMPLOYEE_PASSWORD` (a default that meets the policy is built in). Employee IDs are
+//! `<prefix><index, 6 digits>` (`E000000`, `E000001`, ...), as written by `scripts/bench.sh`.
+//! Results are JSON lines on stdout; progress goes to stderr. Only the given base URL is
+//! contacted (meant for a server on this machine), and every loop is bounded in count or time.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
