@@ -1057,6 +1057,14 @@ async fn logins(api: &Api, plan: LoginPlan) -> Result<ExitCode, BoxError> {
     let probe_client = client(api.timeout)?;
     let enrolment = if plan.mfa {
         let (factors, secs) = enrol_employees(api, plan.employees, plan.concurrency).await?;
+        // Enrolment spent each account's current step; start on a fresh one, so the sign-ins
+        // are not mostly recovery codes for the rest of it.
+        let wait = until_step(current_step() + 1);
+        eprintln!(
+            "loadgen logins --mfa: waiting {:.1}s for the next time step",
+            wait.as_secs_f64()
+        );
+        tokio::time::sleep(wait).await;
         Some((Arc::new(factors), secs))
     } else {
         // One sign-in first, to fail fast with a clear message if setup did not happen.
