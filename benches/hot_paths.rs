@@ -7,6 +7,10 @@
 //!   do at most 1 / this many password logins per second, so `cores / this` is the ceiling
 //!   that API-3 throughput is measured against.
 //! - `import/parse_10000_rows`: decode + validate a 10,000-row employee CSV (no database).
+//! - `totp/check`: the CPU part of one authenticator code check at the second step, as
+//!   `mfa::check_code` does it: open the account's sealed secret (AES-256-GCM under
+//!   `STAFFGATE_MFA_KEY`) and match the code within the +-1 step window (three HMAC-SHA1 codes,
+//!   compared in constant time). The database round trips around it are in the sign-in phases.
 //!
 //! Sample sizes are small so the whole run takes about a minute on 2 cores. `scripts/bench.sh`
 //! reads the means from `$CRITERION_HOME/<group>/<name>/new/estimates.json`.
@@ -114,5 +118,51 @@ fn import_parse(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, qr, bcrypt_verify, import_parse);
+/// Settings as the server reads them, with a fixed authenticator-secret key.
+fn mfa_settings() -> staffgate::config::Settings {
+    let vars = [
+        ("DATABASE_URL", "mysql://bench@127.0.0.1:3306/unused"),
+        (
+            "STAFFGATE_MFA_KEY",
+            "3f9a1c7e5b2d4f60a8e1c3b5d7f90213e4a6c8b0d2f4a6c8e0b2d4f6a8c0e2b4",
+        ),
+    ];
+    staffgate::config::Settings::from_lookup(&|k| {
+        vars.iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .expect("bench settings load")
+}
+
+fn totp_check(c: &mut Criterion) {
+    use staffgate::services::mfa::{self, totp};
+    let settings = mfa_settings();
+    let employee = 4_242;
+    let secret = totp::TotpSecret::generate();
+    let sealed = mfa::seal_secret(&settings, employee, &secret);
+    // Mid-step, so the window is steps now-1..=now+1; the code sent is the current step's.
+    let now = 1_790_000_015;
+    let step = totp::step_of(now);
+    let code = secret.code_at_step(step).expect("code");
+    let check = |code: &str| {
+        let opened = mfa::open_secret(&settings, employee, &sealed).expect("opens");
+        opened.matching_step(code, now)
+    };
+    assert_eq!(check(&code), Some(step));
+    let mut g = c.benchmark_group("totp");
+    g.sample_size(50)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Elements(1));
+    g.bench_function("check", |b| {
+        b.iter(|| {
+            let matched = check(black_box(&code));
+            assert_eq!(matched, Some(step));
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, qr, bcrypt_verify, import_parse, totp_check);
 criterion_main!(benches);

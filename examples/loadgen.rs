@@ -7,19 +7,26 @@
 //!       Makes employees <prefix>{K..K+N} (imported beforehand, no password yet) able to sign
 //!       in: as admin, issue a one-time token; redeem it; set the password with the setup
 //!       token. Re-running it is harmless (an unchanged password counts as done).
-//!   logins --concurrency C --duration S [--employees N] [--warmup S]
+//!   enrol-admin
+//!       Signs the admin in with the password (an admin without a second factor still gets
+//!       full tokens), enrols an authenticator app over the API and prints its base32 secret
+//!       on stdout, and nothing else, for `LOADGEN_ADMIN_TOTP_SECRET`.
+//!   logins --concurrency C --duration S [--employees N] [--warmup S] [--mfa]
 //!       Correct-password sign-ins spread over the first N employees for S seconds, while
-//!       GET /healthz is probed every 10 ms on its own connection.
+//!       GET /healthz is probed every 10 ms on its own connection. With `--mfa` (phase
+//!       `logins_2fa`) the N employees first enrol an authenticator app over the API, and each
+//!       sign-in is the password (answered `mfa_required`) and then POST /auth/mfa with a code.
 //!   verify --count N [--concurrency C] [--offset K]
 //!       As admin, issues one token to each of N employees, then redeems them all concurrently.
 //! ```
 //!
-//! The admin's credentials come from `LOADGEN_ADMIN_ID` and `LOADGEN_ADMIN_PASSWORD`; the
-//! employees' password from `LOADGEN_EMPLOYEE_PASSWORD` (a default that meets the policy is
-//! built in). Employee IDs are `<prefix><index, 6 digits>` (`E000000`, `E000001`, ...), as
-//! written by `scripts/bench.sh`. Results are JSON lines on stdout; progress goes to stderr.
-//! Only the given base URL is contacted (meant for a server on this machine), and every loop
-//! is bounded in count or time.
+//! The admin's credentials come from `LOADGEN_ADMIN_ID` and `LOADGEN_ADMIN_PASSWORD`, and, once
+//! `enrol-admin` has run, `LOADGEN_ADMIN_TOTP_SECRET` (the admin endpoints want a second factor
+//! in the token while `STAFFGATE_ADMIN_2FA=required`); the employees' password from
+//! `LOADGEN_EMPLOYEE_PASSWORD` (a default that meets the policy is built in). Employee IDs are
+//! `<prefix><index, 6 digits>` (`E000000`, `E000001`, ...), as written by `scripts/bench.sh`.
+//! Results are JSON lines on stdout; progress goes to stderr. Only the given base URL is
+//! contacted (meant for a server on this machine), and every loop is bounded in count or time.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -31,6 +38,8 @@ use clap::{Parser, Subcommand};
 use futures::stream::{self, StreamExt};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
+use staffgate::services::clock::{Clock, SystemClock};
+use staffgate::services::mfa::totp::{STEP_SECONDS, TotpSecret, step_of};
 use tokio::sync::Mutex;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -75,6 +84,8 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
     },
+    /// Enrol the admin's authenticator app; prints the base32 secret on stdout.
+    EnrolAdmin,
     /// Correct-password sign-ins for a while, with /healthz probed alongside.
     Logins {
         #[arg(long, default_value_t = 8)]
@@ -95,9 +106,12 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         probe_interval_ms: u64,
         /// Name of this run in the results (the /healthz phases get it as a prefix unless it
-        /// is the default).
-        #[arg(long, default_value = "logins")]
-        phase: String,
+        /// is `logins`) [logins, or logins_2fa with --mfa].
+        #[arg(long)]
+        phase: Option<String>,
+        /// Enrol the employees' authenticator apps first, then sign in with password + code.
+        #[arg(long)]
+        mfa: bool,
     },
     /// Issue N one-time tokens as admin, then redeem them concurrently.
     Verify {
@@ -142,6 +156,7 @@ async fn run(cli: Cli) -> Result<ExitCode, BoxError> {
             offset,
             concurrency,
         } => setup(&api, employees, offset, concurrency).await,
+        Command::EnrolAdmin => enrol_admin(&api).await,
         Command::Logins {
             concurrency,
             duration,
@@ -150,7 +165,9 @@ async fn run(cli: Cli) -> Result<ExitCode, BoxError> {
             idle_probe,
             probe_interval_ms,
             phase,
+            mfa,
         } => {
+            let default_phase = if mfa { "logins_2fa" } else { "logins" };
             logins(
                 &api,
                 LoginPlan {
@@ -160,7 +177,8 @@ async fn run(cli: Cli) -> Result<ExitCode, BoxError> {
                     warmup: Duration::from_secs(warmup),
                     idle_probe: Duration::from_secs(idle_probe),
                     probe_interval: Duration::from_millis(probe_interval_ms.max(1)),
-                    phase,
+                    phase: phase.unwrap_or_else(|| default_phase.to_owned()),
+                    mfa,
                 },
             )
             .await
@@ -252,43 +270,14 @@ impl Api {
         bearer: Option<&str>,
         body: Option<&Value>,
     ) -> Reply {
-        let mut req = client
-            .request(method, format!("{}{path}", self.base))
-            .header("Accept-Language", "en");
-        if let Some(token) = bearer {
-            req = req.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            req = req.json(body);
-        }
-        let started = Instant::now();
-        match req.send().await {
-            Ok(res) => {
-                let status = res.status();
-                let bytes = res.bytes().await;
-                let latency = started.elapsed();
-                match bytes {
-                    Ok(bytes) => Reply {
-                        status: Some(status),
-                        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-                        latency,
-                        transport_error: None,
-                    },
-                    Err(e) => Reply {
-                        status: None,
-                        body: Value::Null,
-                        latency,
-                        transport_error: Some(e.to_string()),
-                    },
-                }
-            }
-            Err(e) => Reply {
-                status: None,
-                body: Value::Null,
-                latency: started.elapsed(),
-                transport_error: Some(e.to_string()),
-            },
-        }
+        request(
+            client,
+            method,
+            &format!("{}{path}", self.base),
+            bearer,
+            body,
+        )
+        .await
     }
 
     async fn post(&self, path: &str, bearer: Option<&str>, body: &Value) -> Reply {
@@ -297,7 +286,8 @@ impl Api {
     }
 
     /// The admin's access token; signs in again when the cached one is 10 minutes old
-    /// (access tokens live 15 minutes).
+    /// (access tokens live 15 minutes). An admin with a second factor completes
+    /// `mfa_required` with a code from `LOADGEN_ADMIN_TOTP_SECRET`.
     async fn admin_token(&self) -> Result<String, BoxError> {
         let mut cached = self.admin.lock().await;
         if let Some((token, at)) = cached.as_ref()
@@ -305,28 +295,77 @@ impl Api {
         {
             return Ok(token.clone());
         }
+        let reply = self.admin_password_step().await?;
+        let token = match full_access_token(&reply) {
+            Some(token) => token,
+            None if problem_code(&reply) == Some("mfa_required") => {
+                self.admin_second_step(&reply).await?
+            }
+            None => return Err(format!("admin sign-in failed: {}", reply.describe()).into()),
+        };
+        *cached = Some((token.clone(), Instant::now()));
+        Ok(token)
+    }
+
+    /// POST /auth/authenticate with the admin's ID and password.
+    async fn admin_password_step(&self) -> Result<Reply, BoxError> {
         let id = std::env::var("LOADGEN_ADMIN_ID")
             .map_err(|_| "LOADGEN_ADMIN_ID is not set (the admin's employee ID)")?;
         let password = std::env::var("LOADGEN_ADMIN_PASSWORD")
             .map_err(|_| "LOADGEN_ADMIN_PASSWORD is not set")?;
-        let reply = self
+        Ok(self
             .post(
                 "/api/v2/auth/authenticate",
                 None,
                 &json!({ "employeeId": id, "password": password }),
             )
-            .await;
-        let token = match (reply.ok(), reply.body.get("scope").and_then(Value::as_str)) {
-            (true, Some("full")) => reply
-                .body
-                .get("accessToken")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            _ => None,
+            .await)
+    }
+
+    /// POST /auth/mfa with the code for the current step. A step already spent (by an earlier
+    /// run in the same 30 s) is refused as `invalid_code`: then wait for the next step and
+    /// retry with the same mfaToken, which stays valid until a code is accepted.
+    async fn admin_second_step(&self, first: &Reply) -> Result<String, BoxError> {
+        let secret_text = std::env::var("LOADGEN_ADMIN_TOTP_SECRET").map_err(|_| {
+            "the admin has a second factor but LOADGEN_ADMIN_TOTP_SECRET is not set (run `loadgen enrol-admin`)"
+        })?;
+        let secret = TotpSecret::from_base32(secret_text.trim())
+            .ok_or("LOADGEN_ADMIN_TOTP_SECRET is not a base32 authenticator secret")?;
+        let mfa_token = first
+            .body
+            .get("mfaToken")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("mfa_required without an mfaToken: {}", first.describe()))?;
+        const ATTEMPTS: usize = 3;
+        let mut last = None;
+        for attempt in 1..=ATTEMPTS {
+            let step = current_step();
+            let code = secret
+                .code_at_step(step)
+                .ok_or("cannot compute the admin's code")?;
+            let reply = self
+                .post(
+                    "/api/v2/auth/mfa",
+                    None,
+                    &json!({ "mfaToken": mfa_token, "code": code }),
+                )
+                .await;
+            if let Some(token) = full_access_token(&reply) {
+                return Ok(token);
+            }
+            if problem_code(&reply) != Some("invalid_code") || attempt == ATTEMPTS {
+                last = Some(reply);
+                break;
+            }
+            let wait = until_step(step + 1);
+            eprintln!(
+                "loadgen: the admin's code for this step was refused (already used?); retrying in {:.1} s",
+                wait.as_secs_f64()
+            );
+            tokio::time::sleep(wait).await;
         }
-        .ok_or_else(|| format!("admin sign-in failed: {}", reply.describe()))?;
-        *cached = Some((token.clone(), Instant::now()));
-        Ok(token)
+        let detail = last.map(|r| r.describe()).unwrap_or(Value::Null);
+        Err(format!("admin second step failed: {detail}").into())
     }
 
     /// API-1 as admin: a fresh one-time token for the employee.
@@ -349,6 +388,51 @@ impl Api {
     }
 }
 
+/// One JSON request; never fails, the outcome is in the reply.
+async fn request(
+    client: &Client,
+    method: Method,
+    url: &str,
+    bearer: Option<&str>,
+    body: Option<&Value>,
+) -> Reply {
+    let mut req = client.request(method, url).header("Accept-Language", "en");
+    if let Some(token) = bearer {
+        req = req.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        req = req.json(body);
+    }
+    let started = Instant::now();
+    match req.send().await {
+        Ok(res) => {
+            let status = res.status();
+            let bytes = res.bytes().await;
+            let latency = started.elapsed();
+            match bytes {
+                Ok(bytes) => Reply {
+                    status: Some(status),
+                    body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                    latency,
+                    transport_error: None,
+                },
+                Err(e) => Reply {
+                    status: None,
+                    body: Value::Null,
+                    latency,
+                    transport_error: Some(e.to_string()),
+                },
+            }
+        }
+        Err(e) => Reply {
+            status: None,
+            body: Value::Null,
+            latency: started.elapsed(),
+            transport_error: Some(e.to_string()),
+        },
+    }
+}
+
 fn client(timeout: Duration) -> Result<Client, BoxError> {
     Ok(Client::builder()
         .timeout(timeout)
@@ -367,6 +451,39 @@ fn with_step(step: &str, employee_id: &str, reply: &Reply) -> Value {
         obj.insert("employeeId".into(), json!(employee_id));
     }
     v
+}
+
+/// The access token of a reply carrying full tokens.
+fn full_access_token(reply: &Reply) -> Option<String> {
+    if !reply.ok() || reply.body.get("scope").and_then(Value::as_str) != Some("full") {
+        return None;
+    }
+    reply
+        .body
+        .get("accessToken")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// The problem code (`invalid_code`, `mfa_required`, ...) of an error reply.
+fn problem_code(reply: &Reply) -> Option<&str> {
+    reply.body.get("code").and_then(Value::as_str)
+}
+
+fn unix_ms() -> i64 {
+    SystemClock.now().timestamp_millis()
+}
+
+/// The RFC 6238 time step now, by this machine's clock (the server's, in a local run).
+fn current_step() -> i64 {
+    step_of(unix_ms().div_euclid(1000))
+}
+
+/// How long until `step` begins, plus a margin against clock granularity.
+fn until_step(step: i64) -> Duration {
+    let starts_ms = step.saturating_mul(STEP_SECONDS * 1000);
+    let wait_ms = (starts_ms - unix_ms()).max(0) + 200;
+    Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0))
 }
 
 fn emit(v: &Value) {
@@ -545,6 +662,181 @@ async fn prepare_employee(api: &Api, employee_id: &str) -> Result<&'static str, 
 }
 
 // ------------------------------------------------------------------------------------------
+// enrol-admin and authenticator enrolment
+// ------------------------------------------------------------------------------------------
+
+/// An authenticator app enrolled over the API: its secret, the step its confirming code spent,
+/// and the recovery codes the confirmation returned.
+struct Enrolled {
+    secret: TotpSecret,
+    spent_step: i64,
+    recovery_codes: Vec<String>,
+}
+
+/// POST /auth/mfa/totp/enroll, then /confirm with the code for the current step.
+async fn enrol_totp(api: &Api, bearer: &str, employee_id: &str) -> Result<Enrolled, Value> {
+    let reply = api
+        .post("/api/v2/auth/mfa/totp/enroll", Some(bearer), &json!({}))
+        .await;
+    let secret = match reply.body.get("secret").and_then(Value::as_str) {
+        Some(text) if reply.ok() => TotpSecret::from_base32(text)
+            .ok_or_else(|| json!({ "step": "enroll", "employeeId": employee_id, "error": "secret is not base32" }))?,
+        _ => return Err(with_step("mfa/totp/enroll", employee_id, &reply)),
+    };
+    let spent_step = current_step();
+    let code = secret.code_at_step(spent_step).ok_or_else(
+        || json!({ "step": "confirm", "employeeId": employee_id, "error": "no code" }),
+    )?;
+    let reply = api
+        .post(
+            "/api/v2/auth/mfa/totp/confirm",
+            Some(bearer),
+            &json!({ "code": code }),
+        )
+        .await;
+    let recovery_codes: Vec<String> =
+        match reply.body.get("recoveryCodes").and_then(Value::as_array) {
+            Some(codes) if reply.ok() => codes
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => return Err(with_step("mfa/totp/confirm", employee_id, &reply)),
+        };
+    Ok(Enrolled {
+        secret,
+        spent_step,
+        recovery_codes,
+    })
+}
+
+async fn enrol_admin(api: &Api) -> Result<ExitCode, BoxError> {
+    let reply = api.admin_password_step().await?;
+    let Some(token) = full_access_token(&reply) else {
+        let why = if problem_code(&reply) == Some("mfa_required") {
+            "the admin already has a second factor (its secret cannot be read back)".to_owned()
+        } else {
+            format!("admin sign-in failed: {}", reply.describe())
+        };
+        return Err(why.into());
+    };
+    let id = std::env::var("LOADGEN_ADMIN_ID").unwrap_or_default();
+    let enrolled = enrol_totp(api, &token, &id)
+        .await
+        .map_err(|e| format!("admin enrolment failed: {e}"))?;
+    eprintln!(
+        "loadgen enrol-admin: {id} enrolled an authenticator app ({} recovery codes, not kept)",
+        enrolled.recovery_codes.len()
+    );
+    println!("{}", enrolled.secret.base32());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Signs employee `i` in with the password (it has no second factor yet) and enrols it.
+async fn enrol_employee(api: &Api, i: usize) -> Result<Enrolled, Value> {
+    let employee_id = api.employee_id(i);
+    let reply = api
+        .post(
+            "/api/v2/auth/authenticate",
+            None,
+            &json!({ "employeeId": employee_id, "password": api.employee_password }),
+        )
+        .await;
+    let token = full_access_token(&reply)
+        .ok_or_else(|| with_step("authenticate (before enrolment)", &employee_id, &reply))?;
+    enrol_totp(api, &token, &employee_id).await
+}
+
+/// One employee's second factor as the load generator holds it. `last_step` is the newest
+/// step spent or about to be; while a TOTP sign-in is in flight the next one uses a recovery
+/// code, so two sign-ins of one account never race for one step.
+struct FactorState {
+    secret: TotpSecret,
+    last_step: i64,
+    totp_in_flight: bool,
+    recovery_codes: Vec<String>,
+}
+
+/// The proof one sign-in will send.
+enum Proof {
+    Totp { code: String },
+    Recovery { code: String },
+}
+
+impl FactorState {
+    /// Reserves a proof that the server will accept: the current step's code when that step
+    /// is unused, else an unused recovery code; None when neither is left.
+    fn reserve(&mut self, step: i64) -> Option<Proof> {
+        if step > self.last_step && !self.totp_in_flight {
+            let code = self.secret.code_at_step(step)?;
+            self.last_step = step;
+            self.totp_in_flight = true;
+            return Some(Proof::Totp { code });
+        }
+        self.recovery_codes
+            .pop()
+            .map(|code| Proof::Recovery { code })
+    }
+
+    /// The sign-in is over; a recovery code the server never saw goes back.
+    fn release(&mut self, proof: Proof, sent: bool) {
+        match proof {
+            Proof::Totp { .. } => self.totp_in_flight = false,
+            Proof::Recovery { code } if !sent => self.recovery_codes.push(code),
+            Proof::Recovery { .. } => {}
+        }
+    }
+}
+
+/// Every employee 0..N enrols an authenticator app; all must succeed.
+async fn enrol_employees(
+    api: &Api,
+    employees: usize,
+    concurrency: usize,
+) -> Result<(Vec<std::sync::Mutex<FactorState>>, f64), BoxError> {
+    let started = Instant::now();
+    let results: Vec<(usize, Result<Enrolled, Value>)> = stream::iter(0..employees)
+        .map(|i| async move { (i, enrol_employee(api, i).await) })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut slots: Vec<Option<FactorState>> = (0..employees).map(|_| None).collect();
+    let mut failures = Vec::new();
+    for (i, r) in results {
+        match r {
+            Ok(e) => {
+                slots[i] = Some(FactorState {
+                    secret: e.secret,
+                    last_step: e.spent_step,
+                    totp_in_flight: false,
+                    recovery_codes: e.recovery_codes,
+                })
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    if !failures.is_empty() {
+        let n = failures.len();
+        failures.truncate(3);
+        return Err(format!(
+            "{n} of {employees} employees could not enrol an authenticator app (a fresh database and `loadgen setup` are needed): {}",
+            Value::Array(failures)
+        )
+        .into());
+    }
+    eprintln!("loadgen logins --mfa: {employees} employees enrolled in {elapsed:.1}s");
+    Ok((
+        slots
+            .into_iter()
+            .flatten()
+            .map(std::sync::Mutex::new)
+            .collect(),
+        elapsed,
+    ))
+}
+
+// ------------------------------------------------------------------------------------------
 // logins + /healthz probe
 // ------------------------------------------------------------------------------------------
 
@@ -564,6 +856,7 @@ struct LoginPlan {
     idle_probe: Duration,
     probe_interval: Duration,
     phase: String,
+    mfa: bool,
 }
 
 /// GETs /healthz every `interval` until `until`, each on the probe's own connection, counting
@@ -610,24 +903,188 @@ async fn probe_healthz(
     tally
 }
 
+/// What one sign-in worker saw within the measured window.
+#[derive(Default)]
+struct WorkerTally {
+    /// Whole sign-ins: one request, or password + second step as one.
+    signins: Tally,
+    /// The second step (POST /auth/mfa) alone.
+    second_step: Tally,
+    setup_only: u64,
+    sent: u64,
+    by_totp: u64,
+    by_recovery_code: u64,
+    /// Times every employee's step was spent and no recovery code was left.
+    waits_for_step: u64,
+}
+
+impl WorkerTally {
+    fn merge(&mut self, other: WorkerTally) {
+        self.signins.merge(other.signins);
+        self.second_step.merge(other.second_step);
+        self.setup_only += other.setup_only;
+        self.sent += other.sent;
+        self.by_totp += other.by_totp;
+        self.by_recovery_code += other.by_recovery_code;
+        self.waits_for_step += other.waits_for_step;
+    }
+}
+
+/// What every sign-in worker shares.
+#[derive(Clone)]
+struct Workload {
+    base: String,
+    client: Client,
+    password: String,
+    prefix: String,
+    employees: usize,
+    next: Arc<AtomicUsize>,
+    measure_from: Instant,
+    end: Instant,
+}
+
+impl Workload {
+    fn employee_id(&self, i: usize) -> String {
+        format!("{}{i:06}", self.prefix)
+    }
+
+    fn in_window(&self, finished: Instant) -> bool {
+        finished >= self.measure_from && finished <= self.end
+    }
+}
+
+/// Password-only sign-ins, round robin over the employees.
+async fn password_worker(w: Workload) -> WorkerTally {
+    let url = format!("{}/api/v2/auth/authenticate", w.base);
+    let mut t = WorkerTally::default();
+    while Instant::now() < w.end {
+        let i = w.next.fetch_add(1, Ordering::Relaxed) % w.employees;
+        let body = json!({ "employeeId": w.employee_id(i), "password": w.password });
+        t.sent += 1;
+        let reply = request(&w.client, Method::POST, &url, None, Some(&body)).await;
+        if !w.in_window(Instant::now()) {
+            continue;
+        }
+        let full = full_access_token(&reply).is_some();
+        if reply.ok() && !full {
+            t.setup_only += 1;
+        }
+        t.signins.record(&reply, full);
+    }
+    t
+}
+
+/// Password + second step, round robin over the employees, each sign-in with a proof the
+/// server will accept (see `FactorState::reserve`).
+async fn second_factor_worker(
+    w: Workload,
+    factors: Arc<Vec<std::sync::Mutex<FactorState>>>,
+) -> WorkerTally {
+    let auth_url = format!("{}/api/v2/auth/authenticate", w.base);
+    let mfa_url = format!("{}/api/v2/auth/mfa", w.base);
+    let mut t = WorkerTally::default();
+    while Instant::now() < w.end {
+        let step = current_step();
+        let mut picked = None;
+        for _ in 0..w.employees {
+            let i = w.next.fetch_add(1, Ordering::Relaxed) % w.employees;
+            let proof = factors[i]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .reserve(step);
+            if let Some(proof) = proof {
+                picked = Some((i, proof));
+                break;
+            }
+        }
+        let Some((i, proof)) = picked else {
+            t.waits_for_step += 1;
+            let left = w.end.saturating_duration_since(Instant::now());
+            tokio::time::sleep(until_step(step + 1).min(left)).await;
+            continue;
+        };
+        let (code, is_totp) = match &proof {
+            Proof::Totp { code } => (code.clone(), true),
+            Proof::Recovery { code } => (code.clone(), false),
+        };
+        t.sent += 1;
+        let started = Instant::now();
+        let body = json!({ "employeeId": w.employee_id(i), "password": w.password });
+        let first = request(&w.client, Method::POST, &auth_url, None, Some(&body)).await;
+        let mfa_token = match first.body.get("mfaToken").and_then(Value::as_str) {
+            Some(token) if problem_code(&first) == Some("mfa_required") => Some(token.to_owned()),
+            _ => None,
+        };
+        let second = match mfa_token {
+            Some(token) => {
+                let body = json!({ "mfaToken": token, "code": code });
+                Some(request(&w.client, Method::POST, &mfa_url, None, Some(&body)).await)
+            }
+            None => None,
+        };
+        factors[i]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .release(proof, second.is_some());
+        let finished = Instant::now();
+        if !w.in_window(finished) {
+            continue;
+        }
+        let Some(second) = second else {
+            // The password step did not ask for the code: a failed sign-in.
+            t.signins.record(&first, false);
+            continue;
+        };
+        let full = full_access_token(&second).is_some();
+        t.second_step.record(&second, full);
+        let whole = Reply {
+            status: second.status,
+            body: second.body,
+            latency: finished - started,
+            transport_error: second.transport_error,
+        };
+        t.signins.record(&whole, full);
+        if full && is_totp {
+            t.by_totp += 1;
+        } else if full {
+            t.by_recovery_code += 1;
+        }
+    }
+    t
+}
+
 async fn logins(api: &Api, plan: LoginPlan) -> Result<ExitCode, BoxError> {
     let probe_client = client(api.timeout)?;
-    // One sign-in first, to fail fast with a clear message if setup did not happen.
-    let first = api
-        .post(
-            "/api/v2/auth/authenticate",
-            None,
-            &json!({ "employeeId": api.employee_id(0), "password": api.employee_password }),
-        )
-        .await;
-    if !first.ok() || first.body.get("scope").and_then(Value::as_str) != Some("full") {
-        return Err(format!(
-            "{} cannot sign in with full tokens (run `loadgen setup` first): {}",
-            api.employee_id(0),
-            first.describe()
-        )
-        .into());
-    }
+    let enrolment = if plan.mfa {
+        let (factors, secs) = enrol_employees(api, plan.employees, plan.concurrency).await?;
+        // Enrolment spent each account's current step; start on a fresh one, so the sign-ins
+        // are not mostly recovery codes for the rest of it.
+        let wait = until_step(current_step() + 1);
+        eprintln!(
+            "loadgen logins --mfa: waiting {:.1}s for the next time step",
+            wait.as_secs_f64()
+        );
+        tokio::time::sleep(wait).await;
+        Some((Arc::new(factors), secs))
+    } else {
+        // One sign-in first, to fail fast with a clear message if setup did not happen.
+        let first = api
+            .post(
+                "/api/v2/auth/authenticate",
+                None,
+                &json!({ "employeeId": api.employee_id(0), "password": api.employee_password }),
+            )
+            .await;
+        if full_access_token(&first).is_none() {
+            return Err(format!(
+                "{} cannot sign in with full tokens (run `loadgen setup` first): {}",
+                api.employee_id(0),
+                first.describe()
+            )
+            .into());
+        }
+        None
+    };
 
     // /healthz on the idle server, for reference.
     let now = Instant::now();
@@ -650,92 +1107,68 @@ async fn logins(api: &Api, plan: LoginPlan) -> Result<ExitCode, BoxError> {
         measure_from,
         end,
     ));
-    let next = Arc::new(AtomicUsize::new(0));
+    let workload = Workload {
+        base: api.base.clone(),
+        client: api.client.clone(),
+        password: api.employee_password.clone(),
+        prefix: api.prefix.clone(),
+        employees: plan.employees,
+        next: Arc::new(AtomicUsize::new(0)),
+        measure_from,
+        end,
+    };
     let mut workers = Vec::with_capacity(plan.concurrency);
     for _ in 0..plan.concurrency {
-        let next = next.clone();
-        let base = api.base.clone();
-        let client = api.client.clone();
-        let password = api.employee_password.clone();
-        let prefix = api.prefix.clone();
-        let employees = plan.employees;
-        workers.push(tokio::spawn(async move {
-            let url = format!("{base}/api/v2/auth/authenticate");
-            let mut tally = Tally::default();
-            let mut setup_only = 0u64;
-            let mut sent = 0u64;
-            while Instant::now() < end {
-                let i = next.fetch_add(1, Ordering::Relaxed) % employees;
-                let body = json!({ "employeeId": format!("{prefix}{i:06}"), "password": password });
-                let started = Instant::now();
-                sent += 1;
-                let res = client.post(&url).json(&body).send().await;
-                let (status, body, err) = match res {
-                    Ok(r) => {
-                        let s = r.status();
-                        match r.bytes().await {
-                            Ok(b) => (
-                                Some(s),
-                                serde_json::from_slice(&b).unwrap_or(Value::Null),
-                                None,
-                            ),
-                            Err(e) => (None, Value::Null, Some(e.to_string())),
-                        }
-                    }
-                    Err(e) => (None, Value::Null, Some(e.to_string())),
-                };
-                let finished = Instant::now();
-                if finished < measure_from || finished > end {
-                    continue;
-                }
-                let reply = Reply {
-                    status,
-                    latency: finished - started,
-                    transport_error: err,
-                    body,
-                };
-                let full = reply.ok()
-                    && reply.body.get("scope").and_then(Value::as_str) == Some("full")
-                    && reply.body.get("accessToken").is_some();
-                if reply.ok() && !full {
-                    setup_only += 1;
-                }
-                tally.record(&reply, full);
-            }
-            (tally, setup_only, sent)
-        }));
+        let w = workload.clone();
+        workers.push(match &enrolment {
+            Some((factors, _)) => tokio::spawn(second_factor_worker(w, factors.clone())),
+            None => tokio::spawn(password_worker(w)),
+        });
     }
-    let mut tally = Tally::default();
-    let mut setup_only = 0;
-    let mut sent = 0;
+    let mut t = WorkerTally::default();
     for w in workers {
-        let (t, s, n) = w.await?;
-        tally.merge(t);
-        setup_only += s;
-        sent += n;
+        t.merge(w.await?);
     }
     let mut health = probe.await?;
     let secs = plan.duration.as_secs_f64();
-    let completed = tally.total();
-    let errors = completed - tally.ok;
-    emit(&merge_json(
+    let completed = t.signins.total();
+    let errors = completed - t.signins.ok;
+    let mut result = merge_json(
         json!({
             "phase": plan.phase,
             "concurrency": plan.concurrency,
             "employees": plan.employees,
             "warmupS": plan.warmup.as_secs_f64(),
             "durationS": secs,
-            "requestsSent": sent,
+            "requestsSent": t.sent,
             "completedInWindow": completed,
-            "ok": tally.ok,
+            "ok": t.signins.ok,
             "errors": errors,
-            "setupOnlyResponses": setup_only,
-            "statuses": tally.statuses,
-            "errorSamples": tally.samples,
-            "loginsPerSec": round3(tally.ok as f64 / secs),
+            "setupOnlyResponses": t.setup_only,
+            "statuses": t.signins.statuses,
+            "errorSamples": t.signins.samples,
+            "loginsPerSec": round3(t.signins.ok as f64 / secs),
         }),
-        tally.latency_json(),
-    ));
+        t.signins.latency_json(),
+    );
+    if let Some((_, enrol_secs)) = &enrolment {
+        result = merge_json(
+            result,
+            json!({
+                "secondFactor": {
+                    "enrolledEmployees": plan.employees,
+                    "enrolmentS": round3(*enrol_secs),
+                    "byTotp": t.by_totp,
+                    "byRecoveryCode": t.by_recovery_code,
+                    "waitsForStep": t.waits_for_step,
+                    "mfaCalls": t.second_step.total(),
+                    "mfaStatuses": t.second_step.statuses,
+                    "mfaLatency": t.second_step.latency_json(),
+                },
+            }),
+        );
+    }
+    emit(&result);
     emit(&merge_json(
         json!({
             "phase": health_phase(&plan.phase, "healthz_idle"),

@@ -5,13 +5,17 @@
 #
 # 1. builds the release server and the load generator (examples/loadgen.rs);
 # 2. runs the criterion micro-benchmarks (benches/hot_paths.rs: QR data URL, bcrypt cost-10
-#    verify, 10,000-row CSV parse) and node's `qrcode` toDataURL on the same URL as baseline
+#    verify, 10,000-row CSV parse, one TOTP check) and node's `qrcode` toDataURL on the same URL as baseline
 #    (scripts/bench/qr-node.js; skipped with a note when node/npm are missing);
 # 3. creates a fresh database (dropped first), migrates, creates an admin, imports employees
 #    from a generated CSV, starts the release server in the background on a local port;
-# 4. measures the idle RSS, then runs loadgen: setup (employees get passwords through the
-#    QR-token flow), logins spread over the employees (+ /healthz probe), logins with all
-#    clients on one account, verify (one-time token redemption);
+# 4. measures the idle RSS, then runs loadgen: enrol-admin (the admin enrols an authenticator
+#    app, since admin endpoints want a second factor under the default STAFFGATE_ADMIN_2FA=
+#    required; its secret stays in this shell's environment, never in a file or the log), setup
+#    (employees get passwords through the QR-token flow), logins spread over the employees
+#    (+ /healthz probe), logins with all clients on one account, logins_2fa (the same employees
+#    enrol an authenticator app, then sign in with password + code at the same concurrency and
+#    duration), verify (one-time token redemption);
 # 5. stops the server and writes bench-results/results.json and
 #    bench-results/README-performance.md (every figure next to its same-run baseline).
 #
@@ -124,6 +128,8 @@ prepare_server "$DB"
 export STAFFGATE_IP_FAILURE_LIMIT=100000000
 export RUST_LOG=${RUST_LOG:-info,actix_server=warn}
 unset STAFFGATE_WORKERS
+# The production default: admin endpoints refuse a token without a second factor.
+unset STAFFGATE_ADMIN_2FA
 
 staffgate migrate >&2 || die "staffgate migrate failed"
 
@@ -175,6 +181,13 @@ run_loadgen() {
     fi
 }
 
+# The admin endpoints want a second factor: enrol the admin's authenticator app over the API.
+# The secret goes only into this process's environment for the loadgen runs below.
+log "loadgen enrol-admin: $ADMIN_ID enrols an authenticator app"
+LOADGEN_ADMIN_TOTP_SECRET=$("$LOADGEN" enrol-admin) || die "enrol-admin failed"
+[ -n "$LOADGEN_ADMIN_TOTP_SECRET" ] || die "enrol-admin printed no secret"
+export LOADGEN_ADMIN_TOTP_SECRET
+
 log "loadgen setup: $EMPLOYEES employees get a password through token -> setup session -> change-password"
 run_loadgen setup --employees "$EMPLOYEES" --concurrency 4 || die "setup failed; nothing to measure"
 
@@ -197,6 +210,14 @@ busy_snapshot before_logins_one_account
 log "loadgen logins: concurrency $LOGIN_CONCURRENCY for ${LOGIN_DURATION}s, all on one account"
 run_loadgen logins --concurrency "$LOGIN_CONCURRENCY" --duration "$LOGIN_DURATION" \
     --employees 1 --warmup 2 --idle-probe 1 --phase logins_one_account || true
+
+# The same employees and clients with the second factor on: each enrols an authenticator app
+# first (not measured); each sign-in is then the password (401 mfa_required) + POST /auth/mfa
+# with the current step's code, or a recovery code when that step was already used.
+busy_snapshot before_logins_2fa
+log "loadgen logins --mfa: concurrency $LOGIN_CONCURRENCY for ${LOGIN_DURATION}s, password + authenticator code"
+run_loadgen logins --mfa --concurrency "$LOGIN_CONCURRENCY" --duration "$LOGIN_DURATION" \
+    --employees "$EMPLOYEES" --warmup 2 --idle-probe 1 || true
 
 busy_snapshot before_verify
 log "loadgen verify: $VERIFY_COUNT tokens, concurrency $VERIFY_CONCURRENCY"

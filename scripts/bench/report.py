@@ -87,12 +87,18 @@ def main():
     bcrypt_ns = criterion_mean_ns(out, "bcrypt", "verify_cost10")
     qr_ns = criterion_mean_ns(out, "qr", "png_data_url")
     parse_ns = criterion_mean_ns(out, "import", "parse_10000_rows")
+    totp_ns = criterion_mean_ns(out, "totp", "check")
     bcrypt_ms = bcrypt_ns / 1e6 if bcrypt_ns else None
     qr_ms = qr_ns / 1e6 if qr_ns else None
     parse_ms = parse_ns / 1e6 if parse_ns else None
+    totp_us = totp_ns / 1e3 if totp_ns else None
 
     logins = phases.get("logins", {})
     one = phases.get("logins_one_account", {})
+    twofa = phases.get("logins_2fa", {})
+    twofa_factor = twofa.get("secondFactor", {})
+    twofa_mfa = twofa_factor.get("mfaLatency", {})
+    twofa_health = phases.get("logins_2fa:healthz_under_login_load", {})
     idle = phases.get("healthz_idle", {})
     health = phases.get("healthz_under_login_load", {})
     verify = phases.get("verify", {})
@@ -126,6 +132,43 @@ def main():
         ratio=r, ratio_label=f"{fmt(r)} of floor; {refused} not 200",
         target="ratio >= 0.85, every answer 200",
         ok=(r >= 0.85 and refused == 0) if r is not None else None,
+    ))
+
+    # Password + second step, on the same employees and clients as `logins`, against the same
+    # bcrypt floor (the second step adds no bcrypt) and against the password-only phase.
+    tps = twofa.get("loginsPerSec")
+    r = tps / floor if (tps is not None and floor) else None
+    twofa_refused = twofa.get("errors")
+    rows.append(dict(
+        key="logins_2fa_vs_bcrypt_floor",
+        label="Sign-ins with the second factor (API-3 + /auth/mfa) per second",
+        value=tps, unit="/s",
+        baseline=floor,
+        baseline_label=f"bcrypt floor {fmt(floor, 1)}/s",
+        ratio=r, ratio_label=f"{fmt(r)} of floor; {fmt(twofa_refused, 0)} not full tokens",
+        target="ratio >= 0.85", ok=(r >= 0.85) if r is not None else None,
+    ))
+    r = tps / lps if (tps is not None and lps) else None
+    rows.append(dict(
+        key="logins_2fa_vs_password_only",
+        label="Sign-ins with the second factor, against password-only sign-ins",
+        value=tps, unit="/s",
+        baseline=lps,
+        baseline_label=f"password-only sign-ins {fmt(lps, 1)}/s (same employees and clients)",
+        ratio=r, ratio_label=f"{fmt(r)} of password-only",
+        target="none (for reading the floor ratio)", ok=None,
+    ))
+
+    r = (totp_us / 1000) / bcrypt_ms if (totp_us is not None and bcrypt_ms) else None
+    rows.append(dict(
+        key="totp_check",
+        label="TOTP check: open the sealed secret + match a code within +-1 step",
+        value=totp_us, unit=" µs",
+        baseline=bcrypt_ms,
+        baseline_label=f"one bcrypt cost-10 verify {fmt(bcrypt_ms)} ms",
+        ratio=r, ratio_label=(f"{r:.5f} of a bcrypt verify; {fmt(totp_us / 1000, 3)} of the 1 ms budget"
+                              if r is not None else "n/a"),
+        target="<= 1 ms", ok=(totp_us <= 1000) if totp_us is not None else None,
     ))
 
     hp99 = health.get("p99Ms")
@@ -204,6 +247,7 @@ def main():
             "qrPngDataUrlMs": qr_ms,
             "importParse10000RowsMs": parse_ms,
             "importRowsPerSec": (10000 / (parse_ms / 1000)) if parse_ms else None,
+            "totpCheckUs": totp_us,
         },
         "nodeQr": node,
         "loadgen": phases,
@@ -275,6 +319,22 @@ def main():
               f"`{json.dumps(one.get('statuses', {}))}` |")
     md.append(f"| one account: sign-in latency p50 / p99 / max | {fmt(one.get('p50Ms'), 1)} / "
               f"{fmt(one.get('p99Ms'), 1)} / {fmt(one.get('maxMs'), 1)} ms |")
+    md.append(f"| TOTP check, open sealed secret + match within +-1 step (criterion mean) | "
+              f"{fmt(totp_us, 1)} µs |")
+    md.append(f"| 2FA sign-ins: enrolment before the run | {twofa_factor.get('enrolledEmployees', 'n/a')} "
+              f"employees in {fmt(twofa_factor.get('enrolmentS'), 1)} s (not measured) |")
+    md.append(f"| 2FA sign-ins: ok / errors / statuses of the last call | {twofa.get('ok', 'n/a')} / "
+              f"{twofa.get('errors', 'n/a')} / `{json.dumps(twofa.get('statuses', {}))}` |")
+    md.append(f"| 2FA sign-ins: by authenticator code / by recovery code / waits for a fresh step | "
+              f"{twofa_factor.get('byTotp', 'n/a')} / {twofa_factor.get('byRecoveryCode', 'n/a')} / "
+              f"{twofa_factor.get('waitsForStep', 'n/a')} |")
+    md.append(f"| 2FA sign-in latency (password + code) p50 / p99 / max | {fmt(twofa.get('p50Ms'), 1)} / "
+              f"{fmt(twofa.get('p99Ms'), 1)} / {fmt(twofa.get('maxMs'), 1)} ms |")
+    md.append(f"| POST /auth/mfa alone p50 / p99 / max ({twofa_factor.get('mfaCalls', 'n/a')} calls) | "
+              f"{fmt(twofa_mfa.get('p50Ms'), 1)} / {fmt(twofa_mfa.get('p99Ms'), 1)} / "
+              f"{fmt(twofa_mfa.get('maxMs'), 1)} ms |")
+    md.append(f"| /healthz under 2FA sign-in load p50 / p99 / max | {fmt(twofa_health.get('p50Ms'), 3)} / "
+              f"{fmt(twofa_health.get('p99Ms'), 3)} / {fmt(twofa_health.get('maxMs'), 3)} ms |")
     md.append(f"| /healthz idle p50 / p99 / max ({idle.get('probes', 'n/a')} probes) | "
               f"{fmt(idle.get('p50Ms'), 3)} / {fmt(idle.get('p99Ms'), 3)} / {fmt(idle.get('maxMs'), 3)} ms |")
     md.append(f"| /healthz under sign-in load p50 / p99 / max ({health.get('probes', 'n/a')} probes, "
