@@ -341,3 +341,72 @@ async fn a_database_dump_after_enrolment_and_a_reset_shows_no_secret() {
         );
     }
 }
+
+/// Someone who set up a new phone after the reset keeps it unless the rollback is confirmed
+/// to replace it.
+#[tokio::test]
+async fn a_rollback_asks_before_replacing_a_factor_set_up_after_the_reset() {
+    let app = spawn_portal().await;
+    app.seed_admin();
+    app.seed_staff();
+    let (old, _) = enrol_over_api(&app, STAFF_ID, STAFF_PW).await;
+    let admin = Portal::admin_signs_in(&app).await;
+    let page = employee_page(STAFF_ID);
+    let reason = [("reason", "紛失"), ("confirm", "yes")];
+    admin
+        .submit(&page, &format!("{page}/mfa-reset"), &reason)
+        .await;
+    let (new, _) = enrol_over_api(&app, STAFF_ID, STAFF_PW).await;
+    let id = newest_reset(&app);
+    let rollback = format!("/admin/mfa-resets/{id}/rollback");
+
+    admin
+        .submit(
+            "/admin/mfa-resets",
+            &rollback,
+            &[("reason", "見つかった"), ("confirm", "yes")],
+        )
+        .await;
+    assert!(
+        admin
+            .shows("/admin/mfa-resets", "新しい認証手段を設定しています")
+            .await
+    );
+    let token = mfa_token(&app, STAFF_ID, STAFF_PW).await;
+    app.clock.advance(Duration::seconds(30));
+    assert_eq!(
+        second_step(&app, &token, &code(&app, &new, 0))
+            .await
+            .status(),
+        StatusCode::OK,
+        "the new phone still works"
+    );
+
+    admin
+        .submit(
+            "/admin/mfa-resets",
+            &rollback,
+            &[
+                ("reason", "見つかった"),
+                ("confirm", "yes"),
+                ("replace", "yes"),
+            ],
+        )
+        .await;
+    assert!(admin.shows("/admin/mfa-resets", "取り消し済み").await);
+    app.clock.advance(Duration::seconds(30));
+    let token = mfa_token(&app, STAFF_ID, STAFF_PW).await;
+    problem(
+        second_step(&app, &token, &code(&app, &new, 0)).await,
+        401,
+        "invalid_code",
+    )
+    .await;
+    assert_eq!(
+        second_step(&app, &token, &code(&app, &old, 0))
+            .await
+            .status(),
+        StatusCode::OK,
+        "the old phone is back"
+    );
+}
