@@ -160,10 +160,15 @@ async fn prune_attempts(state: AppState) {
         tick.tick().await;
         let cutoff = state.clock.now_naive() - chrono::Duration::days(1);
         let now = state.clock.now_naive();
+        let rollback_days = state.settings.mfa.rollback_days;
         let result = db::run(&state.pool, move |conn| {
             db::queries::attempts::prune(conn, cutoff)?;
             db::queries::signin_gates::prune(conn, cutoff)?;
             db::queries::mfa_tokens::delete_expired(conn, cutoff)?;
+            // Second-factor resets past their rollback window keep their record, not the
+            // sealed credentials.
+            let closed = now - chrono::Duration::days(rollback_days);
+            db::queries::mfa_resets::erase_before(conn, closed, now)?;
             db::queries::portal_sessions::prune(conn, now).map_err(db::DbError::from)
         })
         .await;

@@ -222,6 +222,57 @@ fn field(key: &str, v: &Value, lang: Lang) -> Option<String> {
         "fields" => fields_changed(v.as_object()?, lang),
         "qrCodesRevoked" => count("無効にしたQRコード", "QR codes revoked")?,
         "appSessionsEnded" => count("終了したアプリのサインイン", "app sign-ins ended")?,
+        // Second factors: the second step, enrolment, resets and their rollback.
+        "method" => labelled(
+            "方法",
+            "with",
+            match s? {
+                "totp" => pick(lang, "認証アプリのコード", "authenticator code"),
+                "recovery_code" => pick(lang, "リカバリーコード", "recovery code"),
+                "passkey" => pick(lang, "パスキー", "passkey"),
+                other => other.to_owned(),
+            },
+        ),
+        "secondFactor" => labelled(
+            "二要素認証",
+            "second factor",
+            match s? {
+                "pending" => pick(lang, "確認待ち", "pending"),
+                "none" => pick(lang, "未設定", "none"),
+                other => other.to_owned(),
+            },
+        ),
+        "reset" => match lang {
+            Lang::Ja => format!("リセット記録 #{}", scalar(v, lang)),
+            Lang::En => format!("reset log #{}", scalar(v, lang)),
+        },
+        "totp" => labelled(
+            "認証アプリ",
+            "authenticator app",
+            pick(
+                lang,
+                if yes { "あり" } else { "なし" },
+                if yes { "yes" } else { "no" },
+            ),
+        ),
+        "recoveryCodes" => count("リカバリーコード", "recovery codes")?,
+        "recoveryCodesLeft" => count("残りのリカバリーコード", "recovery codes left")?,
+        "passkeys" => count("パスキー", "passkeys")?,
+        "passkeysLeft" => count("残りのパスキー", "passkeys left")?,
+        "sessionsEnded" => count("終了したサインイン", "sessions ended")?,
+        "secondStepCleared" if yes => pick(
+            lang,
+            "二段階目の一時停止も解除",
+            "second-step lock cleared too",
+        ),
+        "secondStepCleared" => return None,
+        "replacedNewEnrolment" if yes => pick(
+            lang,
+            "リセット後の新しい設定を置き換え",
+            "replaced the set-up made after the reset",
+        ),
+        "replacedNewEnrolment" => return None,
+        "label" => labelled("名前", "name", scalar(v, lang)),
         other => format!("{other}: {}", scalar(v, lang)),
     };
     Some(text)
@@ -432,6 +483,21 @@ mod tests {
             ja(r#"{"reason":"本人に電話で確認","actor":"cli"}"#),
             "理由: 本人に電話で確認 · 操作者: コマンドライン（サーバー管理者）"
         );
+    }
+
+    #[test]
+    fn second_factor_events_read_in_japanese() {
+        let d = r#"{"reset":4,"reason":"端末紛失","actor":"cli","totp":true,"recoveryCodes":10,"passkeys":0,"sessionsEnded":1}"#;
+        let text = ja(d);
+        assert!(text.contains("リセット記録 #4"), "{text}");
+        assert!(text.contains("リカバリーコード: 10"), "{text}");
+        assert!(text.contains("認証アプリ: あり"), "{text}");
+        assert!(
+            !text.contains("totp") && !text.contains("sessionsEnded"),
+            "{text}"
+        );
+        let text = ja(r#"{"method":"recovery_code","recoveryCodesLeft":8}"#);
+        assert_eq!(text, "方法: リカバリーコード · 残りのリカバリーコード: 8");
     }
 
     #[test]

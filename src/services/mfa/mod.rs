@@ -337,7 +337,7 @@ pub async fn regenerate_recovery_codes(
                     Event::RecoveryCodesIssued,
                     &emp,
                     &client,
-                    json!({ "count": codes.0.len() }),
+                    json!({ "recoveryCodes": codes.0.len() }),
                     now,
                 ),
             )?;
