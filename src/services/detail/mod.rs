@@ -2,6 +2,8 @@
 //! labelled fields in Japanese or English, times in JST, codes translated, internal references
 //! left out. Never raw JSON, never a UTC timestamp.
 
+mod second_factor;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
@@ -82,6 +84,9 @@ fn field(key: &str, v: &Value, lang: Lang) -> Option<String> {
     let yes = v.as_bool() == Some(true);
     let labelled = |ja: &str, en: &str, value: String| format!("{}: {value}", pick(lang, ja, en));
     let count = |ja: &str, en: &str| n.map(|n| labelled(ja, en, format!("{n}")));
+    if let Some(text) = second_factor::field(key, v, lang) {
+        return text;
+    }
     let text = match key {
         // Internal references and what another column already shows.
         "family" | "ip" | "clientIp" | "serials" | "run" => return None,
@@ -222,57 +227,6 @@ fn field(key: &str, v: &Value, lang: Lang) -> Option<String> {
         "fields" => fields_changed(v.as_object()?, lang),
         "qrCodesRevoked" => count("無効にしたQRコード", "QR codes revoked")?,
         "appSessionsEnded" => count("終了したアプリのサインイン", "app sign-ins ended")?,
-        // Second factors: the second step, enrolment, resets and their rollback.
-        "method" => labelled(
-            "方法",
-            "with",
-            match s? {
-                "totp" => pick(lang, "認証アプリのコード", "authenticator code"),
-                "recovery_code" => pick(lang, "リカバリーコード", "recovery code"),
-                "passkey" => pick(lang, "パスキー", "passkey"),
-                other => other.to_owned(),
-            },
-        ),
-        "secondFactor" => labelled(
-            "二要素認証",
-            "second factor",
-            match s? {
-                "pending" => pick(lang, "確認待ち", "pending"),
-                "none" => pick(lang, "未設定", "none"),
-                other => other.to_owned(),
-            },
-        ),
-        "reset" => match lang {
-            Lang::Ja => format!("リセット記録 #{}", scalar(v, lang)),
-            Lang::En => format!("reset log #{}", scalar(v, lang)),
-        },
-        "totp" => labelled(
-            "認証アプリ",
-            "authenticator app",
-            pick(
-                lang,
-                if yes { "あり" } else { "なし" },
-                if yes { "yes" } else { "no" },
-            ),
-        ),
-        "recoveryCodes" => count("リカバリーコード", "recovery codes")?,
-        "recoveryCodesLeft" => count("残りのリカバリーコード", "recovery codes left")?,
-        "passkeys" => count("パスキー", "passkeys")?,
-        "passkeysLeft" => count("残りのパスキー", "passkeys left")?,
-        "sessionsEnded" => count("終了したサインイン", "sessions ended")?,
-        "secondStepCleared" if yes => pick(
-            lang,
-            "二段階目の一時停止も解除",
-            "second-step lock cleared too",
-        ),
-        "secondStepCleared" => return None,
-        "replacedNewEnrolment" if yes => pick(
-            lang,
-            "リセット後の新しい設定を置き換え",
-            "replaced the set-up made after the reset",
-        ),
-        "replacedNewEnrolment" => return None,
-        "label" => labelled("名前", "name", scalar(v, lang)),
         other => format!("{other}: {}", scalar(v, lang)),
     };
     Some(text)
